@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11 and make:
+#   make demo   creates .venv, installs gradfit with what the demo needs, runs the tutorial
+#   make test   same .venv plus the test and optional dependencies, runs the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The demo needs only gradfit's own dependencies (NumPy, pyarrow, Typer, rich, matplotlib).
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,frames]"
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/gradfit demo --out .
+
+test: $(VENV)/.demo-installed $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache tutorial.png

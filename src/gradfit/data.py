@@ -1,0 +1,297 @@
+"""Data in: lists, arrays, frames and files become validated float arrays, once, at the edge.
+
+Every problem is reported as a ``DataError`` that names the file, column, row or value and
+says what to do; nothing past this module checks the data again.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gradfit.errors import DataError
+from gradfit.model import default_feature_names
+
+MIN_ROWS = 2
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+@dataclass(frozen=True)
+class XY:
+    """Validated training data: ``X`` (n×d float), ``y`` (n), and their names."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target_name: str = "y"
+    source: str | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.X.shape[0]
+
+
+# --- arrays, lists and frames ------------------------------------------------------------
+
+def _is_frame(obj) -> bool:
+    return hasattr(obj, "columns") and hasattr(obj, "shape") and len(getattr(obj, "shape", ())) == 2
+
+
+def _row_label(i: int, file: bool) -> str:
+    return f"data row {i + 1} (line {i + 2} of the file)" if file else f"row {i}"
+
+
+def column_to_float(values, column: str, *, file: bool = False, source: str = "") -> np.ndarray:
+    """One column as float64, or a DataError naming the first value that is not a number."""
+    where = f" in {source}" if source else ""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biuf":
+        return arr.astype(np.float64)
+    out = np.empty(len(arr), dtype=np.float64)
+    for i, v in enumerate(arr.tolist()):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or _is_na(v):
+            out[i] = math.nan
+        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+            out[i] = float(v)
+        else:
+            raise DataError(
+                f"Column '{column}'{where} is not numeric: {_row_label(i, file)} holds {v!r}. "
+                "gradfit fits numbers only; encode text or categories as numeric columns "
+                "(for example one-hot), or leave the column out."
+            )
+    return out
+
+
+def _is_na(v) -> bool:
+    return type(v).__name__ in ("NAType", "NaTType")
+
+
+def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: str = "") -> None:
+    """Refuse missing values (NaN/null) and infinities, with their count and first row."""
+    where = f" in {source}" if source else ""
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
+    missing = np.isnan(arr)
+    first = int(np.argmax(bad))
+    if missing.any():
+        count = int(missing.sum())
+        first = int(np.argmax(missing))
+        raise DataError(
+            f"Column '{column}'{where} has {count} missing value{'s' * (count != 1)} (NaN or empty), "
+            f"the first at {_row_label(first, file)}. Remove or fill those rows before fitting."
+        )
+    raise DataError(
+        f"Column '{column}'{where} holds an infinite value at {_row_label(first, file)} "
+        f"({arr[first]!r}). Remove that row or replace the value with a finite number."
+    )
+
+
+def as_features(X, *, n_features: int | None = None, names=None) -> np.ndarray:
+    """X as a 2-D float64 array (n×d). A flat list is one feature, one value per row."""
+    if _is_frame(X):
+        return _frame_to_array(X)[0]
+    arr = _to_float_array(X, "X")
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    if arr.ndim == 1:
+        if n_features not in (None, 1):
+            raise DataError(
+                f"X is a flat list of {arr.shape[0]} values but the model has {n_features} features. "
+                f"Give one row per sample, each with {n_features} values (shape (n, {n_features}))."
+            )
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        raise DataError(f"X must be 2-D (rows × features); got an array of shape {arr.shape}.")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise DataError(
+            f"X has {arr.shape[1]} feature column{'s' * (arr.shape[1] != 1)} but the model "
+            f"expects {n_features}."
+        )
+    names = tuple(names) if names is not None else default_feature_names(arr.shape[1])
+    for j, name in enumerate(names):
+        check_finite(arr[:, j], name)
+    return arr
+
+
+def as_target(y) -> tuple[np.ndarray, str]:
+    """y as a 1-D float64 array; a single column (n×1) is accepted and flattened."""
+    name = "y"
+    if _is_frame(y):
+        arr, names = _frame_to_array(y)
+        if len(names) != 1:
+            raise DataError(f"y must be one column; got a frame with {len(names)} columns {list(names)}.")
+        return arr[:, 0], names[0]
+    if hasattr(y, "name") and isinstance(getattr(y, "name"), str) and hasattr(y, "to_numpy"):
+        name = y.name
+        arr = column_to_float(y.to_numpy(), name)
+    else:
+        arr = _to_float_array(y, "y")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise DataError(f"y must be one value per row (shape (n,) or (n, 1)); got shape {arr.shape}.")
+    check_finite(arr, name)
+    return arr, name
+
+
+def as_xy(X, y, *, feature_names=None) -> XY:
+    """Validate training data: numeric, finite, same number of rows, at least two rows."""
+    if _is_frame(X):
+        Xa, names = _frame_to_array(X)
+    else:
+        Xa = as_features(X, names=None)
+        names = default_feature_names(Xa.shape[1])
+    if feature_names is not None:
+        names = tuple(str(n) for n in feature_names)
+        if len(names) != Xa.shape[1]:
+            raise DataError(f"{len(names)} feature names given for {Xa.shape[1]} feature columns.")
+    ya, target = as_target(y)
+    if Xa.shape[0] != ya.shape[0]:
+        raise DataError(
+            f"X has {Xa.shape[0]} rows but y has {ya.shape[0]}; they must have one value of y per "
+            "row of X."
+        )
+    check_rows(Xa.shape[0])
+    return XY(Xa, ya, tuple(names), target)
+
+
+def check_rows(n: int, source: str = "the data") -> None:
+    if n < MIN_ROWS:
+        raise DataError(
+            f"{source[:1].upper() + source[1:]} has {n} row{'s' * (n != 1)}; fitting a line needs at "
+            f"least {MIN_ROWS}. Add rows."
+        )
+
+
+def _to_float_array(obj, label: str) -> np.ndarray:
+    if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # a torch tensor
+        obj = obj.detach().cpu().numpy()
+    try:
+        arr = np.asarray(obj)
+    except ValueError:
+        raise DataError(
+            f"{label} is ragged: its rows have different lengths. Give every row the same number "
+            "of values."
+        ) from None
+    if arr.dtype.kind in "biuf":
+        return arr.astype(np.float64)
+    if arr.dtype == object and arr.ndim >= 1 and any(isinstance(r, (list, tuple)) for r in arr.flat):
+        raise DataError(f"{label} is ragged: its rows have different lengths. Give every row the same number of values.")
+    flat = column_to_float(arr.reshape(-1), label)
+    return flat.reshape(arr.shape)
+
+
+def _frame_to_array(frame) -> tuple[np.ndarray, tuple[str, ...]]:
+    names = tuple(str(c) for c in frame.columns)
+    columns = []
+    for c, name in zip(frame.columns, names):
+        values = frame[c].to_numpy() if hasattr(frame[c], "to_numpy") else np.asarray(frame[c])
+        column = column_to_float(values, name)
+        check_finite(column, name)
+        columns.append(column)
+    if not columns:
+        raise DataError("The frame has no columns.")
+    return np.column_stack(columns), names
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def read_columns(path, columns: list[str]) -> dict[str, np.ndarray]:
+    """Read the named numeric columns of a CSV or Parquet file, validated."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"File not found: '{path}'. Check the path and the current directory.")
+    if path.is_dir():
+        raise DataError(f"'{path}' is a directory; give a CSV or Parquet file.")
+    if path.stat().st_size == 0:
+        raise DataError(f"'{path}' is empty. A CSV needs a header line and at least {MIN_ROWS} data rows.")
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        table, is_csv = _read_parquet(path, columns), False
+    else:
+        table, is_csv = _read_csv(path, columns), True
+    check_rows(table.num_rows, f"'{path}'")
+    out = {}
+    for name in columns:
+        column = column_to_float(table.column(name).to_numpy(zero_copy_only=False), name,
+                                 file=is_csv, source=f"'{path}'")
+        check_finite(column, name, file=is_csv, source=f"'{path}'")
+        out[name] = column
+    return out
+
+
+def load_xy(path, x_columns: list[str], y_column: str) -> XY:
+    """Training data from a file: the ``x_columns`` as features, ``y_column`` as target."""
+    columns = read_columns(path, list(dict.fromkeys([*x_columns, y_column])))
+    X = np.column_stack([columns[c] for c in x_columns])
+    return XY(X, columns[y_column], tuple(x_columns), y_column, source=str(path))
+
+
+def _check_known(path, wanted, available) -> None:
+    unknown = [c for c in wanted if c not in available]
+    if unknown:
+        raise DataError(
+            f"Column{'s' * (len(unknown) != 1)} {', '.join(repr(c) for c in unknown)} not found in "
+            f"'{path}'. Its columns are: {', '.join(available)}."
+        )
+
+
+def _read_csv(path: Path, columns):
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        table = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delimiter))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _csv_error(path, delimiter, exc) from None
+    _check_known(path, columns, table.column_names)
+    return table.select(columns)
+
+
+def _csv_error(path: Path, delimiter: str, exc: Exception) -> DataError:
+    """Turn pyarrow's parse error into a message with the line number."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = next(reader, [])
+            for row in reader:
+                if row and len(row) != len(header):
+                    return DataError(
+                        f"'{path}' is ragged: line {reader.line_num} has {len(row)} field"
+                        f"{'s' * (len(row) != 1)} but the header has {len(header)} "
+                        f"({', '.join(header)}). Fix that line so every row has one value per column."
+                    )
+    except UnicodeDecodeError:
+        return DataError(f"'{path}' is not a UTF-8 text file; is it really a CSV? Export it as CSV (UTF-8).")
+    return DataError(f"'{path}' could not be read as CSV: {exc}. Check that it is a comma-separated text file with a header line.")
+
+
+def _read_parquet(path: Path, columns):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        _check_known(path, columns, schema.names)
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"'{path}' is not a readable Parquet file ({exc}). Check that the file is complete.") from None
+
+
+def write_csv_atomic(path, columns: dict[str, np.ndarray]) -> None:
+    """Write columns as CSV, floats in full (round-trip) precision, atomically."""
+    from gradfit.persist import atomic_write_text
+
+    names = list(columns)
+    lines = [",".join(names)]
+    for row in zip(*(columns[n].tolist() for n in names)):
+        lines.append(",".join(repr(float(v)) for v in row))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+

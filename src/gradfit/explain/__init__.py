@@ -1,0 +1,47 @@
+"""Rendering runs the way the tutorial does by hand: formulas, then the run's own numbers."""
+
+from __future__ import annotations
+
+from gradfit.explain.messages import message
+
+
+def short(x: float) -> str:
+    """A number as a learner writes it by hand: 1.4, −40, 12.9612 (10 significant digits)."""
+    return f"{x:.10g}"
+
+
+def render_demo(result, dataset, figure_path=None, lang: str = "en") -> str:
+    """The tutorial's walk-through for a run on one of its data sets (one feature, intercept)."""
+    h = result.history
+    (w0, b0), (gw, gb) = h.theta[0], h.gradient[0]
+    w1, b1 = h.theta[1]
+    w, b = result.model.weights[0], result.model.bias
+    [x_test], [y_test] = dataset.x_test, dataset.y_test
+    prediction = float(result.model.predict([x_test])[0])
+    m = lambda key, **kw: message(key, lang, **kw)  # noqa: E731
+    lr = short(result.lr)
+    lines = [
+        m("demo.title", name=dataset.name), "",
+        m("demo.data", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
+          y_test=dataset.y_test),
+        m("demo.model"),
+        m("demo.loss", n=len(dataset.x_train)),
+        m("demo.gradient"),
+        m("demo.update", lr=lr, w0=short(w0), b0=short(b0)), "",
+        m("demo.first_step"),
+        m("demo.loss0", w0=short(w0), b0=short(b0), loss0=short(h.loss[0])),
+        m("demo.grad0", gw=short(gw), gb=short(gb)),
+        m("demo.w1", w0=short(w0), lr=lr, gw=short(gw), w1=short(w1)),
+        m("demo.b1", b0=short(b0), lr=lr, gb=short(gb), b1=short(b1)),
+        m("demo.loss1", w1=short(w1), b1=short(b1), loss1=short(h.loss[1])), "",
+        m("demo.after", iters=result.n_iter),
+        m("demo.final_w", w=repr(w)),
+        m("demo.final_b", b=repr(b)),
+        m("demo.final_loss", loss=f"{result.loss:.6g}"), "",
+        m("demo.test"),
+        m("demo.prediction", x=x_test, y=y_test, prediction=repr(prediction),
+          loss=f"{(prediction - y_test) ** 2:.6g}"),
+    ]
+    if figure_path is not None:
+        lines += ["", m("demo.figure", path=figure_path)]
+    return "\n".join(lines)

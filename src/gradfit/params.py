@@ -1,0 +1,126 @@
+"""The one table of hyper-parameters: names, types, ranges, defaults and help.
+
+``fit()``, the CLI flags and the tests of invalid values all read this table (in the
+manner of scikit-learn's ``_parameter_constraints``), so a rule is written once.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+from gradfit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str                       # "float", "int", "choice", "bool", "floats"
+    default: object
+    help: str
+    low: float | None = None        # lower bound (exclusive when low_open)
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple = ()
+    also: tuple = ()                # special values allowed besides the kind ("auto", None)
+
+
+PARAMS: dict[str, Param] = {p.name: p for p in [
+    Param("lr", "float", "auto", "learning rate λ: a number, or 'auto' for 1/L (L = largest "
+          "eigenvalue of the loss's Hessian), which always converges", low=0, low_open=True,
+          also=("auto",)),
+    Param("iters", "int", 1000, "maximum number of iterations (updates)", low=1),
+    Param("tol", "float", 1e-9, "stop when the relative change of the loss falls to this or "
+          "below (0 or None: run all iterations)", low=0, also=(None,)),
+    Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean",
+          choices=("sse", "mse")),
+    Param("engine", "choice", "auto", "where the loss and gradient are computed",
+          choices=("auto", "python", "numpy")),
+    Param("dtype", "choice", "float64", "floating-point precision of the numpy engine",
+          choices=("float64", "float32")),
+    Param("fit_intercept", "bool", True, "learn the bias b (off: f(x) = w·x)"),
+    Param("init", "floats", None, "starting parameters w₁,…,w_d,b (default: all zero)",
+          also=(None,)),
+    Param("momentum", "float", 0.0, "momentum μ in v = μ·v + g; θ = θ − λ·v (0: plain gradient "
+          "descent)", low=0, high=1),
+    Param("nesterov", "bool", False, "use Nesterov's momentum (needs momentum > 0)"),
+    Param("history_cap", "int", 10_000, "most iterations kept in the history; longer runs are "
+          "thinned evenly", low=4),
+]}
+
+
+def validate(name: str, value):
+    """Check ``value`` against the table and return it normalised; raise ``ConfigError``."""
+    p = PARAMS[name]
+    if value in p.also or (isinstance(value, str) and value.lower() in p.also):
+        return value.lower() if isinstance(value, str) else value
+    expected = _describe(p)
+    if p.kind == "choice":
+        if isinstance(value, str) and value.lower() in p.choices:
+            return value.lower()
+        raise _invalid(name, value, expected)
+    if p.kind == "bool":
+        if isinstance(value, (bool, numbers.Integral)) and value in (0, 1):
+            return bool(value)
+        raise _invalid(name, value, "True or False")
+    if p.kind == "floats":
+        try:
+            values = tuple(float(v) for v in value)
+        except (TypeError, ValueError):
+            raise _invalid(name, value, expected) from None
+        if not all(math.isfinite(v) for v in values):
+            raise _invalid(name, value, "finite numbers only")
+        return values
+    number = _as_number(value, integral=p.kind == "int")
+    if number is None or not _in_range(p, number):
+        raise _invalid(name, value, expected)
+    return number
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a parameter: fit_intercept → --fit-intercept."""
+    return "--" + name.replace("_", "-")
+
+
+def _invalid(name: str, value, expected: str) -> ConfigError:
+    return ConfigError(f"Invalid value for {name} ({flag(name)}): {value!r}; expected {expected}.")
+
+
+def _as_number(value, integral: bool):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value) if integral else float(value)
+        except ValueError:
+            return None
+    if integral:
+        return int(value) if isinstance(value, numbers.Integral) else None
+    if isinstance(value, numbers.Real) and math.isfinite(float(value)):
+        return float(value)
+    return None
+
+
+def _in_range(p: Param, x: float) -> bool:
+    if p.low is not None and (x <= p.low if p.low_open else x < p.low):
+        return False
+    return p.high is None or x <= p.high
+
+
+def _describe(p: Param) -> str:
+    if p.kind == "choice":
+        return "one of " + ", ".join(repr(c) for c in p.choices)
+    if p.kind == "floats":
+        return "a list of numbers such as 1,0"
+    what = "an integer" if p.kind == "int" else "a number"
+    if p.low is not None:
+        what += f" {'>' if p.low_open else '≥'} {p.low:g}"
+    if p.high is not None:
+        what += f" and ≤ {p.high:g}"
+    extras = [repr(a) for a in p.also if a is not None]
+    return what + (f", or {' or '.join(extras)}" if extras else "")
+
+
+def defaults() -> dict[str, object]:
+    return {name: p.default for name, p in PARAMS.items()}
