@@ -31,10 +31,63 @@ class XY:
     feature_names: tuple[str, ...]
     target_name: str = "y"
     source: str | None = None
+    weight: np.ndarray | None = None   # sample weights sᵢ ≥ 0, or None (all 1)
 
     @property
     def n_rows(self) -> int:
         return self.X.shape[0]
+
+    def take(self, rows) -> "XY":
+        """The same data restricted to ``rows`` (an index array or a boolean mask)."""
+        weight = None if self.weight is None else self.weight[rows]
+        return XY(self.X[rows], self.y[rows], self.feature_names, self.target_name, self.source, weight)
+
+
+def split(data: XY, fraction: float, seed: int) -> tuple[XY, XY]:
+    """A seeded random train/test split: ``fraction`` of the rows (at least one) are held out."""
+    n_test = max(1, round(fraction * data.n_rows))
+    if data.n_rows - n_test < MIN_ROWS:
+        raise DataError(
+            f"Holding out {fraction:g} of {data.n_rows} rows leaves {data.n_rows - n_test} for training; "
+            f"fitting needs at least {MIN_ROWS}. Use a smaller test fraction or more rows."
+        )
+    order = np.random.default_rng(seed).permutation(data.n_rows)
+    return data.take(np.sort(order[n_test:])), data.take(np.sort(order[:n_test]))
+
+
+def resolve_missing(columns: dict[str, np.ndarray], *, dropna: bool, source: str = "",
+                    file: bool = False) -> np.ndarray | None:
+    """Count the missing values (NaN, null, empty) of every column at once.
+
+    Without ``dropna`` any missing value is a ``DataError`` listing the count per column;
+    with it, the rows to keep (a boolean mask, or None when nothing is missing).
+    """
+    missing = {name: np.isnan(arr) for name, arr in columns.items()}
+    if not any(m.any() for m in missing.values()):
+        return None
+    if not dropna:
+        where = f" in {source}" if source else ""
+        per_column = "; ".join(
+            f"Column '{name}' has {int(m.sum())} missing value{'s' * (m.sum() != 1)}, the first at "
+            f"{_row_label(int(np.argmax(m)), file)}" for name, m in missing.items() if m.any())
+        raise DataError(
+            f"Missing values (NaN or empty){where}: {per_column}. Fill them, or drop those rows "
+            "with --dropna (dropna=True)."
+        )
+    keep = ~np.logical_or.reduce(list(missing.values()))
+    check_rows(int(keep.sum()), f"{source or 'the data'} without its rows with missing values")
+    return keep
+
+
+def check_weights(weight: np.ndarray, column: str = "sample_weight") -> None:
+    """Sample weights must be finite, non-negative, and not all zero."""
+    check_finite(weight, column)
+    if (weight < 0).any():
+        i = int(np.argmax(weight < 0))
+        raise DataError(f"Weight column '{column}' has a negative value at row {i} ({weight[i]!r}); "
+                        "sample weights must be ≥ 0.")
+    if not (weight > 0).any():
+        raise DataError(f"Weight column '{column}' is all zero; at least one row needs a positive weight.")
 
 
 # --- arrays, lists and frames ------------------------------------------------------------
@@ -93,10 +146,10 @@ def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: st
     )
 
 
-def as_features(X, *, n_features: int | None = None, names=None) -> np.ndarray:
+def as_features(X, *, n_features: int | None = None, names=None, check: bool = True) -> np.ndarray:
     """X as a 2-D float64 array (n×d). A flat list is one feature, one value per row."""
     if _is_frame(X):
-        return _frame_to_array(X)[0]
+        return _frame_to_array(X, check)[0]
     arr = _to_float_array(X, "X")
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
@@ -116,15 +169,16 @@ def as_features(X, *, n_features: int | None = None, names=None) -> np.ndarray:
         )
     names = tuple(names) if names is not None else default_feature_names(arr.shape[1])
     for j, name in enumerate(names):
-        check_finite(arr[:, j], name)
+        if check:
+            check_finite(arr[:, j], name)
     return arr
 
 
-def as_target(y) -> tuple[np.ndarray, str]:
+def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
     """y as a 1-D float64 array; a single column (n×1) is accepted and flattened."""
     name = "y"
     if _is_frame(y):
-        arr, names = _frame_to_array(y)
+        arr, names = _frame_to_array(y, check)
         if len(names) != 1:
             raise DataError(f"y must be one column; got a frame with {len(names)} columns {list(names)}.")
         return arr[:, 0], names[0]
@@ -137,29 +191,54 @@ def as_target(y) -> tuple[np.ndarray, str]:
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise DataError(f"y must be one value per row (shape (n,) or (n, 1)); got shape {arr.shape}.")
-    check_finite(arr, name)
+    if check:
+        check_finite(arr, name)
     return arr, name
 
 
-def as_xy(X, y, *, feature_names=None) -> XY:
-    """Validate training data: numeric, finite, same number of rows, at least two rows."""
+def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False) -> XY:
+    """Validate training data: numeric, finite, same number of rows, at least two rows.
+
+    Missing values are counted per column and refused, or their rows dropped with ``dropna``.
+    """
     if _is_frame(X):
-        Xa, names = _frame_to_array(X)
+        Xa, names = _frame_to_array(X, check=False)
     else:
-        Xa = as_features(X, names=None)
+        Xa = as_features(X, names=None, check=False)
         names = default_feature_names(Xa.shape[1])
     if feature_names is not None:
         names = tuple(str(n) for n in feature_names)
         if len(names) != Xa.shape[1]:
             raise DataError(f"{len(names)} feature names given for {Xa.shape[1]} feature columns.")
-    ya, target = as_target(y)
+    ya, target = as_target(y, check=False)
     if Xa.shape[0] != ya.shape[0]:
         raise DataError(
             f"X has {Xa.shape[0]} rows but y has {ya.shape[0]}; they must have one value of y per "
             "row of X."
         )
-    check_rows(Xa.shape[0])
-    return XY(Xa, ya, tuple(names), target)
+    weight = None
+    if sample_weight is not None:
+        weight = _to_float_array(sample_weight, "sample_weight").reshape(-1)
+        if weight.shape[0] != Xa.shape[0]:
+            raise DataError(f"sample_weight has {weight.shape[0]} values for {Xa.shape[0]} rows; give one per row.")
+    return _checked(Xa, ya, tuple(names), target, weight, dropna=dropna)
+
+
+def _checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file: bool = False,
+             weight_name: str = "sample_weight") -> XY:
+    """Missing values per column (refused, or rows dropped), infinities, weights, row count."""
+    columns = {name: X[:, j] for j, name in enumerate(names)} | {target: y}
+    if weight is not None:
+        columns[weight_name] = weight
+    keep = resolve_missing(columns, dropna=dropna, source=source, file=file)
+    if keep is not None:
+        X, y, weight = X[keep], y[keep], None if weight is None else weight[keep]
+    for name, column in zip((*names, target), (*X.T, y)):
+        check_finite(column, name, file=file, source=source)
+    if weight is not None:
+        check_weights(weight, weight_name)
+    check_rows(X.shape[0], source or "the data")
+    return XY(X, y, tuple(names), target, source or None, weight)
 
 
 def check_rows(n: int, source: str = "the data") -> None:
@@ -188,13 +267,14 @@ def _to_float_array(obj, label: str) -> np.ndarray:
     return flat.reshape(arr.shape)
 
 
-def _frame_to_array(frame) -> tuple[np.ndarray, tuple[str, ...]]:
+def _frame_to_array(frame, check: bool = True) -> tuple[np.ndarray, tuple[str, ...]]:
     names = tuple(str(c) for c in frame.columns)
     columns = []
     for c, name in zip(frame.columns, names):
         values = frame[c].to_numpy() if hasattr(frame[c], "to_numpy") else np.asarray(frame[c])
         column = column_to_float(values, name)
-        check_finite(column, name)
+        if check:
+            check_finite(column, name)
         columns.append(column)
     if not columns:
         raise DataError("The frame has no columns.")
@@ -203,8 +283,8 @@ def _frame_to_array(frame) -> tuple[np.ndarray, tuple[str, ...]]:
 
 # --- files ---------------------------------------------------------------------------------
 
-def read_columns(path, columns: list[str]) -> dict[str, np.ndarray]:
-    """Read the named numeric columns of a CSV or Parquet file, validated."""
+def read_columns(path, columns: list[str], *, allow_missing: bool = False) -> dict[str, np.ndarray]:
+    """Read the named numeric columns of a CSV or Parquet file, validated (NaN kept if allowed)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"File not found: '{path}'. Check the path and the current directory.")
@@ -221,16 +301,24 @@ def read_columns(path, columns: list[str]) -> dict[str, np.ndarray]:
     for name in columns:
         column = column_to_float(table.column(name).to_numpy(zero_copy_only=False), name,
                                  file=is_csv, source=f"'{path}'")
-        check_finite(column, name, file=is_csv, source=f"'{path}'")
+        if not allow_missing:
+            check_finite(column, name, file=is_csv, source=f"'{path}'")
         out[name] = column
     return out
 
 
-def load_xy(path, x_columns: list[str], y_column: str) -> XY:
-    """Training data from a file: the ``x_columns`` as features, ``y_column`` as target."""
-    columns = read_columns(path, list(dict.fromkeys([*x_columns, y_column])))
+def load_xy(path, x_columns: list[str], y_column: str, *, weight_column: str | None = None,
+            dropna: bool = False) -> XY:
+    """Training data from a file: the ``x_columns`` as features, ``y_column`` as target,
+    ``weight_column`` as sample weights; missing values refused (counted per column) or dropped."""
+    wanted = [*x_columns, y_column] + ([weight_column] if weight_column else [])
+    columns = read_columns(path, list(dict.fromkeys(wanted)), allow_missing=True)
     X = np.column_stack([columns[c] for c in x_columns])
-    return XY(X, columns[y_column], tuple(x_columns), y_column, source=str(path))
+    weight = columns[weight_column] if weight_column else None
+    data = _checked(X, columns[y_column], tuple(x_columns), y_column, weight, dropna=dropna,
+                    source=f"'{path}'", file=Path(path).suffix.lower() not in PARQUET_SUFFIXES,
+                    weight_name=weight_column or "sample_weight")
+    return XY(data.X, data.y, data.feature_names, data.target_name, str(path), data.weight)
 
 
 def _check_known(path, wanted, available) -> None:

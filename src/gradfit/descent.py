@@ -7,7 +7,11 @@ Update rules are pairs of pure functions over plain-data state, as in optax::
 
     state = rule.init(θ)
     step, state = rule.update(gradient, state)
-    θ = θ − λ·step
+    θ = θ − λ_t·step
+
+One *iteration* is one full-batch update, or — for mini-batch SGD — one epoch: a pass over
+every row in a seeded shuffled order (``objective.iter_batches``), one update per batch. The
+loss, the stopping rule and the history are evaluated once per iteration, on all the data.
 """
 
 from __future__ import annotations
@@ -54,6 +58,40 @@ def momentum(mu: float, nesterov: bool = False) -> Rule:
     return Rule("nesterov" if nesterov else "momentum", init, update)
 
 
+def learning_rate_schedule(name: str, lr: float, power_t: float = 0.25) -> Callable[[int], float]:
+    """λ_t for update t = 1, 2, …, with scikit-learn's names.
+
+    ``constant``: λ_t = λ;  ``invscaling``: λ_t = λ / t^power_t (steps shrink, so SGD's noise
+    averages out and it settles at the optimum instead of jittering around it).
+    """
+    if name == "constant":
+        return lambda t: lr
+    if name == "invscaling":
+        return lambda t: lr / t ** power_t
+    raise ValueError(f"unknown learning-rate schedule {name!r}")
+
+
+@dataclass(frozen=True)
+class MiniBatches:
+    """Mini-batch SGD: ``size`` rows per update, shuffled each epoch by ``rng``.
+
+    The batch gradient is an unbiased estimate of the full one: the loss's own gradient on the
+    batch ("mse": the mean over the batch), scaled by n / |batch| for "sse".
+    """
+
+    size: int
+    rng: np.random.Generator
+    reduction: str
+    fit_intercept: bool
+
+    def gradient(self, X_batch, y_batch, theta, n_rows: int) -> np.ndarray:
+        from gradfit import losses
+
+        r = losses.residual(X_batch, y_batch, theta, self.fit_intercept)
+        grad = losses.gradient(X_batch, r, self.reduction, self.fit_intercept)
+        return grad * (n_rows / X_batch.shape[0]) if self.reduction == "sse" else grad
+
+
 class History:
     """Loss, parameters and gradient per iteration, thinned beyond ``cap`` records.
 
@@ -70,6 +108,9 @@ class History:
         self.loss: list[float] = []
         self.theta: list[np.ndarray] = []
         self.gradient: list[np.ndarray] = []
+        # Distance to the exact least-squares optimum, filled in after the run where it is known.
+        self.loss_gap: list[float] = []
+        self.param_gap: list[float] = []
 
     def record(self, k: int, theta, loss: float, grad, *, force: bool = False) -> None:
         if self.iteration and self.iteration[-1] == k:
@@ -106,6 +147,7 @@ class History:
             "loss": list(self.loss),
             "theta": [t.tolist() for t in self.theta],
             "gradient": [g.tolist() for g in self.gradient],
+            **({"loss_gap": list(self.loss_gap), "param_gap": list(self.param_gap)} if self.loss_gap else {}),
         }
 
 
@@ -132,6 +174,7 @@ class Outcome:
     stop_reason: str  # "tol" | "max_iter" | "diverged"
     history: History
     rule_state: Any = field(default=())
+    n_updates: int = 0  # parameter updates: n_iter for full batch, batches seen for SGD
 
     @property
     def converged(self) -> bool:
@@ -155,37 +198,50 @@ def run(
     rule: Rule | None = None,
     callbacks: tuple = (),
     history_cap: int = 10_000,
+    schedule: Callable[[int], float] | None = None,
+    n_iter_no_change: int = 1,
+    batches: MiniBatches | None = None,
 ) -> Outcome:
-    """Repeat ``θ ← θ − λ·step`` until ``max_iter``, the tolerance, or divergence.
+    """Repeat ``θ ← θ − λ_t·step`` until ``max_iter``, the tolerance, or divergence.
 
-    Stops with ``stop_reason="tol"`` when the relative change of the loss falls to
-    ``tol`` or below ("until the loss almost stops decreasing"), and with
-    ``"diverged"`` as soon as the loss is not finite or has grown past
-    ``EXPLODE_FACTOR`` times its starting value.
+    Stops with ``stop_reason="tol"`` when the relative change of the loss has been ``tol`` or
+    below for ``n_iter_no_change`` iterations in a row ("until the loss almost stops
+    decreasing"), and with ``"diverged"`` as soon as the loss is not finite or has grown past
+    ``EXPLODE_FACTOR`` times its starting value. ``schedule(t)`` gives λ_t (default: ``lr``);
+    with ``batches`` each iteration is an epoch of mini-batch updates.
     """
     rule = rule or gradient_descent()
+    lr_at = schedule or (lambda t: lr)
     theta = np.array(theta0, dtype=getattr(objective, "dtype", np.float64))
     state = rule.init(theta)
     loss, grad = objective.loss_and_gradient(theta)
     history = History(history_cap)
     history.record(0, theta, loss, grad)
     explode_at = EXPLODE_FACTOR * loss if loss > 0 else math.inf
-    stop_reason, k = "max_iter", 0
+    stop_reason, k, t, quiet_iters = "max_iter", 0, 0, 0
     if not math.isfinite(loss):
         stop_reason = "diverged"
     with np.errstate(over="ignore", invalid="ignore"):
         while stop_reason == "max_iter" and k < max_iter:
             k += 1
-            step, state = rule.update(grad, state)
-            theta = theta - lr * step
+            if batches is None:
+                t += 1
+                step, state = rule.update(grad, state)
+                theta = theta - lr_at(t) * step
+            else:
+                for X_batch, y_batch in objective.iter_batches(batches.size, batches.rng):
+                    t += 1
+                    step, state = rule.update(batches.gradient(X_batch, y_batch, theta, objective.n_rows), state)
+                    theta = theta - lr_at(t) * step
             previous = loss
             loss, grad = objective.loss_and_gradient(theta)
             history.record(k, theta, loss, grad)
             for callback in callbacks:
-                callback(LoopState(k, max_iter, theta, loss, grad, lr))
+                callback(LoopState(k, max_iter, theta, loss, grad, lr_at(t)))
+            quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
             if not math.isfinite(loss) or loss > explode_at:
                 stop_reason = "diverged"
-            elif tol and relative_change(previous, loss) <= tol:
+            elif quiet_iters >= n_iter_no_change:
                 stop_reason = "tol"
     history.record(k, theta, loss, grad, force=True)
-    return Outcome(theta, loss, grad, k, stop_reason, history, state)
+    return Outcome(theta, loss, grad, k, stop_reason, history, state, t)

@@ -43,6 +43,10 @@ class DivergenceError(GradfitError):
         self.result = result
 
 
+class GradfitWarning(UserWarning):
+    """Something the user should know that does not stop the fit (collinear features, p > n, …)."""
+
+
 def missing_extra(package: str, extra: str) -> ConfigError:
     """The error for an optional dependency that is not installed."""
     return ConfigError(

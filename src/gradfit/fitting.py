@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
+import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradfit import descent, losses, params
-from gradfit.data import XY, as_xy
+from gradfit import descent, diagnostics, losses, params
+from gradfit.data import XY, as_xy, split
 from gradfit.engines import make_objective
-from gradfit.errors import ConfigError, DivergenceError
+from gradfit.errors import ConfigError, DivergenceError, GradfitWarning
 from gradfit.metrics import regression_metrics
 from gradfit.model import LinearModel
+from gradfit.standardize import Standardizer
+
+# Above this many numbers in X, the exact optimum (an extra least-squares solve) is not computed.
+EXACT_REFERENCE_LIMIT = 50_000_000
 
 
 @dataclass
@@ -21,19 +28,28 @@ class FitResult:
     model: LinearModel
     history: descent.History
     n_iter: int
-    stop_reason: str             # "tol" | "max_iter" | "diverged"
+    stop_reason: str             # "tol" | "max_iter" | "diverged" | "exact"
     loss: float                  # final loss
-    lr: float                    # the learning rate used
+    lr: float                    # the learning rate used (the starting one under a schedule)
     lambda_max: float            # largest eigenvalue of the loss's Hessian
     engine: str
     reduction: str               # "sse" | "mse"
     init: tuple[float, ...]
     metrics: dict[str, float] = field(default_factory=dict)
     data: XY | None = None       # the training data (a reference, not a copy)
+    optimizer: str = "gd"
+    solver: str = "gd"
+    theta_exact: np.ndarray | None = None   # the least-squares optimum θ*, where computed
+    loss_exact: float | None = None
+    test_metrics: dict[str, float] | None = None
+    test_data: XY | None = None
+    standardized: bool = False
+    constant_features: tuple[str, ...] = ()
+    n_updates: int = 0
 
     @property
     def converged(self) -> bool:
-        return self.stop_reason == "tol"
+        return self.stop_reason in ("tol", "exact")
 
     @property
     def diverged(self) -> bool:
@@ -44,57 +60,164 @@ class FitResult:
         """Gradient descent converges for λ below this: 2 / λ_max(Hessian)."""
         return losses.stable_lr_bound(self.lambda_max)
 
+    @property
+    def loss_gap(self) -> float | None:
+        """Loss(θ) − Loss(θ*) at the end of the run."""
+        return self.history.loss_gap[-1] if self.history.loss_gap else None
+
+    @property
+    def param_gap(self) -> float | None:
+        """‖θ − θ*‖ / ‖θ*‖ at the end of the run."""
+        return self.history.param_gap[-1] if self.history.param_gap else None
+
+    def verdict(self) -> str:
+        """How the run ended, in plain language, with what to change."""
+        return diagnostics.verdict(self)
+
+    def summary(self):
+        """The OLS inference table (standard errors, t, p-values, 95% CIs, R², F, …) of this fit."""
+        from gradfit.inference import summarize
+
+        d = self.data
+        return summarize(d.X, d.y, self.model.theta, names=self.model.feature_names,
+                         fit_intercept=self.model.fit_intercept, sample_weight=d.weight)
+
     def __repr__(self) -> str:
         return (f"FitResult(model={self.model!r}, n_iter={self.n_iter}, stop_reason={self.stop_reason!r}, "
                 f"loss={self.loss!r})")
 
 
-def fit(X, y, *, lr="auto", iters=1000, tol=1e-9, init=None, loss="mse", engine="auto",
-        fit_intercept=True, dtype="float64", momentum=0.0, nesterov=False, history_cap=10_000,
-        feature_names=None, callbacks=()) -> FitResult:
-    """Fit ``f(x) = w·x + b`` to ``(X, y)`` by gradient descent.
+def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbacks=(), **options) -> FitResult:
+    """Fit ``f(x) = w·x + b`` to ``(X, y)`` by gradient descent (options: ``gradfit.params.PARAMS``).
 
     >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1.0, 0.0), loss="sse", engine="python")
     >>> r.model.weights, r.model.bias
     ((2.000148389025502,), 0.9996626768662412)
 
-    Raises ``DataError`` for unusable data, ``ConfigError`` for invalid options and
-    ``DivergenceError`` (with the partial run in ``.result``) when the loss blows up.
+    ``test=(X_test, y_test)`` (or ``test_fraction=``) adds held-out metrics. Raises ``DataError``
+    for unusable data, ``ConfigError`` for invalid options and ``DivergenceError`` (with the
+    partial run in ``.result``) when the loss blows up.
     """
-    data = X if isinstance(X, XY) and y is None else as_xy(X, y, feature_names=feature_names)
-    return fit_data(data, lr=lr, iters=iters, tol=tol, init=init, loss=loss, engine=engine,
-                    fit_intercept=fit_intercept, dtype=dtype, momentum=momentum, nesterov=nesterov,
-                    history_cap=history_cap, callbacks=callbacks)
+    dropna = params.validate("dropna", options.get("dropna", False))
+    if isinstance(X, XY) and y is None:
+        data = X
+    else:
+        data = as_xy(X, y, feature_names=feature_names, sample_weight=sample_weight, dropna=dropna)
+    if test is not None and not isinstance(test, XY):
+        test = as_xy(*test, feature_names=data.feature_names, dropna=dropna)
+    return fit_data(data, test=test, callbacks=callbacks, **options)
 
 
-def fit_data(data: XY, *, callbacks=(), **options) -> FitResult:
+def _signature() -> inspect.Signature:
+    """fit's signature, with every hyper-parameter of the table as a keyword (for help() and IDEs)."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    fixed = [inspect.Parameter("X", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+             inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
+    extra = [inspect.Parameter(n, keyword, default=d) for n, d in
+             (("feature_names", None), ("sample_weight", None), ("test", None), ("callbacks", ()))]
+    table = [inspect.Parameter(p.name, keyword, default=p.default) for p in params.PARAMS.values()]
+    return inspect.Signature(fixed + extra + table)
+
+
+fit.__signature__ = _signature()
+
+
+def fit_data(data: XY, *, test: XY | None = None, callbacks=(), **options) -> FitResult:
     """``fit`` on data already validated (``gradfit.data.as_xy`` / ``load_xy``)."""
-    opts = {name: params.validate(name, value) for name, value in options.items()}
-    if opts["nesterov"] and not opts["momentum"]:
-        raise ConfigError("nesterov=True needs momentum > 0 (for example momentum=0.9).")
-    objective = make_objective(opts["engine"], data.X, data.y, loss=opts["loss"],
-                               fit_intercept=opts["fit_intercept"], dtype=opts["dtype"])
-    n_params = data.X.shape[1] + opts["fit_intercept"]
-    theta0 = _initial_theta(opts["init"], n_params, opts["fit_intercept"])
-    lambda_max = objective.hessian_max_eigenvalue()
-    lr = 1.0 / lambda_max if opts["lr"] == "auto" else opts["lr"]
-    if opts["lr"] == "auto" and not lambda_max > 0:
-        raise ConfigError("lr='auto' needs a loss with curvature, but every feature is zero; give lr a number.")
-    rule = descent.momentum(opts["momentum"], opts["nesterov"]) if opts["momentum"] else descent.gradient_descent()
-    outcome = descent.run(objective, theta0, lr=lr, max_iter=opts["iters"], tol=opts["tol"], rule=rule,
-                          callbacks=tuple(callbacks), history_cap=opts["history_cap"])
-    model = LinearModel.from_theta(outcome.theta, fit_intercept=opts["fit_intercept"],
-                                   feature_names=data.feature_names, target_name=data.target_name)
+    unknown = sorted(set(options) - set(params.PARAMS))
+    if unknown:
+        raise TypeError(f"fit() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                        f"the options are: {', '.join(params.PARAMS)}")
+    opts = {name: params.validate(name, options.get(name, p.default)) for name, p in params.PARAMS.items()}
+    _check_consistent(opts, data, test)
+    if opts["test_fraction"] is not None:
+        data, test = split(data, opts["test_fraction"], opts["seed"])
+    names, fit_intercept = data.feature_names, opts["fit_intercept"]
+    diagnostics.warn_about_features(data.X, names, fit_intercept)
+    scaler = Standardizer.fit(data.X, names, fit_intercept) if opts["standardize"] else None
+    if scaler is not None and scaler.constant:
+        warnings.warn(f"Constant column{'s' * (len(scaler.constant) != 1)} {', '.join(map(repr, scaler.constant))} "
+                      "cannot be standardized (standard deviation 0): left unscaled; with an intercept its "
+                      "weight stays 0. Drop it, or fit without --standardize.", GradfitWarning, stacklevel=2)
+    X_fit = data.X if scaler is None else scaler.transform(data.X)
+    theta0 = _initial_theta(opts["init"], X_fit.shape[1] + fit_intercept, fit_intercept)
+    start = theta0 if scaler is None else scaler.to_standardized(theta0)
+    theta_star = None
+    if X_fit.size <= EXACT_REFERENCE_LIMIT or opts["solver"] == "exact":
+        theta_star = diagnostics.exact_solution(X_fit, data.y, fit_intercept, data.weight)
+    outcome, lr, lambda_max = _descend(opts, X_fit, data, start, theta_star, callbacks)
+    to_original = (lambda t: t) if scaler is None else scaler.to_original
+    if scaler is not None:
+        scaler.history_to_original(outcome.history)
+    model = LinearModel.from_theta(to_original(outcome.theta), fit_intercept=fit_intercept,
+                                   feature_names=names, target_name=data.target_name)
     stop = outcome.stop_reason
-    if stop != "diverged" and outcome.loss > outcome.history.loss[0] and lr >= losses.stable_lr_bound(lambda_max):
+    if stop not in ("diverged", "exact") and outcome.loss > outcome.history.loss[0] and lr >= losses.stable_lr_bound(lambda_max):
         stop = "diverged"  # growing, just not yet past the explosion threshold
     result = FitResult(model, outcome.history, outcome.n_iter, stop, outcome.loss, lr, lambda_max,
-                       engine=_engine_name(opts["engine"]), reduction=opts["loss"],
-                       init=tuple(float(t) for t in theta0), data=data)
+                       engine=_engine_name(opts), reduction=opts["loss"],
+                       init=tuple(float(t) for t in theta0), data=data, optimizer=opts["optimizer"],
+                       solver=opts["solver"], test_data=test, standardized=scaler is not None,
+                       constant_features=scaler.constant if scaler else (), n_updates=outcome.n_updates)
+    if theta_star is not None:
+        result.theta_exact = to_original(theta_star)
+        result.loss_exact = diagnostics.exact_loss(X_fit, data.y, theta_star, fit_intercept, opts["loss"], data.weight)
+        diagnostics.record_gaps(outcome.history, result.theta_exact, result.loss_exact)
     if stop == "diverged":
         raise DivergenceError(divergence_message(result), result)
     result.metrics = regression_metrics(data.y, model.predict(data.X))
+    if test is not None:
+        result.test_metrics = regression_metrics(test.y, model.predict(test.X))
     return result
+
+
+def _descend(opts, X_fit, data, start, theta_star, callbacks):
+    """Run the chosen solver on the (possibly standardized) features: (outcome, lr, λ_max)."""
+    objective = make_objective(opts["engine"], X_fit, data.y, loss=opts["loss"], fit_intercept=opts["fit_intercept"],
+                               dtype=opts["dtype"], sample_weight=data.weight, device=opts["device"])
+    lambda_max = objective.hessian_max_eigenvalue()
+    if opts["solver"] == "exact":
+        history = descent.History(opts["history_cap"])
+        loss, grad = objective.loss_and_gradient(theta_star)
+        history.record(0, theta_star, loss, grad)
+        return descent.Outcome(np.asarray(theta_star), loss, grad, 0, "exact", history), math.nan, lambda_max
+    sgd = opts["optimizer"] == "sgd"
+    if opts["lr"] == "auto":
+        if not lambda_max > 0:
+            raise ConfigError("lr='auto' needs a loss with curvature, but every feature is zero; give lr a number.")
+        curvature = (losses.minibatch_curvature(lambda_max, X_fit, opts["fit_intercept"], opts["loss"], opts["batch_size"])
+                     if sgd else lambda_max)
+        lr = 1.0 / curvature
+    else:
+        lr = opts["lr"]
+    mu = opts["momentum"] or (0.9 if opts["optimizer"] in ("momentum", "nesterov") else 0.0)
+    nesterov = opts["nesterov"] or opts["optimizer"] == "nesterov"
+    make_rule = getattr(objective, "rule", None)   # the torch engine steps with torch.optim.SGD
+    if make_rule is not None:
+        rule = make_rule(mu, nesterov)
+    else:
+        rule = descent.momentum(mu, nesterov) if mu else descent.gradient_descent()
+    batches = (descent.MiniBatches(opts["batch_size"], np.random.default_rng(opts["seed"]), opts["loss"],
+                                   opts["fit_intercept"]) if sgd else None)
+    outcome = descent.run(objective, start, lr=lr, max_iter=opts["epochs"] if sgd else opts["iters"],
+                          tol=opts["tol"], rule=rule, callbacks=tuple(callbacks), history_cap=opts["history_cap"],
+                          schedule=descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"]),
+                          n_iter_no_change=opts["n_iter_no_change"], batches=batches)
+    return outcome, lr, lambda_max
+
+
+def _check_consistent(opts, data: XY, test) -> None:
+    if opts["nesterov"] and not opts["momentum"] and opts["optimizer"] != "nesterov":
+        raise ConfigError("nesterov=True needs momentum > 0 (for example momentum=0.9).")
+    if opts["optimizer"] == "sgd":
+        if opts["engine"] == "python":
+            raise ConfigError("Mini-batch SGD (optimizer='sgd') needs the numpy or torch engine; the python "
+                              "engine replays the tutorial's full-batch loop.")
+        if data.weight is not None:
+            raise ConfigError("Sample weights are used by the full-batch optimizers (gd, momentum, nesterov) "
+                              "and solver='exact'; choose one of those instead of optimizer='sgd'.")
+    if opts["test_fraction"] is not None and test is not None:
+        raise ConfigError("Give either a test set (--test FILE, test=) or test_fraction, not both.")
 
 
 def divergence_message(result: FitResult) -> str:
@@ -121,5 +244,7 @@ def _initial_theta(init, n_params: int, fit_intercept: bool) -> np.ndarray:
     return np.array(init, dtype=np.float64)
 
 
-def _engine_name(engine: str) -> str:
-    return "numpy" if engine == "auto" else engine
+def _engine_name(opts) -> str:
+    if opts["engine"] == "auto":
+        return "torch" if opts["device"] == "cuda" else "numpy"
+    return opts["engine"]

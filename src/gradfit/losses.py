@@ -8,6 +8,10 @@ With ``A = [X 1]`` (a column of ones for the bias), ``θ = [w, b]`` and the resi
     ∂Loss/∂b  = Σᵢ 2·rᵢ    = 2·Σr
     Hessian   = 2·AᵀA                                               (constant: the loss is quadratic)
 
+With sample weights ``sᵢ`` every sum is weighted: ``Loss = Σᵢ sᵢ·rᵢ²`` (divided by ``Σᵢ sᵢ``
+for "mse", so that a weight of 2 counts exactly like a repeated row), ``∇ = 2·Aᵀ(s∘r)``,
+``Hessian = 2·AᵀSA``.
+
 Gradient descent on a quadratic converges exactly when ``λ < 2 / λ_max(Hessian)``.
 The python engine spells the same sums out as the tutorial's loops.
 """
@@ -19,9 +23,14 @@ import numpy as np
 REDUCTIONS = ("sse", "mse")
 
 
-def scale(reduction: str, n_rows: int) -> float:
-    """The factor in front of the sum: 1 for "sse", 1/n for "mse"."""
+def scale(reduction: str, n_rows: float) -> float:
+    """The factor in front of the sum: 1 for "sse", 1/n for "mse" (n = Σ weights when weighted)."""
     return 1.0 if reduction == "sse" else 1.0 / n_rows
+
+
+def total_weight(r: np.ndarray, sample_weight) -> float:
+    """n, or Σ sᵢ with sample weights: what "mse" divides by."""
+    return r.shape[0] if sample_weight is None else float(np.sum(sample_weight))
 
 
 def residual(X: np.ndarray, y: np.ndarray, theta: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -33,30 +42,33 @@ def residual(X: np.ndarray, y: np.ndarray, theta: np.ndarray, fit_intercept: boo
     return prediction - y
 
 
-def squared_error(r: np.ndarray, reduction: str) -> float:
-    """Loss = Σ r² (or its mean)."""
-    loss = float(r @ r)
-    return loss if reduction == "sse" else loss / r.shape[0]
+def squared_error(r: np.ndarray, reduction: str, sample_weight=None) -> float:
+    """Loss = Σ r² (or its mean); Σ s·r² (or / Σ s) with sample weights."""
+    loss = float(r @ r) if sample_weight is None else float((sample_weight * r) @ r)
+    return loss if reduction == "sse" else loss / total_weight(r, sample_weight)
 
 
-def gradient(X: np.ndarray, r: np.ndarray, reduction: str, fit_intercept: bool) -> np.ndarray:
-    """∂Loss/∂w = 2·Xᵀr, ∂Loss/∂b = 2·Σr (each divided by n for "mse")."""
-    grad_w = 2 * (X.T @ r)
-    parts = [grad_w, [2 * r.sum()]] if fit_intercept else [grad_w]
+def gradient(X: np.ndarray, r: np.ndarray, reduction: str, fit_intercept: bool,
+             sample_weight=None) -> np.ndarray:
+    """∂Loss/∂w = 2·Xᵀr, ∂Loss/∂b = 2·Σr (r weighted by s; each divided by n or Σ s for "mse")."""
+    sr = r if sample_weight is None else sample_weight * r
+    grad_w = 2 * (X.T @ sr)
+    parts = [grad_w, [2 * sr.sum()]] if fit_intercept else [grad_w]
     grad = np.concatenate(parts)
-    return grad if reduction == "sse" else grad / r.shape[0]
+    return grad if reduction == "sse" else grad / total_weight(r, sample_weight)
 
 
-def gram(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
-    """AᵀA with A = [X 1] (or X alone without intercept), in float64."""
+def gram(X: np.ndarray, fit_intercept: bool, sample_weight=None) -> np.ndarray:
+    """AᵀA with A = [X 1] (or X alone without intercept), AᵀSA with weights, in float64."""
     X = np.asarray(X, dtype=np.float64)
+    SX = X if sample_weight is None else X * np.asarray(sample_weight, dtype=np.float64)[:, None]
     if not fit_intercept:
-        return X.T @ X
+        return SX.T @ X
     d = X.shape[1]
     G = np.empty((d + 1, d + 1))
-    G[:d, :d] = X.T @ X
-    G[:d, d] = G[d, :d] = X.sum(axis=0)
-    G[d, d] = X.shape[0]
+    G[:d, :d] = SX.T @ X
+    G[:d, d] = G[d, :d] = SX.sum(axis=0)
+    G[d, d] = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
     return G
 
 
@@ -66,8 +78,53 @@ def hessian_from_gram(G: np.ndarray, reduction: str, n_rows: int) -> np.ndarray:
 
 
 def largest_eigenvalue(H: np.ndarray) -> float:
-    """λ_max of a symmetric positive semi-definite matrix."""
-    return float(np.linalg.eigvalsh(H)[-1])
+    """λ_max of a symmetric positive semi-definite matrix (power iteration when it is large)."""
+    if H.shape[0] <= POWER_ITERATION_FROM:
+        return float(np.linalg.eigvalsh(H)[-1])
+    return power_iteration(lambda v: H @ v, H.shape[0])
+
+
+POWER_ITERATION_FROM = 500   # below this size, a full eigendecomposition is cheaper and exact
+
+
+def power_iteration(apply, n: int, *, iters: int = 300, rtol: float = 1e-6, seed: int = 0) -> float:
+    """λ_max of a PSD operator ``v ↦ Hv`` by power iteration, nudged up so 1/λ stays safe.
+
+    The Rayleigh quotient approaches λ_max from below, so the estimate is raised by its
+    last relative change (and ``rtol``) — an under-estimate would make ``lr = 1/L`` too large.
+    """
+    v = np.random.default_rng(seed).standard_normal(n)
+    v /= np.linalg.norm(v)
+    estimate = 0.0
+    for _ in range(iters):
+        w = apply(v)
+        new = float(v @ w)
+        norm = np.linalg.norm(w)
+        if norm == 0:
+            return 0.0
+        v = w / norm
+        change = abs(new - estimate) / max(new, 1e-300)
+        estimate = new
+        if change < rtol:
+            break
+    return estimate * (1 + max(change, rtol)) if estimate > 0 else 0.0
+
+
+def minibatch_curvature(lambda_max: float, X: np.ndarray, fit_intercept: bool, reduction: str,
+                        batch_size: int) -> float:
+    """The curvature that bounds a mini-batch SGD step (expected smoothness, Gower et al. 2019).
+
+    L_B = n(B − 1)/(B(n − 1))·L + (n − B)/(B(n − 1))·L_row, with L the full Hessian's λ_max and
+    L_row = maxᵢ 2‖aᵢ‖² (scaled as the loss is) the curvature of one row: B = n gives L, B = 1 gives
+    L_row — a step of 1/L_B is then safe for any batch.
+    """
+    n = X.shape[0]
+    B = min(batch_size, n)
+    if n == 1:
+        return lambda_max
+    row_norms = np.einsum("ij,ij->i", X, X) + fit_intercept
+    row = 2 * float(row_norms.max()) * (n if reduction == "sse" else 1.0)
+    return n * (B - 1) / (B * (n - 1)) * lambda_max + (n - B) / (B * (n - 1)) * row
 
 
 def stable_lr_bound(lambda_max: float) -> float:

@@ -22,6 +22,7 @@ class Param:
     low: float | None = None        # lower bound (exclusive when low_open)
     high: float | None = None
     low_open: bool = False
+    high_open: bool = False
     choices: tuple = ()
     also: tuple = ()                # special values allowed besides the kind ("auto", None)
 
@@ -36,15 +37,35 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean",
           choices=("sse", "mse")),
     Param("engine", "choice", "auto", "where the loss and gradient are computed",
-          choices=("auto", "python", "numpy")),
-    Param("dtype", "choice", "float64", "floating-point precision of the numpy engine",
+          choices=("auto", "python", "numpy", "torch")),
+    Param("dtype", "choice", "float64", "floating-point precision of the numpy and torch engines",
           choices=("float64", "float32")),
     Param("fit_intercept", "bool", True, "learn the bias b (off: f(x) = w·x)"),
     Param("init", "floats", None, "starting parameters w₁,…,w_d,b (default: all zero)",
           also=(None,)),
     Param("momentum", "float", 0.0, "momentum μ in v = μ·v + g; θ = θ − λ·v (0: plain gradient "
-          "descent)", low=0, high=1),
+          "descent; optimizer momentum/nesterov use 0.9 unless given)", low=0, high=1, high_open=True),
     Param("nesterov", "bool", False, "use Nesterov's momentum (needs momentum > 0)"),
+    Param("optimizer", "choice", "gd", "update rule: gd (full batch), momentum (heavy ball), nesterov, "
+          "or sgd (mini-batches, shuffled each epoch)", choices=("gd", "momentum", "nesterov", "sgd")),
+    Param("batch_size", "int", 32, "rows per update of mini-batch SGD", low=1),
+    Param("epochs", "int", 100, "most passes over the data for mini-batch SGD (one iteration = one "
+          "epoch)", low=1),
+    Param("learning_rate", "choice", "constant", "learning-rate schedule: constant (λ_t = λ) or "
+          "invscaling (λ_t = λ / t^power_t), as in scikit-learn", choices=("constant", "invscaling")),
+    Param("power_t", "float", 0.25, "exponent of the invscaling schedule", low=0),
+    Param("n_iter_no_change", "int", 1, "stop once the loss has changed by tol or less for this many "
+          "iterations (epochs) in a row", low=1),
+    Param("seed", "int", 0, "seed of the SGD shuffle and of the train/test split", low=0),
+    Param("solver", "choice", "gd", "gd: gradient descent; exact: the least-squares optimum (QR/lstsq), "
+          "the reference", choices=("gd", "exact")),
+    Param("standardize", "bool", False, "descend on standardized features (mean 0, variance 1); "
+          "coefficients are reported on the original scale"),
+    Param("device", "choice", "cpu", "where the torch engine computes: cpu or cuda",
+          choices=("cpu", "cuda")),
+    Param("test_fraction", "float", None, "hold out this fraction of the rows (chosen with seed) for "
+          "test metrics", low=0, low_open=True, high=1, high_open=True, also=(None,)),
+    Param("dropna", "bool", False, "drop rows with a missing value instead of refusing them"),
     Param("history_cap", "int", 10_000, "most iterations kept in the history; longer runs are "
           "thinned evenly", low=4),
 ]}
@@ -105,7 +126,7 @@ def _as_number(value, integral: bool):
 def _in_range(p: Param, x: float) -> bool:
     if p.low is not None and (x <= p.low if p.low_open else x < p.low):
         return False
-    return p.high is None or x <= p.high
+    return p.high is None or (x < p.high if p.high_open else x <= p.high)
 
 
 def _describe(p: Param) -> str:
@@ -117,7 +138,7 @@ def _describe(p: Param) -> str:
     if p.low is not None:
         what += f" {'>' if p.low_open else '≥'} {p.low:g}"
     if p.high is not None:
-        what += f" and ≤ {p.high:g}"
+        what += f" and {'<' if p.high_open else '≤'} {p.high:g}"
     extras = [repr(a) for a in p.also if a is not None]
     return what + (f", or {' or '.join(extras)}" if extras else "")
 
