@@ -142,7 +142,7 @@ def predict(
     from gradfit.persist import load_model
 
     fitted = load_model(model)
-    columns = read_columns(file, list(fitted.feature_names))
+    columns = read_columns(file, list(fitted.feature_names), min_rows=1)
     X = np.column_stack([columns[name] for name in fitted.feature_names])
     table = {**columns, f"predicted_{fitted.target_name}": fitted.predict(X)}
     if out is None:

@@ -112,6 +112,8 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
             out[i] = math.nan
         elif isinstance(v, numbers.Real) and not isinstance(v, bool):
             out[i] = float(v)
+        elif isinstance(v, str) and _parses_as_float(v):
+            out[i] = float(v)
         else:
             raise DataError(
                 f"Column '{column}'{where} is not numeric: {_row_label(i, file)} holds {v!r}. "
@@ -119,6 +121,14 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
                 "(for example one-hot), or leave the column out."
             )
     return out
+
+
+def _parses_as_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_na(v) -> bool:
@@ -142,7 +152,7 @@ def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: st
         )
     raise DataError(
         f"Column '{column}'{where} holds an infinite value at {_row_label(first, file)} "
-        f"({arr[first]!r}). Remove that row or replace the value with a finite number."
+        f"({float(arr[first])!r}). Remove that row or replace the value with a finite number."
     )
 
 
@@ -241,11 +251,12 @@ def _checked(X, y, names, target, weight, *, dropna: bool, source: str = "", fil
     return XY(X, y, tuple(names), target, source or None, weight)
 
 
-def check_rows(n: int, source: str = "the data") -> None:
-    if n < MIN_ROWS:
+def check_rows(n: int, source: str = "the data", min_rows: int = MIN_ROWS) -> None:
+    if n < min_rows:
+        need = "fitting a line needs" if min_rows == MIN_ROWS else "this needs"
         raise DataError(
-            f"{source[:1].upper() + source[1:]} has {n} row{'s' * (n != 1)}; fitting a line needs at "
-            f"least {MIN_ROWS}. Add rows."
+            f"{source[:1].upper() + source[1:]} has {n} data row{'s' * (n != 1)}; {need} at least "
+            f"{min_rows}. Add rows."
         )
 
 
@@ -283,7 +294,8 @@ def _frame_to_array(frame, check: bool = True) -> tuple[np.ndarray, tuple[str, .
 
 # --- files ---------------------------------------------------------------------------------
 
-def read_columns(path, columns: list[str], *, allow_missing: bool = False) -> dict[str, np.ndarray]:
+def read_columns(path, columns: list[str], *, min_rows: int = MIN_ROWS,
+                 allow_missing: bool = False) -> dict[str, np.ndarray]:
     """Read the named numeric columns of a CSV or Parquet file, validated (NaN kept if allowed)."""
     path = Path(path)
     if not path.exists():
@@ -296,7 +308,7 @@ def read_columns(path, columns: list[str], *, allow_missing: bool = False) -> di
         table, is_csv = _read_parquet(path, columns), False
     else:
         table, is_csv = _read_csv(path, columns), True
-    check_rows(table.num_rows, f"'{path}'")
+    check_rows(table.num_rows, f"'{path}'", min_rows)
     out = {}
     for name in columns:
         column = column_to_float(table.column(name).to_numpy(zero_copy_only=False), name,

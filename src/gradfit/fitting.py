@@ -227,7 +227,7 @@ def divergence_message(result: FitResult) -> str:
         f"Gradient descent diverged: after {result.n_iter} iteration{'s' * (result.n_iter != 1)} the loss "
         f"{state} (it started at {result.history.loss[0]:.6g}). The learning rate {result.lr:g} is too "
         f"large for these data: gradient descent converges only for a learning rate below "
-        f"2/λ_max = {result.stable_lr:.6g} (λ_max = {result.lambda_max:.6g}, the largest eigenvalue of the "
+        f"2/λ_max ≈ {result.stable_lr:.3g} (λ_max = {result.lambda_max:.5g}, the largest eigenvalue of the "
         f"loss's Hessian). Use a smaller learning rate, or lr='auto' (--lr auto)."
     )
 
