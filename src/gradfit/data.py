@@ -68,7 +68,7 @@ def resolve_missing(columns: dict[str, np.ndarray], *, dropna: bool, source: str
     if not dropna:
         where = f" in {source}" if source else ""
         per_column = "; ".join(
-            f"Column '{name}' has {int(m.sum())} missing value{'s' * (m.sum() != 1)}, the first at "
+            f"Column '{name}' has {int(m.sum())} missing value{'s' * (int(m.sum()) != 1)}, the first at "
             f"{_row_label(int(np.argmax(m)), file)}" for name, m in missing.items() if m.any())
         raise DataError(
             f"Missing values (NaN or empty){where}: {per_column}. Fill them, or drop those rows "
