@@ -47,11 +47,24 @@ LrOpt = Annotated[str, typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"]
 ItersOpt = Annotated[int, typer.Option("--iters", metavar="N", help=PARAMS["iters"].help)]
 TolOpt = Annotated[str, typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help)]
 LossOpt = Annotated[str, typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help)]
-EngineOpt = Annotated[str, typer.Option("--engine", metavar="auto|python|numpy", help=PARAMS["engine"].help + ": python (the tutorial's "
-                                        "arithmetic, exact) or numpy (vectorised)")]
+EngineOpt = Annotated[str, typer.Option("--engine", metavar="auto|python|numpy|torch", help=PARAMS["engine"].help + ": python (the "
+                                        "tutorial's arithmetic, exact), numpy (vectorised) or torch (PyTorch, CPU or CUDA)")]
 InitOpt = Annotated[Optional[str], typer.Option("--init", metavar="W,...,B", help=PARAMS["init"].help)]
 DtypeOpt = Annotated[str, typer.Option("--dtype", metavar="float64|float32", help=PARAMS["dtype"].help)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar and no notes; results only")]
+
+
+def _table_opt(name: str, metavar: str):
+    """A string option whose help and checks come from the params table (validated by the library)."""
+    from gradfit.params import flag
+
+    return Annotated[str, typer.Option(flag(name), metavar=metavar, help=PARAMS[name].help)]
+
+
+def _flag_opt(name: str):
+    from gradfit.params import flag
+
+    return Annotated[bool, typer.Option(flag(name), help=PARAMS[name].help)]
 
 
 def _parse_floats(text: Optional[str], option: str):
@@ -104,26 +117,57 @@ def fit_command(
     init: InitOpt = None,
     dtype: DtypeOpt = PARAMS["dtype"].default,
     no_intercept: Annotated[bool, typer.Option("--no-intercept", help="fit f(x) = w·x, without the bias b")] = False,
+    standardize: _flag_opt("standardize") = False,
+    weight: Annotated[Optional[str], typer.Option("--weight", metavar="COL", help="column of sample weights (≥ 0): each row's "
+                                                  "squared error counts that many times")] = None,
+    optimizer: _table_opt("optimizer", "gd|momentum|nesterov|sgd") = PARAMS["optimizer"].default,
+    momentum: _table_opt("momentum", "MU") = str(PARAMS["momentum"].default),
+    batch_size: _table_opt("batch_size", "B") = str(PARAMS["batch_size"].default),
+    epochs: _table_opt("epochs", "N") = str(PARAMS["epochs"].default),
+    learning_rate: _table_opt("learning_rate", "constant|invscaling") = PARAMS["learning_rate"].default,
+    n_iter_no_change: _table_opt("n_iter_no_change", "N") = str(PARAMS["n_iter_no_change"].default),
+    solver: _table_opt("solver", "gd|exact") = PARAMS["solver"].default,
+    device: _table_opt("device", "cpu|cuda") = PARAMS["device"].default,
+    test: Annotated[Optional[Path], typer.Option("--test", metavar="FILE", help="held-out file with the same columns: "
+                                                 "test metrics are computed on it")] = None,
+    test_fraction: Annotated[Optional[str], typer.Option("--test-fraction", metavar="F", help=PARAMS["test_fraction"].help)] = None,
+    seed: _table_opt("seed", "S") = str(PARAMS["seed"].default),
+    dropna: _flag_opt("dropna") = False,
+    summary: Annotated[bool, typer.Option("--summary", help="print the inference table: standard errors, t, p-values, 95% "
+                                          "CIs, R², F, condition number")] = False,
+    history: Annotated[Optional[Path], typer.Option("--history", metavar="FILE", help="write the history (loss, gaps to the "
+                                                    "exact optimum, parameters, gradients) as CSV, or JSON for .json")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", metavar="PATH", help="save the fitted model to this JSON file")] = None,
     quiet: QuietOpt = False,
 ):
-    """Fit f(x) = w·x + b to columns of a file; print the parameters and training metrics."""
+    """Fit f(x) = w·x + b to columns of a file; print the parameters, the verdict and the metrics."""
     from gradfit.data import load_xy
+    from gradfit.diagnostics import export_history
     from gradfit.fitting import fit_data
     from gradfit.persist import save_model
     from gradfit.progress import ProgressBar
 
-    data = load_xy(file, x, y)
+    data = load_xy(file, x, y, weight_column=weight, dropna=dropna)
+    test_data = load_xy(test, x, y, dropna=dropna) if test is not None else None
     with ProgressBar(enabled=not quiet) as bar:
-        result = fit_data(data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
+        result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
                           loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
-                          momentum=0.0, nesterov=False, history_cap=PARAMS["history_cap"].default,
-                          callbacks=(bar,))
+                          standardize=standardize, optimizer=optimizer, momentum=momentum, batch_size=batch_size,
+                          epochs=epochs, learning_rate=learning_rate, n_iter_no_change=n_iter_no_change,
+                          solver=solver, device=device, test_fraction=test_fraction, seed=seed, callbacks=(bar,))
     _out(render_fit(result, str(file)))
+    if summary:
+        _out("")
+        _out(str(result.summary()))
+    if history is not None:
+        export_history(result, history)
+        _note(f"History ({len(result.history)} records) written to {history}", quiet)
     if model is not None:
         save_model(result.model, model, metadata={"source": str(file), "engine": result.engine,
                                                   "loss": result.reduction, "lr": result.lr,
-                                                  "iterations": result.n_iter, "metrics": result.metrics})
+                                                  "iterations": result.n_iter, "metrics": result.metrics,
+                                                  "optimizer": result.optimizer, "standardize": result.standardized,
+                                                  **({"test_metrics": result.test_metrics} if result.test_metrics else {})})
         _note(f"Model saved to {model}", quiet)
 
 
@@ -157,29 +201,32 @@ def predict(
 
 # --- rendering ------------------------------------------------------------------------------
 
-STOP_REASONS = {
-    "tol": "converged: the relative change of the loss fell to tol or below",
-    "max_iter": "reached the iteration limit (raise --iters, or --tol to stop earlier)",
-}
+METRIC_LABELS = (("mse", "MSE "), ("rmse", "RMSE"), ("mae", "MAE "), ("r2", "R²  "))
 
 
 def render_fit(result, source: str) -> str:
     m = result.model
     d = m.n_features
+    how = ("solver exact (least squares)" if result.solver == "exact" else
+           f"{result.optimizer}, learning rate {result.lr:.6g}")
     lines = [
         f"Fitted {'f(x) = w·x + b' if m.fit_intercept else 'f(x) = w·x'} to '{source}' "
         f"({result.data.n_rows} rows, {d} feature{'s' * (d != 1)}; engine {result.engine}, "
-        f"loss {result.reduction}, learning rate {result.lr:.6g})",
-        f"Stopped after {result.n_iter} iterations: {STOP_REASONS[result.stop_reason]}",
+        f"loss {result.reduction}, {how}{', standardized' if result.standardized else ''})",
+        result.verdict(),
     ]
     for name, w in zip(m.feature_names, m.weights):
         lines.append(f"  w = {w!r}" if d == 1 else f"  w[{name}] = {w!r}")
     if m.fit_intercept:
         lines.append(f"  b = {m.bias!r}")
     lines.append(f"  loss = {result.loss:.10g}")
-    lines.append("Training metrics")
-    for key, label in (("mse", "MSE "), ("rmse", "RMSE"), ("mae", "MAE "), ("r2", "R²  ")):
-        lines.append(f"  {label} = {result.metrics[key]:.10g}")
+    if result.loss_gap is not None and result.solver != "exact":
+        lines.append(f"  gap to the exact optimum: loss {result.loss_gap:.3g}, parameters {result.param_gap:.3g} (relative)")
+    for title, metrics in (("Training metrics", result.metrics), ("Test metrics", result.test_metrics)):
+        if metrics:
+            n = result.data.n_rows if title.startswith("Training") else result.test_data.n_rows
+            lines.append(f"{title} ({n} rows)")
+            lines += [f"  {label} = {metrics[key]:.10g}" for key, label in METRIC_LABELS]
     return "\n".join(lines)
 
 
@@ -193,10 +240,19 @@ def _output_dir(path: Path) -> Path:
 
 # --- the one place where errors become messages and exit codes -------------------------------
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """gradfit's warnings as one line on stderr, like its errors (no file name, no source line)."""
+    typer.echo(f"warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gradfit`` console script."""
+    import warnings
+
     try:
-        app(args=argv, prog_name="gradfit")
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            app(args=argv, prog_name="gradfit")
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

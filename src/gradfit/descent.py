@@ -212,6 +212,8 @@ def run(
     """
     rule = rule or gradient_descent()
     lr_at = schedule or (lambda t: lr)
+    # An engine may compute batch gradients itself (torch: autograd); else they come from gradfit.losses.
+    batch_gradient = batches and (getattr(objective, "batch_gradient", None) or batches.gradient)
     theta = np.array(theta0, dtype=getattr(objective, "dtype", np.float64))
     state = rule.init(theta)
     loss, grad = objective.loss_and_gradient(theta)
@@ -231,7 +233,7 @@ def run(
             else:
                 for X_batch, y_batch in objective.iter_batches(batches.size, batches.rng):
                     t += 1
-                    step, state = rule.update(batches.gradient(X_batch, y_batch, theta, objective.n_rows), state)
+                    step, state = rule.update(batch_gradient(X_batch, y_batch, theta, objective.n_rows), state)
                     theta = theta - lr_at(t) * step
             previous = loss
             loss, grad = objective.loss_and_gradient(theta)

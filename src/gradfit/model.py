@@ -59,6 +59,19 @@ class LinearModel:
         X = as_features(X, n_features=self.n_features)
         return X @ np.asarray(self.weights, dtype=np.float64) + self.bias
 
+    def to_torch(self, *, dtype: str = "float64", device: str = "cpu"):
+        """This model as a PyTorch ``nn.Linear(d, 1)`` (needs the ``torch`` extra)."""
+        from gradfit.engines.torch import to_linear
+
+        return to_linear(self, dtype=dtype, device=device)
+
+    @classmethod
+    def from_torch(cls, linear, **names) -> "LinearModel":
+        """A model from a PyTorch ``nn.Linear(d, 1)``: its weight row and bias."""
+        from gradfit.engines.torch import from_linear
+
+        return from_linear(linear, **names)
+
     def __str__(self) -> str:
         terms = " + ".join(f"{w!r}·{n}" for w, n in zip(self.weights, self.feature_names))
         return f"f({', '.join(self.feature_names)}) = {terms} + {self.bias!r}"
