@@ -1,0 +1,117 @@
+"""``GDRegressor``: gradfit as a scikit-learn estimator.
+
+Its constructor parameters are the hyper-parameters of ``gradfit.fit`` (the ``params.PARAMS``
+table, so the two cannot drift apart) plus ``warm_start``; input is validated with
+scikit-learn's own ``validate_data``.
+
+>>> from gradfit.sklearn import GDRegressor
+>>> GDRegressor(lr=0.01, loss="sse", iters=1000, tol=None).fit([[1], [2], [3]], [3, 5, 7]).predict([[4]])
+array([9.00025623])
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+
+from gradfit import params
+from gradfit.data import XY
+from gradfit.diagnostics import AT_OPTIMUM
+from gradfit.errors import missing_extra
+from gradfit.model import default_feature_names
+
+try:
+    from sklearn.base import BaseEstimator, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+except ImportError:  # pragma: no cover - exercised only without scikit-learn
+    raise missing_extra("scikit-learn", "sklearn") from None
+
+# Options of fit() that belong to a single call on a table, not to an estimator: scikit-learn
+# rejects NaN before fitting (use an imputer), and held-out data come from its own splitters.
+NOT_ESTIMATOR_PARAMS = ("dropna", "test_fraction")
+ESTIMATOR_PARAMS = tuple(n for n in params.PARAMS if n not in NOT_ESTIMATOR_PARAMS)
+
+
+class GDRegressor(RegressorMixin, BaseEstimator):
+    """Linear regression by gradient descent, in scikit-learn's conventions.
+
+    Parameters: every hyper-parameter of ``gradfit.fit`` (see ``gradfit.params.PARAMS``: ``lr``,
+    ``iters``, ``tol``, ``loss``, ``optimizer``, ``momentum``, ``batch_size``, ``standardize``, …)
+    and ``warm_start`` (start ``fit`` from the previous solution).
+
+    Attributes: ``coef_``, ``intercept_``, ``n_iter_``, ``loss_curve_``, ``n_features_in_``,
+    ``feature_names_in_`` (for frames with string column names), ``converged_``, ``stop_reason_``, ``lr_``.
+    """
+
+    def __init__(self, **hyper_parameters):
+        defaults = {name: params.PARAMS[name].default for name in ESTIMATOR_PARAMS} | {"warm_start": False}
+        unknown = set(hyper_parameters) - set(defaults)
+        if unknown:
+            raise TypeError(f"GDRegressor got unexpected parameter(s) {sorted(unknown)}; its parameters are "
+                            f"{', '.join(defaults)}")
+        for name, default in defaults.items():
+            setattr(self, name, hyper_parameters.get(name, default))
+
+    def _options(self) -> dict:
+        return {name: getattr(self, name) for name in ESTIMATOR_PARAMS}
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on ``(X, y)``; ``sample_weight`` weighs each row's squared error. Returns ``self``."""
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_min_samples=2)
+        options = self._options()
+        if self.warm_start and hasattr(self, "coef_"):
+            options["init"] = self._theta()
+        return self._fit(X, y, sample_weight, options, n_iter_before=0, warn=True)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One more epoch of mini-batch SGD on this chunk, from the current solution (for streams).
+
+        Weighted chunks take one full-batch step instead (mini-batch SGD here is unweighted).
+        """
+        first = not hasattr(self, "coef_")
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_min_samples=2, reset=first)
+        options = self._options() | {"epochs": 1, "iters": 1, "tol": None,
+                                     "optimizer": "sgd" if sample_weight is None else "gd"}
+        if not first:
+            options["init"] = self._theta()
+        return self._fit(X, y, sample_weight, options, n_iter_before=0 if first else self.n_iter_)
+
+    def _fit(self, X, y, sample_weight, options, n_iter_before: int, warn: bool = False):
+        from gradfit.fitting import fit_data
+
+        weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        names = tuple(getattr(self, "feature_names_in_", ())) or default_feature_names(X.shape[1])
+        result = fit_data(XY(X, y, tuple(map(str, names)), "y", weight=weight), **options)
+        model = result.model
+        self.coef_ = np.array(model.weights)
+        self.intercept_ = float(model.bias)
+        self.n_iter_ = n_iter_before + result.n_iter
+        self.loss_curve_ = list(result.history.loss)
+        self.converged_, self.stop_reason_, self.lr_ = result.converged, result.stop_reason, result.lr
+        if warn and result.stop_reason == "max_iter" and not (result.param_gap is not None and result.param_gap <= AT_OPTIMUM):
+            warnings.warn(f"GDRegressor: {result.verdict()}", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _theta(self) -> tuple[float, ...]:
+        return (*self.coef_.tolist(), self.intercept_) if self.fit_intercept else tuple(self.coef_.tolist())
+
+    def predict(self, X):
+        """f(x) = w·x + b for each row of ``X``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_ + self.intercept_
+
+
+def _signature() -> inspect.Signature:
+    """``GDRegressor.__init__``'s signature, from the table: scikit-learn reads its parameters here."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    return inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(n, keyword, default=params.PARAMS[n].default) for n in ESTIMATOR_PARAMS]
+        + [inspect.Parameter("warm_start", keyword, default=False)])
+
+
+GDRegressor.__init__.__signature__ = _signature()
