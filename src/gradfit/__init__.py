@@ -15,6 +15,15 @@ from gradfit.persist import load_model, save_model
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DataError", "DivergenceError", "FitResult", "GradfitError", "LinearModel",
+    "ConfigError", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "LinearModel",
     "datasets", "fit", "load_model", "save_model",
 ]
+
+
+def __getattr__(name: str):
+    # scikit-learn is imported only when GDRegressor is asked for, so `import gradfit` stays quick.
+    if name == "GDRegressor":
+        from gradfit.sklearn import GDRegressor
+
+        return GDRegressor
+    raise AttributeError(f"module 'gradfit' has no attribute {name!r}")
