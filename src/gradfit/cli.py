@@ -148,7 +148,7 @@ def fit_command(
     from gradfit.progress import ProgressBar
 
     data = load_xy(file, x, y, weight_column=weight, dropna=dropna)
-    test_data = load_xy(test, x, y, dropna=dropna) if test is not None else None
+    test_data = load_xy(test, x, y, dropna=dropna, min_rows=1) if test is not None else None
     with ProgressBar(enabled=not quiet) as bar:
         result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
                           loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,

@@ -74,9 +74,7 @@ def resolve_missing(columns: dict[str, np.ndarray], *, dropna: bool, source: str
             f"Missing values (NaN or empty){where}: {per_column}. Fill them, or drop those rows "
             "with --dropna (dropna=True)."
         )
-    keep = ~np.logical_or.reduce(list(missing.values()))
-    check_rows(int(keep.sum()), f"{source or 'the data'} without its rows with missing values")
-    return keep
+    return ~np.logical_or.reduce(list(missing.values()))
 
 
 def check_weights(weight: np.ndarray, column: str = "sample_weight") -> None:
@@ -206,7 +204,7 @@ def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
     return arr, name
 
 
-def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False) -> XY:
+def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False, min_rows: int = MIN_ROWS) -> XY:
     """Validate training data: numeric, finite, same number of rows, at least two rows.
 
     Missing values are counted per column and refused, or their rows dropped with ``dropna``.
@@ -231,11 +229,11 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False)
         weight = _to_float_array(sample_weight, "sample_weight").reshape(-1)
         if weight.shape[0] != Xa.shape[0]:
             raise DataError(f"sample_weight has {weight.shape[0]} values for {Xa.shape[0]} rows; give one per row.")
-    return _checked(Xa, ya, tuple(names), target, weight, dropna=dropna)
+    return _checked(Xa, ya, tuple(names), target, weight, dropna=dropna, min_rows=min_rows)
 
 
 def _checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file: bool = False,
-             weight_name: str = "sample_weight") -> XY:
+             weight_name: str = "sample_weight", min_rows: int = MIN_ROWS) -> XY:
     """Missing values per column (refused, or rows dropped), infinities, weights, row count."""
     columns = {name: X[:, j] for j, name in enumerate(names)} | {target: y}
     if weight is not None:
@@ -247,7 +245,8 @@ def _checked(X, y, names, target, weight, *, dropna: bool, source: str = "", fil
         check_finite(column, name, file=file, source=source)
     if weight is not None:
         check_weights(weight, weight_name)
-    check_rows(X.shape[0], source or "the data")
+    dropped = " without its rows with missing values" if keep is not None else ""
+    check_rows(X.shape[0], (source or "the data") + dropped, min_rows)
     return XY(X, y, tuple(names), target, source or None, weight)
 
 
@@ -320,16 +319,16 @@ def read_columns(path, columns: list[str], *, min_rows: int = MIN_ROWS,
 
 
 def load_xy(path, x_columns: list[str], y_column: str, *, weight_column: str | None = None,
-            dropna: bool = False) -> XY:
+            dropna: bool = False, min_rows: int = MIN_ROWS) -> XY:
     """Training data from a file: the ``x_columns`` as features, ``y_column`` as target,
     ``weight_column`` as sample weights; missing values refused (counted per column) or dropped."""
     wanted = [*x_columns, y_column] + ([weight_column] if weight_column else [])
-    columns = read_columns(path, list(dict.fromkeys(wanted)), allow_missing=True)
+    columns = read_columns(path, list(dict.fromkeys(wanted)), allow_missing=True, min_rows=min_rows)
     X = np.column_stack([columns[c] for c in x_columns])
     weight = columns[weight_column] if weight_column else None
     data = _checked(X, columns[y_column], tuple(x_columns), y_column, weight, dropna=dropna,
                     source=f"'{path}'", file=Path(path).suffix.lower() not in PARQUET_SUFFIXES,
-                    weight_name=weight_column or "sample_weight")
+                    weight_name=weight_column or "sample_weight", min_rows=min_rows)
     return XY(data.X, data.y, data.feature_names, data.target_name, str(path), data.weight)
 
 

@@ -104,7 +104,7 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     else:
         data = as_xy(X, y, feature_names=feature_names, sample_weight=sample_weight, dropna=dropna)
     if test is not None and not isinstance(test, XY):
-        test = as_xy(*test, feature_names=data.feature_names, dropna=dropna)
+        test = as_xy(*test, feature_names=data.feature_names, dropna=dropna, min_rows=1)
     return fit_data(data, test=test, callbacks=callbacks, **options)
 
 

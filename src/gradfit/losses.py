@@ -78,36 +78,15 @@ def hessian_from_gram(G: np.ndarray, reduction: str, n_rows: int) -> np.ndarray:
 
 
 def largest_eigenvalue(H: np.ndarray) -> float:
-    """λ_max of a symmetric positive semi-definite matrix (power iteration when it is large)."""
-    if H.shape[0] <= POWER_ITERATION_FROM:
+    """λ_max of a symmetric positive semi-definite matrix (Lanczos, ``eigsh``, when it is large)."""
+    if H.shape[0] <= LANCZOS_FROM:
         return float(np.linalg.eigvalsh(H)[-1])
-    return power_iteration(lambda v: H @ v, H.shape[0])
+    from scipy.sparse.linalg import eigsh
+
+    return float(eigsh(H, k=1, which="LA", tol=1e-10, return_eigenvectors=False)[0])
 
 
-POWER_ITERATION_FROM = 500   # below this size, a full eigendecomposition is cheaper and exact
-
-
-def power_iteration(apply, n: int, *, iters: int = 300, rtol: float = 1e-6, seed: int = 0) -> float:
-    """λ_max of a PSD operator ``v ↦ Hv`` by power iteration, nudged up so 1/λ stays safe.
-
-    The Rayleigh quotient approaches λ_max from below, so the estimate is raised by its
-    last relative change (and ``rtol``) — an under-estimate would make ``lr = 1/L`` too large.
-    """
-    v = np.random.default_rng(seed).standard_normal(n)
-    v /= np.linalg.norm(v)
-    estimate = 0.0
-    for _ in range(iters):
-        w = apply(v)
-        new = float(v @ w)
-        norm = np.linalg.norm(w)
-        if norm == 0:
-            return 0.0
-        v = w / norm
-        change = abs(new - estimate) / max(new, 1e-300)
-        estimate = new
-        if change < rtol:
-            break
-    return estimate * (1 + max(change, rtol)) if estimate > 0 else 0.0
+LANCZOS_FROM = 500   # below this size, a full eigendecomposition is as cheap and exact
 
 
 def minibatch_curvature(lambda_max: float, X: np.ndarray, fit_intercept: bool, reduction: str,
