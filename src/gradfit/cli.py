@@ -164,7 +164,8 @@ def fit_command(
         _note(f"History ({len(result.history)} records) written to {history}", quiet)
     if model is not None:
         save_model(result.model, model, metadata={"source": str(file), "engine": result.engine,
-                                                  "loss": result.reduction, "lr": result.lr,
+                                                  "loss": result.reduction, "solver": result.solver,
+                                                  "lr": None if result.solver == "exact" else result.lr,
                                                   "iterations": result.n_iter, "metrics": result.metrics,
                                                   "optimizer": result.optimizer, "standardize": result.standardized,
                                                   **({"test_metrics": result.test_metrics} if result.test_metrics else {})})
