@@ -103,14 +103,28 @@ def verdict(result) -> str:
     if result.converged:
         if gap is not None and gap > 1e-3:
             return (f"Converged after {k}: the loss stopped changing, but the parameters are still {gap:.2g} "
-                    "(relative) from the exact optimum — the descent is slow along some direction. Lower "
-                    "--tol, or use --standardize or --optimizer nesterov.")
+                    f"(relative) from the exact optimum — the descent is slow along some direction. Lower --tol"
+                    f"{_speedups(result, ', or use ')}.")
         return f"Converged after {k}: the loss stopped changing{where}."
     if gap is not None and gap <= AT_OPTIMUM:
         return f"Stopped at the {unit} limit ({k}), already at the optimum{where}."
-    return (f"Stopped at the {unit} limit ({k}) before converging{where}. Raise --iters"
-            f"{' or --epochs' if unit == 'epoch' else ''}, or speed it up with --standardize, --lr auto or "
-            "--optimizer nesterov.")
+    more = "--epochs" if unit == "epoch" else "--iters"
+    return f"Stopped at the {unit} limit ({k}) before converging{where}. Raise {more}{_speedups(result, ', or ')}."
+
+
+def _speedups(result, lead: str) -> str:
+    """What would get this run closer to the optimum, from what it did not use."""
+    options = result.options
+    if result.optimizer == "sgd" and options.get("learning_rate") == "constant":
+        return lead + "let SGD settle with --learning-rate invscaling or a larger --batch-size"
+    tips = []
+    if not result.standardized:
+        tips.append("--standardize")
+    if options.get("lr", "auto") != "auto":
+        tips.append("--lr auto")
+    if result.optimizer == "gd":
+        tips.append("--optimizer nesterov")
+    return lead + "speed it up with " + " or ".join(tips) if tips else ""
 
 
 def history_table(result) -> tuple[list[str], list[list[float]]]:

@@ -46,6 +46,7 @@ class FitResult:
     standardized: bool = False
     constant_features: tuple[str, ...] = ()
     n_updates: int = 0
+    options: dict = field(default_factory=dict)   # every hyper-parameter of the run, validated
 
     @property
     def converged(self) -> bool:
@@ -158,7 +159,8 @@ def fit_data(data: XY, *, test: XY | None = None, callbacks=(), **options) -> Fi
                        engine=_engine_name(opts), reduction=opts["loss"],
                        init=tuple(float(t) for t in theta0), data=data, optimizer=opts["optimizer"],
                        solver=opts["solver"], test_data=test, standardized=scaler is not None,
-                       constant_features=scaler.constant if scaler else (), n_updates=outcome.n_updates)
+                       constant_features=scaler.constant if scaler else (), n_updates=outcome.n_updates,
+                       options=opts)
     if theta_star is not None:
         result.theta_exact = to_original(theta_star)
         result.loss_exact = diagnostics.exact_loss(X_fit, data.y, theta_star, fit_intercept, opts["loss"], data.weight)
