@@ -51,6 +51,8 @@ def test_torch_tensors_are_accepted_as_data():
     X, y = table()
     r = gradfit.fit(torch.tensor(X), torch.tensor(y).view(-1, 1), solver="exact")
     np.testing.assert_allclose(r.model.theta, lstsq(X, y), rtol=1e-9)
+    assert r.engine == "torch"   # tensors stay with PyTorch under engine "auto"
+    assert gradfit.fit(torch.tensor(X), torch.tensor(y), engine="numpy", iters=3).engine == "numpy"
 
 
 def test_a_categorical_column_is_named_with_a_suggestion_to_encode_it():

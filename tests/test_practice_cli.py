@@ -111,6 +111,17 @@ def test_missing_values_are_counted_per_column_and_dropna_drops_them(cli, tmp_pa
     assert "(2 rows, 2 features" in res.out
 
 
+def test_parquet_nulls_are_counted_and_weights_read_from_a_column(cli, tmp_path):
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2, None, 4, 5, 6], "b": [1, 2, 3, None, 7, 1], "y": [3, 5, 7, 9, 12, 8],
+                             "w": [1, 2, 1, 1, 2, 1]}), path)
+    res = cli("fit", path, "--x", "a", "--x", "b", "--y", "y", "--weight", "w")
+    assert res.code == 1 and "Column 'a' has 1 missing value" in res.err and "Column 'b' has 1 missing value" in res.err
+    res = cli("fit", path, "--x", "a", "--x", "b", "--y", "y", "--weight", "w", "--dropna", "--solver", "exact")
+    assert res.code == 0 and "(4 rows, 2 features" in res.out
+
+
 def test_a_text_column_names_the_column_and_suggests_encoding(tmp_path):
     path = write_csv(tmp_path / "cities.csv", {"size": [1, 2, 3], "city": ["Paris", "Lyon", "Nice"], "y": [3, 4, 5]})
     res = run_gradfit("fit", path, "--x", "size", "--x", "city", "--y", "y")

@@ -100,6 +100,9 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     partial run in ``.result``) when the loss blows up.
     """
     dropna = params.validate("dropna", options.get("dropna", False))
+    if _is_tensor(X) and options.get("engine", "auto") == "auto":
+        # Tensors stay with PyTorch: engine "auto" picks torch, on the tensor's own device.
+        options = {"engine": "torch", "device": X.device.type} | options
     if isinstance(X, XY) and y is None:
         data = X
     else:
@@ -107,6 +110,10 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     if test is not None and not isinstance(test, XY):
         test = as_xy(*test, feature_names=data.feature_names, dropna=dropna, min_rows=1)
     return fit_data(data, test=test, callbacks=callbacks, **options)
+
+
+def _is_tensor(X) -> bool:
+    return type(X).__module__.startswith("torch") and hasattr(X, "detach")
 
 
 def _signature() -> inspect.Signature:
