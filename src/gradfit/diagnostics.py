@@ -61,7 +61,7 @@ def warn_about_features(X: np.ndarray, names, fit_intercept: bool) -> None:
             f"X has {d} feature{'s' * (d != 1)} but only {n} rows: the least-squares solution is not unique. "
             "The fit still runs and reaches one of the optima (from a zero start, the one of smallest "
             "norm); coefficients, standard errors and p-values are not meaningful. Add rows or drop features.",
-            GradfitWarning, stacklevel=3)
+            GradfitWarning, stacklevel=4)
         return
     involved = collinear_features(X, names, fit_intercept)
     if involved:
@@ -69,7 +69,7 @@ def warn_about_features(X: np.ndarray, names, fit_intercept: bool) -> None:
             f"Features {', '.join(repr(n) for n in involved)} are (nearly) collinear: one is almost a "
             "linear combination of the others, so their coefficients are poorly determined and gradient "
             "descent converges slowly along that direction. The fit still runs; consider dropping one of "
-            "them, or --standardize.", GradfitWarning, stacklevel=3)
+            "them, or --standardize.", GradfitWarning, stacklevel=4)
 
 
 def collinear_features(X: np.ndarray, names, fit_intercept: bool) -> list[str]:

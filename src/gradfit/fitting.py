@@ -146,7 +146,7 @@ def fit_data(data: XY, *, test: XY | None = None, callbacks=(), **options) -> Fi
     if scaler is not None and scaler.constant:
         warnings.warn(f"Constant column{'s' * (len(scaler.constant) != 1)} {', '.join(map(repr, scaler.constant))} "
                       "cannot be standardized (standard deviation 0): left unscaled; with an intercept its "
-                      "weight stays 0. Drop it, or fit without --standardize.", GradfitWarning, stacklevel=2)
+                      "weight stays 0. Drop it, or fit without --standardize.", GradfitWarning, stacklevel=3)
     X_fit = data.X if scaler is None else scaler.transform(data.X)
     theta0 = _initial_theta(opts["init"], X_fit.shape[1] + fit_intercept, fit_intercept)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
