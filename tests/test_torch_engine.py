@@ -124,3 +124,15 @@ def test_cuda_iterates_equal_numpy(dtype):
     a = gradfit.fit(X, y, engine="numpy", dtype=dtype, iters=100, tol=None, optimizer="nesterov")
     b = gradfit.fit(X, y, engine="torch", device="cuda", dtype=dtype, iters=100, tol=None, optimizer="nesterov")
     assert relative_gap(b.history.theta, a.history.theta) <= {"float64": 1e-10, "float32": 1e-3}[dtype]
+
+
+def test_torch_divergence_is_caught_by_the_shared_loop():
+    with pytest.raises(gradfit.DivergenceError, match="2/λ_max") as info:
+        gradfit.fit([1, 2, 3], [3, 5, 7], engine="torch", lr=0.1, loss="sse", init=(1.0, 0.0))
+    assert info.value.result.engine == "torch" and info.value.result.diverged
+
+
+def test_torch_engine_calls_back_every_iteration_like_the_others():
+    seen = []
+    gradfit.fit([1, 2, 3], [3, 5, 7], engine="torch", iters=7, tol=None, callbacks=(lambda s: seen.append(s.iteration),))
+    assert seen == list(range(1, 8))
