@@ -20,6 +20,8 @@ from gradfit.errors import GradfitWarning
 COLLINEAR_CONDITION = 1e3
 # A run whose parameters are within this relative distance of θ* has reached the optimum.
 AT_OPTIMUM = 1e-6
+# The collinearity check looks at a seeded sample of this many rows at most (it is a warning, not a fit).
+COLLINEAR_SAMPLE_ROWS = 100_000
 
 
 def design(X: np.ndarray, fit_intercept: bool, sample_weight=None) -> np.ndarray:
@@ -74,6 +76,8 @@ def warn_about_features(X: np.ndarray, names, fit_intercept: bool) -> None:
 
 def collinear_features(X: np.ndarray, names, fit_intercept: bool) -> list[str]:
     """Names of the features in the near-null directions of the standardized design (empty if none)."""
+    if X.shape[0] > COLLINEAR_SAMPLE_ROWS:
+        X = X[np.sort(np.random.default_rng(0).choice(X.shape[0], COLLINEAR_SAMPLE_ROWS, replace=False))]
     Z = X - X.mean(axis=0) if fit_intercept else X
     norms = np.linalg.norm(Z, axis=0)
     keep = norms > 0                       # a constant column is reported by standardization

@@ -17,8 +17,9 @@ from gradfit.metrics import regression_metrics
 from gradfit.model import LinearModel
 from gradfit.standardize import Standardizer
 
-# Above this many numbers in X, the exact optimum (an extra least-squares solve) is not computed.
-EXACT_REFERENCE_LIMIT = 50_000_000
+# Above this many numbers in X, the exact optimum (an extra least-squares solve on a copy of X)
+# is not computed unless solver="exact" asks for it; the gaps are then left out of the history.
+EXACT_REFERENCE_LIMIT = 10_000_000
 
 
 @dataclass
@@ -142,11 +143,7 @@ def fit_data(data: XY, *, test: XY | None = None, callbacks=(), **options) -> Fi
         data, test = split(data, opts["test_fraction"], opts["seed"])
     names, fit_intercept = data.feature_names, opts["fit_intercept"]
     diagnostics.warn_about_features(data.X, names, fit_intercept)
-    scaler = Standardizer.fit(data.X, names, fit_intercept) if opts["standardize"] else None
-    if scaler is not None and scaler.constant:
-        warnings.warn(f"Constant column{'s' * (len(scaler.constant) != 1)} {', '.join(map(repr, scaler.constant))} "
-                      "cannot be standardized (standard deviation 0): left unscaled; with an intercept its "
-                      "weight stays 0. Drop it, or fit without --standardize.", GradfitWarning, stacklevel=3)
+    scaler = _standardizer(data, fit_intercept) if opts["standardize"] else None
     X_fit = data.X if scaler is None else scaler.transform(data.X)
     theta0 = _initial_theta(opts["init"], X_fit.shape[1] + fit_intercept, fit_intercept)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
@@ -178,6 +175,15 @@ def fit_data(data: XY, *, test: XY | None = None, callbacks=(), **options) -> Fi
     if test is not None:
         result.test_metrics = regression_metrics(test.y, model.predict(test.X))
     return result
+
+
+def _standardizer(data: XY, fit_intercept: bool) -> Standardizer:
+    scaler = Standardizer.fit(data.X, data.feature_names, fit_intercept)
+    if scaler.constant:
+        warnings.warn(f"Constant column{'s' * (len(scaler.constant) != 1)} {', '.join(map(repr, scaler.constant))} "
+                      "cannot be standardized (standard deviation 0): left unscaled; with an intercept its "
+                      "weight stays 0. Drop it, or fit without --standardize.", GradfitWarning, stacklevel=4)
+    return scaler
 
 
 def _descend(opts, X_fit, data, start, theta_star, callbacks):
