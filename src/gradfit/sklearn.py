@@ -5,7 +5,7 @@ table, so the two cannot drift apart) plus ``warm_start``; input is validated wi
 scikit-learn's own ``validate_data``.
 
 >>> from gradfit.sklearn import GDRegressor
->>> GDRegressor(lr=0.01, loss="sse", iters=1000, tol=None).fit([[1], [2], [3]], [3, 5, 7]).predict([[4]])
+>>> GDRegressor(lr=0.01, loss="sse", init=(1.0, 0.0), iters=1000, tol=None).fit([[1], [2], [3]], [3, 5, 7]).predict([[4]])
 array([9.00025623])
 """
 
