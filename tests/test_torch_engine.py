@@ -98,6 +98,21 @@ def test_momentum_follows_torch_optim_sgd_step_for_step():
         assert r.model.bias == pytest.approx(linear.bias.item(), rel=1e-12)
 
 
+def test_torch_rule_state_is_the_same_plain_velocity_as_the_numpy_rule():
+    from gradfit import descent
+
+    objective = make_objective("torch", np.array([[1.0], [2], [3]]), np.array([3.0, 5, 7]), loss="sse",
+                               fit_intercept=True)
+    ours, theirs = descent.momentum(0.9, nesterov=True), objective.rule(0.9, nesterov=True)
+    state_ours, state_theirs = ours.init(np.zeros(2)), theirs.init(np.zeros(2))
+    for grad in ([-40.0, -18.0], [10.0, 3.0], [-1.0, 0.5]):
+        step_ours, state_ours = ours.update(np.array(grad), state_ours)
+        step_theirs, state_theirs = theirs.update(np.array(grad), state_theirs)
+        np.testing.assert_allclose(step_theirs, step_ours, rtol=1e-15)
+        assert isinstance(state_theirs[0], np.ndarray)
+        np.testing.assert_allclose(state_theirs[0], state_ours[0], rtol=1e-15)
+
+
 def test_a_fitted_model_converts_to_and_from_nn_linear():
     r = gradfit.fit([[1, 2], [2, 1], [3, 5], [4, 4]], [9, 7, 20, 19], feature_names=["a", "b"])
     linear = r.model.to_torch()

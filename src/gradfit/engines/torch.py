@@ -106,26 +106,35 @@ class TorchObjective:
         return losses.largest_eigenvalue(losses.hessian_from_gram(G, self.reduction, n))
 
     def rule(self, mu: float, nesterov: bool):
-        """The update direction from ``torch.optim.SGD`` (its momentum buffer is the rule's state).
+        """The update direction from ``torch.optim.SGD``, its momentum buffer kept as plain data.
 
         torch's SGD with lr = 1 moves a parameter that starts at 0 to exactly −step
         (``v = μ·v + g``, step ``v``, or ``g + μ·v`` for Nesterov); the shared loop then applies
         ``θ ← θ − λ_t·step``, so schedules, history and stopping are one code path for every engine.
+        The rule's state is the velocity ``v`` as a NumPy array — the same state as
+        ``descent.momentum`` — loaded into the optimizer before each step and read back after,
+        so a checkpoint stores it as JSON and a resumed run continues bit for bit.
         """
         from gradfit.descent import Rule
 
         torch = self.torch
+        direction = torch.zeros(self.n_features + self.fit_intercept, dtype=self.torch_dtype, device=self.device,
+                                requires_grad=True)
+        optimizer = torch.optim.SGD([direction], lr=1.0, momentum=mu, nesterov=nesterov)
+        as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=self.dtype), device=self.device)  # noqa: E731
 
         def init(theta):
-            direction = torch.zeros(len(theta), dtype=self.torch_dtype, device=self.device, requires_grad=True)
-            return (direction, torch.optim.SGD([direction], lr=1.0, momentum=mu, nesterov=nesterov))
+            return (np.zeros(len(theta), dtype=self.dtype),) if mu else ()
 
         def update(grad, state):
-            direction, optimizer = state
             with torch.no_grad():
                 direction.zero_()
-            direction.grad = torch.as_tensor(np.asarray(grad, dtype=self.dtype), device=self.device)
+            direction.grad = as_tensor(grad)
+            if mu:
+                optimizer.state[direction]["momentum_buffer"] = as_tensor(state[0]).clone()
             optimizer.step()
+            if mu:
+                state = (optimizer.state[direction]["momentum_buffer"].detach().cpu().numpy().copy(),)
             return -direction.detach().cpu().numpy(), state
 
         return Rule("nesterov" if nesterov else ("momentum" if mu else "gd"), init, update)
