@@ -89,6 +89,15 @@ def test_history_is_exported_with_gaps_and_named_parameters(cli, houses, tmp_pat
         assert len(lines) == 42
 
 
+def test_a_diverged_run_still_writes_its_history(cli, tutorial_csv, tmp_path):
+    path = tmp_path / "diverged.json"
+    res = cli("fit", tutorial_csv, "--x", "x", "--y", "y", "--lr", "0.1", "--loss", "sse", "--history", path)
+    assert res.code == 3 and "diverged" in res.err
+    doc = json.loads(path.read_text())
+    assert doc["loss"][0] == 83
+    assert doc["loss"][-1] is None or doc["loss"][-1] > 1e12
+
+
 def test_test_file_and_test_fraction_give_test_metrics(cli, houses, tmp_path):
     res = cli("fit", houses, *FEATURES, "--solver", "exact", "--test-fraction", "0.25", "--seed", "1")
     assert res.code == 0 and "Training metrics (60 rows)" in res.out and "Test metrics (20 rows)" in res.out

@@ -136,13 +136,15 @@ def fit_command(
     summary: Annotated[bool, typer.Option("--summary", help="print the inference table: standard errors, t, p-values, 95% "
                                           "CIs, R², F, condition number")] = False,
     history: Annotated[Optional[Path], typer.Option("--history", metavar="FILE", help="write the history (loss, gaps to the "
-                                                    "exact optimum, parameters, gradients) as CSV, or JSON for .json")] = None,
+                                                    "exact optimum, parameters, gradients) as CSV, or JSON for .json; "
+                                                    "written for a diverged run too")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", metavar="PATH", help="save the fitted model to this JSON file")] = None,
     quiet: QuietOpt = False,
 ):
     """Fit f(x) = w·x + b to columns of a file; print the parameters, the verdict and the metrics."""
     from gradfit.data import load_xy
     from gradfit.diagnostics import export_history
+    from gradfit.errors import DivergenceError
     from gradfit.fitting import fit_data
     from gradfit.persist import save_model
     from gradfit.progress import ProgressBar
@@ -150,11 +152,16 @@ def fit_command(
     data = load_xy(file, x, y, weight_column=weight, dropna=dropna)
     test_data = load_xy(test, x, y, dropna=dropna, min_rows=1) if test is not None else None
     with ProgressBar(enabled=not quiet) as bar:
-        result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
-                          loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
-                          standardize=standardize, optimizer=optimizer, momentum=momentum, batch_size=batch_size,
-                          epochs=epochs, learning_rate=learning_rate, n_iter_no_change=n_iter_no_change,
-                          solver=solver, device=device, test_fraction=test_fraction, seed=seed, callbacks=(bar,))
+        try:
+            result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
+                              loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
+                              standardize=standardize, optimizer=optimizer, momentum=momentum, batch_size=batch_size,
+                              epochs=epochs, learning_rate=learning_rate, n_iter_no_change=n_iter_no_change,
+                              solver=solver, device=device, test_fraction=test_fraction, seed=seed, callbacks=(bar,))
+        except DivergenceError as exc:
+            if history is not None and exc.result is not None:
+                export_history(exc.result, history)   # the run up to the blow-up, to look at
+            raise
     _out(render_fit(result, str(file)))
     if summary:
         _out("")
