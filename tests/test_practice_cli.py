@@ -165,6 +165,8 @@ def test_a_constant_column_is_named_under_standardize(cli, houses, tmp_path):
     (["--test-fraction", "1.5"], ["Invalid value for test_fraction (--test-fraction)"]),
     (["--learning-rate", "adaptive"], ["Invalid value for learning_rate (--learning-rate)", "invscaling"]),
     (["--seed", "-1"], ["Invalid value for seed (--seed)"]),
+    (["--power-t", "-0.5"], ["Invalid value for power_t (--power-t)"]),
+    (["--test-fraction", "0.99"], ["leaves 1 for training"]),
     (["--weight", "nope"], ["'nope' not found"]),
     (["--optimizer", "sgd", "--engine", "python"], ["python engine"]),
 ])
@@ -193,6 +195,6 @@ def test_torch_engine_from_the_command_line_matches_numpy(cli, houses):
 def test_help_explains_every_practitioner_flag(cli):
     res = cli("fit", "--help")
     for flag in ["--standardize", "--weight", "--lr", "--optimizer", "--momentum", "--batch-size", "--epochs",
-                 "--learning-rate", "--engine", "--device", "--dtype", "--test", "--test-fraction", "--seed",
+                 "--learning-rate", "--power-t", "--engine", "--device", "--dtype", "--test", "--test-fraction", "--seed",
                  "--summary", "--history", "--dropna", "--solver", "--n-iter-no-change"]:
         assert flag in res.out

@@ -125,6 +125,7 @@ def fit_command(
     batch_size: _table_opt("batch_size", "B") = str(PARAMS["batch_size"].default),
     epochs: _table_opt("epochs", "N") = str(PARAMS["epochs"].default),
     learning_rate: _table_opt("learning_rate", "constant|invscaling") = PARAMS["learning_rate"].default,
+    power_t: _table_opt("power_t", "P") = str(PARAMS["power_t"].default),
     n_iter_no_change: _table_opt("n_iter_no_change", "N") = str(PARAMS["n_iter_no_change"].default),
     solver: _table_opt("solver", "gd|exact") = PARAMS["solver"].default,
     device: _table_opt("device", "cpu|cuda") = PARAMS["device"].default,
@@ -156,7 +157,7 @@ def fit_command(
             result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
                               loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
                               standardize=standardize, optimizer=optimizer, momentum=momentum, batch_size=batch_size,
-                              epochs=epochs, learning_rate=learning_rate, n_iter_no_change=n_iter_no_change,
+                              epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
                               solver=solver, device=device, test_fraction=test_fraction, seed=seed, callbacks=(bar,))
         except DivergenceError as exc:
             if history is not None and exc.result is not None:
