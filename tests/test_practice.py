@@ -331,3 +331,12 @@ def test_inconsistent_options_are_config_errors():
 def test_fit_accepts_validated_data():
     data = XY(np.array([[1.0], [2], [3]]), np.array([3.0, 5, 7]), ("x",))
     assert gradfit.fit(data, solver="exact").model.weights == pytest.approx((2.0,))
+
+
+def test_a_schedule_continues_from_earlier_updates():
+    from gradfit.fitting import fit_data
+
+    data = XY(np.array([[1.0], [2], [3]]), np.array([3.0, 5, 7]), ("x",))
+    r = fit_data(data, lr=0.01, loss="sse", iters=1, tol=None, init=(1.0, 0.0), learning_rate="invscaling",
+                 power_t=0.5, updates_before=3)
+    np.testing.assert_allclose(r.history.theta[1], [1 + 0.01 / 2 * 40, 0 + 0.01 / 2 * 18], rtol=1e-15)

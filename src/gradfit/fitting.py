@@ -131,8 +131,12 @@ def _signature() -> inspect.Signature:
 fit.__signature__ = _signature()
 
 
-def fit_data(data: XY, *, test: XY | None = None, callbacks=(), **options) -> FitResult:
-    """``fit`` on data already validated (``gradfit.data.as_xy`` / ``load_xy``)."""
+def fit_data(data: XY, *, test: XY | None = None, callbacks=(), updates_before: int = 0, **options) -> FitResult:
+    """``fit`` on data already validated (``gradfit.data.as_xy`` / ``load_xy``).
+
+    ``updates_before`` continues a learning-rate schedule where an earlier run left it (λ_t with
+    t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
+    """
     unknown = sorted(set(options) - set(params.PARAMS))
     if unknown:
         raise TypeError(f"fit() got unexpected keyword argument(s) {', '.join(unknown)}; "
@@ -150,7 +154,7 @@ def fit_data(data: XY, *, test: XY | None = None, callbacks=(), **options) -> Fi
     theta_star = None
     if X_fit.size <= EXACT_REFERENCE_LIMIT or opts["solver"] == "exact":
         theta_star = diagnostics.exact_solution(X_fit, data.y, fit_intercept, data.weight)
-    outcome, lr, lambda_max = _descend(opts, X_fit, data, start, theta_star, callbacks)
+    outcome, lr, lambda_max = _descend(opts, X_fit, data, start, theta_star, callbacks, updates_before)
     to_original = (lambda t: t) if scaler is None else scaler.to_original
     if scaler is not None:
         scaler.history_to_original(outcome.history)
@@ -186,7 +190,7 @@ def _standardizer(data: XY, fit_intercept: bool) -> Standardizer:
     return scaler
 
 
-def _descend(opts, X_fit, data, start, theta_star, callbacks):
+def _descend(opts, X_fit, data, start, theta_star, callbacks, updates_before=0):
     """Run the chosen solver on the (possibly standardized) features: (outcome, lr, λ_max)."""
     objective = make_objective(opts["engine"], X_fit, data.y, loss=opts["loss"], fit_intercept=opts["fit_intercept"],
                                dtype=opts["dtype"], sample_weight=data.weight, device=opts["device"])
@@ -214,9 +218,10 @@ def _descend(opts, X_fit, data, start, theta_star, callbacks):
         rule = descent.momentum(mu, nesterov) if mu else descent.gradient_descent()
     batches = (descent.MiniBatches(opts["batch_size"], np.random.default_rng(opts["seed"]), opts["loss"],
                                    opts["fit_intercept"]) if sgd else None)
+    schedule = descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"])
     outcome = descent.run(objective, start, lr=lr, max_iter=opts["epochs"] if sgd else opts["iters"],
                           tol=opts["tol"], rule=rule, callbacks=tuple(callbacks), history_cap=opts["history_cap"],
-                          schedule=descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"]),
+                          schedule=lambda t: schedule(updates_before + t),
                           n_iter_no_change=opts["n_iter_no_change"], batches=batches)
     return outcome, lr, lambda_max
 

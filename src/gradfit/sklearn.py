@@ -43,7 +43,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     and ``warm_start`` (start ``fit`` from the previous solution).
 
     Attributes: ``coef_``, ``intercept_``, ``n_iter_``, ``loss_curve_``, ``n_features_in_``,
-    ``feature_names_in_`` (for frames with string column names), ``converged_``, ``stop_reason_``, ``lr_``.
+    ``feature_names_in_`` (for frames with string column names), ``converged_``, ``stop_reason_``, ``lr_``,
+    ``t_`` (parameter updates so far, where the learning-rate schedule stands).
     """
 
     def __init__(self, **hyper_parameters):
@@ -64,18 +65,22 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         options = self._options()
         if self.warm_start and hasattr(self, "coef_"):
             options["init"] = self._theta()
+        self.t_ = 0
         return self._fit(X, y, sample_weight, options, n_iter_before=0, warn=True)
 
     def partial_fit(self, X, y, sample_weight=None):
         """One more epoch of mini-batch SGD on this chunk, from the current solution (for streams).
 
+        The learning-rate schedule continues from chunk to chunk (``t_`` counts the updates so far).
         Weighted chunks take one full-batch step instead (mini-batch SGD here is unweighted).
         """
         first = not hasattr(self, "coef_")
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_min_samples=2, reset=first)
         options = self._options() | {"epochs": 1, "iters": 1, "tol": None,
                                      "optimizer": "sgd" if sample_weight is None else "gd"}
-        if not first:
+        if first:
+            self.t_ = 0
+        else:
             options["init"] = self._theta()
         return self._fit(X, y, sample_weight, options, n_iter_before=0 if first else self.n_iter_)
 
@@ -84,11 +89,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
         weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         names = tuple(getattr(self, "feature_names_in_", ())) or default_feature_names(X.shape[1])
-        result = fit_data(XY(X, y, tuple(map(str, names)), "y", weight=weight), **options)
+        result = fit_data(XY(X, y, tuple(map(str, names)), "y", weight=weight), updates_before=self.t_, **options)
         model = result.model
         self.coef_ = np.array(model.weights)
         self.intercept_ = float(model.bias)
         self.n_iter_ = n_iter_before + result.n_iter
+        self.t_ += result.n_updates
         self.loss_curve_ = list(result.history.loss)
         self.converged_, self.stop_reason_, self.lr_ = result.converged, result.stop_reason, result.lr
         if warn and result.stop_reason == "max_iter" and not (result.param_gap is not None and result.param_gap <= AT_OPTIMUM):
