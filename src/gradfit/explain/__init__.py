@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from gradfit.explain.messages import check_lang, message
+from gradfit.explain.messages import check_lang, message  # noqa: F401  (check_lang is public here)
 
 
 def short(x: float) -> str:

@@ -97,6 +97,7 @@ EN: dict[str, str] = {
     "autograd.agree": "They agree: the chain rule by hand and autograd compute the same gradient.",
     "autograd.disagree": "They differ by more than rounding; please report this as a gradfit bug.",
     # gradfit descend
+    "descend.steps": "Gradient descent, step by step",
     "descend.function": "Function   f({vars}) = {expr}",
     "descend.gradient": "Gradient   {formulas}",
     "descend.update": "Update     {vars} ← {vars} − λ·∇f   with λ = {lr}, starting at {start}",
@@ -191,6 +192,7 @@ ZH: dict[str, str] = {
     "autograd.difference": "差值",
     "autograd.agree": "两者一致：手工用链式法则求出的梯度与自动求导的结果相同。",
     "autograd.disagree": "两者之差超出了舍入误差，请把这个问题报告给 gradfit。",
+    "descend.steps": "梯度下降，一步一步",
     "descend.function": "函数       f({vars}) = {expr}",
     "descend.gradient": "梯度       {formulas}",
     "descend.update": "更新规则   {vars} ← {vars} − λ·∇f   学习率（步长）λ = {lr}，起点 {start}",
