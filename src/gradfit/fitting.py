@@ -44,6 +44,12 @@ class FitResult:
         """Gradient descent converges for λ below this: 2 / λ_max(Hessian)."""
         return losses.stable_lr_bound(self.lambda_max)
 
+    def _repr_html_(self) -> str:
+        """A summary table in Jupyter; ``gradfit.explain(result)`` gives the full explanation."""
+        from gradfit.explain import result_html
+
+        return result_html(self)
+
     def __repr__(self) -> str:
         return (f"FitResult(model={self.model!r}, n_iter={self.n_iter}, stop_reason={self.stop_reason!r}, "
                 f"loss={self.loss!r})")
