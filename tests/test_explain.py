@@ -139,3 +139,14 @@ def test_unknown_language_is_a_config_error(tutorial_run):
 def test_fit_result_renders_in_jupyter(tutorial_run):
     html = tutorial_run._repr_html_()
     assert "<table" in html and "2.000148389025502" in html and "0.9996626768662412" in html
+
+
+def test_rich_rendering_for_a_terminal(tutorial_run):
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=200, record=True)
+    explain(tutorial_run, compare=False).print(console)
+    assert "\x1b[" in console.file.getvalue()  # colours on a terminal
+    assert "Loss(1, 0) = (1×1+0−3)² + (1×2+0−5)² + (1×3+0−7)² = 29" in console.export_text()

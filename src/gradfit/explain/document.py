@@ -98,10 +98,10 @@ def to_rich(doc: Document, console) -> None:
         console.print(f"[bold cyan]{escape(s.title)}[/]")
         for block in s.blocks:
             if isinstance(block, Para):
-                console.print(escape(block.text))
+                console.print(escape(block.text), highlight=False)
             elif isinstance(block, Math):
                 for line in block.lines:
-                    console.print("  " + escape(line), style="green", soft_wrap=True)
+                    console.print("  " + escape(line), style="green", soft_wrap=True, highlight=False)
             else:
                 table = RichTable(*block.header, show_edge=False, header_style="bold")
                 for column in table.columns:
