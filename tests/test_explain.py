@@ -77,7 +77,6 @@ def test_learning_rate_section_shows_a_run_just_above_the_bound_diverging(tutori
 
 
 def test_autograd_gradient_matches_the_hand_derived_one(tutorial_run):
-    pytest.importorskip("torch")  # installed by `make test`; the check below needs it
     assert analysis.autograd_gradient(tutorial_run) == pytest.approx([-40.0, -18.0], abs=1e-12)
     text = explain(tutorial_run).text()
     assert "They agree" in text
@@ -150,3 +149,11 @@ def test_rich_rendering_for_a_terminal(tutorial_run):
     explain(tutorial_run, compare=False).print(console)
     assert "\x1b[" in console.file.getvalue()  # colours on a terminal
     assert "Loss(1, 0) = (1×1+0−3)² + (1×2+0−5)² + (1×3+0−7)² = 29" in console.export_text()
+
+
+def test_without_torch_the_autograd_section_says_how_to_install_it(tutorial_run, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    text = explain(tutorial_run, compare=False).text()
+    assert "PyTorch is not installed" in text and "pip install 'gradfit[torch]'" in text

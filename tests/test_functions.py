@@ -82,3 +82,11 @@ def test_start_must_match_the_variables():
 def test_undefined_at_the_start_is_a_config_error():
     with pytest.raises(ConfigError, match="not defined at the start"):
         descend("log(x)", start=-1)
+
+
+def test_without_sympy_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sympy", None)
+    with pytest.raises(ConfigError, match=r"gradfit\[learn\]"):
+        parse("x**2")

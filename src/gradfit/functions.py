@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit.errors import ConfigError
+from gradfit.errors import ConfigError, missing_extra
 
 MAX_LENGTH = 500          # characters of the expression
 MAX_EXPONENT = 100        # |n| in x**n
@@ -77,7 +77,10 @@ class DescentPath:
 
 def parse(text: str) -> Expression:
     """Parse ``text`` safely into an ``Expression``; raise ``ConfigError`` naming what is refused."""
-    import sympy
+    try:
+        import sympy
+    except ImportError:
+        raise missing_extra("sympy", "learn") from None
 
     if not isinstance(text, str) or not text.strip():
         raise ConfigError("The function is empty; give an expression such as 'x**2' or 'x**2 + y**2'.")

@@ -164,10 +164,12 @@ def _first_step_vector(result, step, s, m) -> None:
     residual = A @ step.theta0 - y
     rows, more = _rows_shown(n)
     lines = []
+    d, has_b = result.model.n_features, an.fit_intercept(result)
     for i in rows:
-        products = " + ".join(f"{num(t)}×{_paren(a)}" for t, a in zip(step.theta0[:6], A[i, :6]))
-        lines.append(f"r{str(i + 1).translate(SUB)} = {products}{' + …' if A.shape[1] > 6 else ''} "
-                     f"{_minus(y[i])} = {num(residual[i])}")
+        products = " + ".join(f"{num(t)}×{_paren(a)}" for t, a in zip(step.theta0[:min(d, 5)], A[i, :5]))
+        bias = f" {_plus(step.theta0[d])[0]} {num(abs(step.theta0[d]))}" if has_b else ""
+        lines.append(f"r{str(i + 1).translate(SUB)} = {products}{' + …' if d > 5 else ''}{bias} "
+                     f"{_minus(y[i])[0]} {num(abs(y[i]))} = {num(residual[i])}")
     if more:
         lines.append(f"…  ({n} rows)")
     s.math(*lines)
