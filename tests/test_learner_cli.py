@@ -80,3 +80,9 @@ def test_report_command_writes_one_self_contained_file(cli, tmp_path):
     assert text.startswith("<!DOCTYPE html>") and 'lang="zh"' in text
     assert "<script src" not in text and "<link" not in text  # nothing loaded from elsewhere
     assert "Plotly.newPlot" in text and "损失函数" in text
+
+
+def test_explain_tutorial_without_intercept_starts_at_w_1(cli):
+    r = cli("explain", "--no-intercept")
+    assert r.code == 0
+    assert "Loss(1) = (1×1−3)² + (1×2−5)² + (1×3−7)² = 29" in r.out and "∂Loss/∂b" not in r.out

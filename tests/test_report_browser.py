@@ -87,6 +87,10 @@ def test_moving_the_slider_changes_the_iteration_line_and_point(browser, tmp_pat
     point_after = page.evaluate("document.getElementById('surface-chart').data[3].x[0]")
     assert line_after != line_before and point_after != point_before
     assert point_after == pytest.approx(2.000148389025502)
+    page.keyboard.press("Home")
+    page.locator("#play").click()                     # play walks through the iterations by itself
+    page.wait_for_function("Number(document.body.dataset.iteration) >= 3", timeout=5000)
+    page.locator("#play").click()
     assert seen["errors"] == [] and seen["network"] == []
     page.close()
 

@@ -163,7 +163,7 @@ def predict(
 
 LangOpt = Annotated[str, typer.Option("--lang", metavar="en|zh", help="language: en (English) or zh (中文)")]
 PlotOpt = Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="also write the figures as PNG files into this directory (created if missing)")]
-DataFileArg = Annotated[Optional[Path], typer.Argument(metavar="[FILE]", help="CSV or Parquet file with a header (default: one of the tutorial's data sets, see --data)", show_default=False)]
+DataFileArg = Annotated[Optional[Path], typer.Argument(metavar="FILE", help="CSV or Parquet file with a header (default: one of the tutorial's data sets, see --data)", show_default=False)]
 OptXOpt = Annotated[Optional[list[str]], typer.Option("--x", metavar="COL", help="feature column of FILE (repeat for several)", show_default=False)]
 OptYOpt = Annotated[Optional[str], typer.Option("--y", metavar="COL", help="target column of FILE", show_default=False)]
 PresetOpt = Annotated[str, typer.Option("--data", metavar="tutorial|noisy", help="without FILE: the tutorial's data set, fitted with the tutorial's settings (λ = 0.01, 1000 iterations, start (1, 0), sum loss)")]
@@ -173,6 +173,7 @@ OptItersOpt = Annotated[Optional[int], typer.Option("--iters", metavar="N", help
 OptTolOpt = Annotated[Optional[str], typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help + LEARNER_HELP, show_default=False)]
 OptLossOpt = Annotated[Optional[str], typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help + LEARNER_HELP, show_default=False)]
 OptEngineOpt = Annotated[Optional[str], typer.Option("--engine", metavar="auto|python|numpy", help=PARAMS["engine"].help + LEARNER_HELP, show_default=False)]
+OptInitOpt = Annotated[Optional[str], typer.Option("--init", metavar="W,...,B", help="starting parameters w₁,…,w_d,b" + LEARNER_HELP, show_default=False)]
 NoInterceptOpt = Annotated[bool, typer.Option("--no-intercept", help="fit f(x) = w·x, without the bias b")]
 
 TUTORIAL_SETTINGS = {"lr": 0.01, "iters": 1000, "tol": None, "init": (1.0, 0.0), "loss": "sse", "engine": "python"}
@@ -195,8 +196,10 @@ def _learner_data(file, x, y, data):
     return load_xy(file, x, y), None, str(file)
 
 
-def _learner_settings(from_file: bool, **given) -> dict:
+def _learner_settings(from_file: bool, no_intercept: bool, **given) -> dict:
     settings = {n: PARAMS[n].default for n in TUTORIAL_SETTINGS} if from_file else dict(TUTORIAL_SETTINGS)
+    if no_intercept and settings["init"] is not None:
+        settings["init"] = settings["init"][:-1]  # the tutorial's start without its bias
     for name, value in given.items():
         if value is not None:
             settings[name] = _tol(value) if name == "tol" else value
@@ -251,7 +254,7 @@ def explain_command(
     tol: OptTolOpt = None,
     loss: OptLossOpt = None,
     engine: OptEngineOpt = None,
-    init: InitOpt = None,
+    init: OptInitOpt = None,
     no_intercept: NoInterceptOpt = False,
     lang: LangOpt = "en",
     fmt: Annotated[str, typer.Option("--format", metavar="text|markdown|html", help="text (rich in a terminal, plain when piped), markdown or html")] = "text",
@@ -269,7 +272,7 @@ def explain_command(
 
         raise ConfigError(f"Unknown format {fmt!r} (--format); choose one of: text, markdown, html.")
     xy, test, _ = _learner_data(file, x, y, data)
-    settings = _learner_settings(file is not None, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
+    settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"))
     try:
         result = _learner_fit(xy, settings, no_intercept)
@@ -319,7 +322,7 @@ def report_command(
     tol: OptTolOpt = None,
     loss: OptLossOpt = None,
     engine: OptEngineOpt = None,
-    init: InitOpt = None,
+    init: OptInitOpt = None,
     no_intercept: NoInterceptOpt = False,
     out: Annotated[Path, typer.Option("--out", metavar="FILE.html", help="where to write the report")] = Path("report.html"),
     lang: LangOpt = "en",
@@ -332,7 +335,7 @@ def report_command(
 
     check_lang(lang)
     xy, test, source = _learner_data(file, x, y, data)
-    settings = _learner_settings(file is not None, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
+    settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"))
     result = _learner_fit(xy, settings, no_intercept)
     write_report(result, out, lang=lang, test=test, source=source)
