@@ -157,3 +157,28 @@ def test_without_torch_the_autograd_section_says_how_to_install_it(tutorial_run,
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     text = explain(tutorial_run, compare=False).text()
     assert "PyTorch is not installed" in text and "pip install 'gradfit[torch]'" in text
+
+
+def test_catalogues_have_the_same_keys_and_placeholders():
+    import string
+
+    from gradfit.explain.messages import EN, ZH
+
+    assert set(EN) == set(ZH)
+    fields = lambda text: {f for _, f, _, _ in string.Formatter().parse(text) if f}  # noqa: E731
+    for key in EN:
+        assert fields(EN[key]) == fields(ZH[key]), key
+
+
+def test_chinese_vector_form_has_no_english_words():
+    import re
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 2))
+    result = gradfit.fit(X, X @ [1.0, 1.0], lr=0.1, iters=50)
+    text = explain(result, lang="zh", compare=False).text()
+    assert "共 30 项" in text and "共 30 行" in text
+    prose = [line for line in text.splitlines() if line and not line.startswith("  ") and "=" not in line
+             and not line.startswith("-")]
+    for line in prose:
+        assert not re.search(r"\b(the|and|of|rows|terms)\b", line), line

@@ -34,7 +34,8 @@ EN: dict[str, str] = {
     "demo.figure": "Figure written to {path}",
     "plots.written": "Figures written: {paths}",
     # gradfit explain
-    "explain.title": "How gradient descent fitted this line ({rows} rows, {features} feature(s))",
+    "explain.title_one": "How gradient descent fitted this line ({rows} rows, one feature)",
+    "explain.title_many": "How gradient descent fitted this model ({rows} rows, {features} features)",
     "derive.title": "1. The derivation",
     "derive.model1": "The model is a straight line. For an input x it predicts f(x) from a weight w "
                      "(the slope) and a bias b (where the line crosses x = 0):",
@@ -60,6 +61,8 @@ EN: dict[str, str] = {
     "step.new_loss": "The loss went from {before} to {after}: the step went downhill.",
     "step.new_loss_up": "The loss went from {before} to {after}: the step overshot the bottom, the learning "
                         "rate is too large.",
+    "step.terms": "{n} terms",
+    "step.rows": "{n} rows",
     "step.vector_start": "With several features the same computation is written with vectors. The "
                          "starting parameters:",
     "step.vector_loss": "The residuals rᵢ = f(xᵢ) − yᵢ give the loss and the gradient:",
@@ -80,6 +83,8 @@ EN: dict[str, str] = {
                 "Gradient descent converges only when the learning rate is below 2/λ_max, where λ_max "
                 "is the Hessian's largest eigenvalue:",
     "lr.flat": "The loss has no curvature here (every feature is zero), so no learning rate is too large.",
+    "lr.this_run": "This run used λ = {lr}, above the bound: that is why it diverged. Choose a learning "
+                   "rate below 2/λ_max, or lr='auto'.",
     "lr.above": "What happens just above the bound? The same run with λ = {lr}:",
     "lr.diverged": "It diverges: every step overshoots the bottom of the bowl by more than the last, and "
                    "the loss grows from {loss0} to {loss} in {n} iterations. gradfit stops such a run "
@@ -147,7 +152,8 @@ ZH: dict[str, str] = {
     "demo.prediction": "  f({x}) = {prediction}   （真实值 {y}；损失 (f({x}) − {y})² = {loss}）",
     "demo.figure": "图像已保存到 {path}",
     "plots.written": "已保存的图像：{paths}",
-    "explain.title": "梯度下降是如何拟合这条直线的（{rows} 个样本，{features} 个特征）",
+    "explain.title_one": "梯度下降是如何拟合这条直线的（{rows} 个样本，1 个特征）",
+    "explain.title_many": "梯度下降是如何拟合这个模型的（{rows} 个样本，{features} 个特征）",
     "derive.title": "一、推导",
     "derive.model1": "模型是一条直线：输入 x，由权重 w（斜率）和偏置 b（直线在 x = 0 处的高度）给出预测值 f(x)：",
     "derive.model_vec": "模型给每个特征 xⱼ 乘上各自的权重 wⱼ，再加上偏置 b：",
@@ -165,6 +171,8 @@ ZH: dict[str, str] = {
     "step.update": "以 λ = {lr} 沿梯度反方向更新：",
     "step.new_loss": "损失从 {before} 降到了 {after}：这一步确实是在下山。",
     "step.new_loss_up": "损失从 {before} 变成了 {after}：这一步越过了谷底，学习率太大了。",
+    "step.terms": "共 {n} 项",
+    "step.rows": "共 {n} 行",
     "step.vector_start": "有多个特征时，同样的计算用向量来写。初始参数：",
     "step.vector_loss": "由残差 rᵢ = f(xᵢ) − yᵢ 算出损失和梯度：",
     "table.title": "三、迭代过程",
@@ -179,6 +187,7 @@ ZH: dict[str, str] = {
     "lr.bound": "损失函数是一个二次的“碗”，它的黑塞矩阵（二阶导数矩阵）是常数。只有当学习率小于 2/λ_max 时"
                 "梯度下降才会收敛，其中 λ_max 是黑塞矩阵的最大特征值：",
     "lr.flat": "这里的损失函数没有曲率（所有特征都为零），任何学习率都不会太大。",
+    "lr.this_run": "本次训练使用的学习率 λ = {lr} 超过了这个界限，所以发散了。请选择小于 2/λ_max 的学习率，或者使用 lr='auto'。",
     "lr.above": "学习率刚好超过这个界限会怎样？用 λ = {lr} 把同样的训练再跑一遍：",
     "lr.diverged": "训练发散了：每一步都越过碗底，而且越过得一次比一次多，{n} 次迭代内损失从 {loss0} "
                    "涨到了 {loss}。gradfit 会及时停下这样的训练并给出说明。",

@@ -50,11 +50,10 @@ def build(result, lang: str = "en", test=None, compare: bool = True) -> Document
     m = lambda key, **kw: message(key, lang, **kw)  # noqa: E731
     sections = [derivation(result, m), first_step(result, m), iteration_table(result, m),
                 outcome(result, m, test)]
-    if compare:
-        sections.append(learning_rate(result, m))
-    sections.append(autograd(result, m))
+    sections += [learning_rate(result, m, compare), autograd(result, m)]
     data = an.require_data(result)
-    title = m("explain.title", rows=data.n_rows, features=data.X.shape[1])
+    d = data.X.shape[1]
+    title = m("explain.title_one" if d == 1 else "explain.title_many", rows=data.n_rows, features=d)
     return Document(title, sections, lang)
 
 
@@ -114,8 +113,8 @@ def _rows_shown(n: int) -> tuple[range, bool]:
     return (range(n), False) if n <= MAX_TERMS else (range(3), True)
 
 
-def _sum(terms: list[str], more: bool, n: int, mean: bool) -> str:
-    text = " + ".join(terms) + (f" + … ({n} terms)" if more else "")
+def _sum(terms: list[str], more: bool, n: int, mean: bool, m) -> str:
+    text = " + ".join(terms) + (f" + … ({m('step.terms', n=n)})" if more else "")
     return f"(1/{n})×[{text}]" if mean else text
 
 
@@ -129,12 +128,12 @@ def _first_step_scalar(result, step, s, m) -> None:
     inner = [f"{num(w0)}×{_paren(X[i])}{bias}{_minus(y[i])}" for i in rows]
     at = f"{num(w0)}, {num(b0)}" if has_b else num(w0)
     s.para(m("step.loss", at=at))
-    s.math(f"Loss({at}) = {_sum([f'({t})²' for t in inner], more, n, mean)} = {num(step.loss0)}")
+    s.math(f"Loss({at}) = {_sum([f'({t})²' for t in inner], more, n, mean, m)} = {num(step.loss0)}")
     s.para(m("step.gradient"))
-    lines = [f"∂Loss/∂w = {_sum([f'2×({t})×{_paren(X[i])}' for t, i in zip(inner, rows)], more, n, mean)}"
+    lines = [f"∂Loss/∂w = {_sum([f'2×({t})×{_paren(X[i])}' for t, i in zip(inner, rows)], more, n, mean, m)}"
              f" = {num(step.gradient0[0])}"]
     if has_b:
-        lines.append(f"∂Loss/∂b = {_sum([f'2×({t})' for t in inner], more, n, mean)} = {num(step.gradient0[1])}")
+        lines.append(f"∂Loss/∂b = {_sum([f'2×({t})' for t in inner], more, n, mean, m)} = {num(step.gradient0[1])}")
     s.math(*lines)
     s.para(m("step.update", lr=num(result.lr)))
     names = ["w", "b"] if has_b else ["w"]
@@ -171,11 +170,11 @@ def _first_step_vector(result, step, s, m) -> None:
         lines.append(f"r{str(i + 1).translate(SUB)} = {products}{' + …' if d > 5 else ''}{bias} "
                      f"{_minus(y[i])[0]} {num(abs(y[i]))} = {num(residual[i])}")
     if more:
-        lines.append(f"…  ({n} rows)")
+        lines.append(f"…  ({m('step.rows', n=n)})")
     s.math(*lines)
     s.para(m("step.vector_loss"))
     squares = [f"({num(residual[i])})²" for i in rows]
-    s.math(f"Loss(θ₀) = {_sum(squares, more, n, mean)} = {num(step.loss0)}",
+    s.math(f"Loss(θ₀) = {_sum(squares, more, n, mean, m)} = {num(step.loss0)}",
            f"∇Loss(θ₀) = {'(2/n)' if mean else '2'}·Aᵀr = {_vector(step.gradient0)}")
     s.para(m("step.update", lr=num(result.lr)))
     s.math(f"θ₁ = θ₀ − {num(result.lr)}×∇Loss(θ₀) = {_vector(step.theta1)}",
@@ -227,7 +226,7 @@ def outcome(result, m, test=None) -> Section:
 
 # --- 5. the learning rate -------------------------------------------------------------------
 
-def learning_rate(result, m) -> Section:
+def learning_rate(result, m, compare: bool = True) -> Section:
     s = Section(m("lr.title"))
     stable = result.stable_lr
     s.para(m("lr.bound"))
@@ -235,6 +234,11 @@ def learning_rate(result, m) -> Section:
            f"λ = {num(result.lr)} = {num(result.lr / stable, 3)} × 2/λ_max")
     if not math.isfinite(stable):
         s.para(m("lr.flat"))
+        return s
+    if result.diverged:
+        s.para(m("lr.this_run", lr=num(result.lr)))
+        return s
+    if not compare:
         return s
     above = an.rate_just_above(stable)
     run = an.refit(result, above)
