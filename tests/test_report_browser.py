@@ -129,3 +129,14 @@ def test_user_provided_names_are_escaped(browser, tmp_path):
     assert page.title() != "1"
     assert seen["errors"] == [] and seen["network"] == []
     page.close()
+
+
+def test_one_parameter_model_has_no_surface_and_still_works(browser, tmp_path):
+    result = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=200, loss="sse", fit_intercept=False)
+    page, seen = open_offline(browser, write_report(result, tmp_path / "w-only.html"))
+    assert page.locator("#surface-chart").count() == 0
+    page.locator("#iteration-slider").focus()
+    page.keyboard.press("End")
+    assert page.evaluate("document.body.dataset.iteration") == "200"
+    assert seen["errors"] == [] and seen["network"] == []
+    page.close()

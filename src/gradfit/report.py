@@ -133,6 +133,7 @@ def render_report(result, *, lang: str = "en", test=None, source: str = "") -> s
     from gradfit.explain.document import STYLE as EXPLAIN_STYLE
 
     frames = len(_frames(result.history))
+    has_surface = len(result.history.theta[0]) >= 2
     return f"""<!DOCTYPE html>
 <html lang="{e(lang)}">
 <head>
@@ -151,11 +152,11 @@ def render_report(result, *, lang: str = "en", test=None, source: str = "") -> s
 <input id="iteration-slider" type="range" min="0" max="{frames - 1}" value="0" step="1" aria-label="{m("report.slider")}">
 <span id="iteration-label"></span>
 </div>
-<div class="row"><div id="fit-chart" class="chart"></div><div id="surface-chart" class="chart"></div></div>
+<div class="row"><div id="fit-chart" class="chart"></div>{'<div id="surface-chart" class="chart"></div>' if has_surface else ''}</div>
 </section>
 <section><h2>{m("report.loss_curve")}</h2><div id="loss-chart" class="chart"></div></section>
 <section><h2>{m("report.rates")}</h2><p>{m("report.rates_note")}</p><div id="rates-chart" class="chart"></div></section>
-<section id="explanation"><h2>{m("report.explanation")}</h2>
+<section id="explanation" aria-label="{m("report.explanation")}">
 {explanation}
 </section>
 <script type="application/json" id="gradfit-data">{_json_for_script(report_data(result, lang))}</script>
