@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -44,18 +45,18 @@ class Expression:
     def grad(self, point) -> np.ndarray:
         return np.array([float(g(*point)) for g in self._g], dtype=np.float64)
 
-    @property
+    @cached_property
     def _f(self):
         return _numeric(self.expr, self.variables)
 
-    @property
+    @cached_property
     def _g(self):
         return [_numeric(g, self.variables) for g in self.gradient]
 
     def grid(self, *axes):
         """f over a meshgrid of the variables (for plots), NaN where it is undefined."""
         with np.errstate(all="ignore"):
-            values = _numeric(self.expr, self.variables)(*axes)
+            values = self._f(*axes)
         return np.broadcast_to(np.asarray(values, dtype=np.float64), np.broadcast_shapes(*map(np.shape, axes)))
 
 

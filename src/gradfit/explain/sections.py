@@ -65,7 +65,7 @@ def derivation(result, m) -> Section:
     mean = result.reduction == "mse"
     b = " + b" if has_b else ""
     args = "w, b" if has_b else "w"
-    wx = "w·xᵢ" if one else "w·xᵢ"
+    wx = "w·xᵢ"  # with several features, w and xᵢ are vectors and · their dot product
     scale = "(1/n)·" if mean else ""
     s = Section(m("derive.title"))
     s.para(m("derive.model1" if one else "derive.model_vec"))
