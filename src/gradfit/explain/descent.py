@@ -6,8 +6,6 @@ from gradfit.explain.document import Document, Section
 from gradfit.explain.messages import check_lang, message
 from gradfit.explain.sections import num
 
-SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
 
 def _point(values, digits: int = 10) -> str:
     values = [num(v, digits) for v in values]
