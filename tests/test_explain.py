@@ -182,3 +182,10 @@ def test_chinese_vector_form_has_no_english_words():
              and not line.startswith("-")]
     for line in prose:
         assert not re.search(r"\b(the|and|of|rows|terms)\b", line), line
+
+
+def test_extra_runs_are_shortened_on_big_data_and_still_show_divergence(tutorial_run, monkeypatch):
+    monkeypatch.setattr(analysis, "REFIT_BUDGET", 300)  # as if the data were 100× larger
+    run = analysis.refit(tutorial_run, 0.061)
+    assert run.n_iter == 100 and run.diverged
+    assert run.history.loss[-1] > 100 * run.history.loss[0]

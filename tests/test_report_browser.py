@@ -60,7 +60,7 @@ def test_report_loads_offline_without_errors_and_draws_every_chart(browser, tmp_
     for chart in ("fit-chart", "surface-chart", "loss-chart", "rates-chart"):
         assert page.locator(f"#{chart} .main-svg").count() >= 1, chart
         assert page.evaluate(f"document.getElementById('{chart}').data.length") >= 2, chart
-    assert page.locator("#fit-chart .scatterlayer .trace").count() == 2
+    assert page.locator("#fit-chart .scatterlayer .trace").count() == 3  # training points, line, test point
     assert page.locator("#surface-chart .contourlayer .contour").count() >= 1
     rates = page.evaluate("document.getElementById('rates-chart').data.map(t => t.name)")
     assert len(rates) == 4 and "diverged" in rates[-1] and not any("diverged" in r for r in rates[:3])

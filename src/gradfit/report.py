@@ -60,7 +60,7 @@ def _subsample(n: int) -> np.ndarray:
     return np.arange(n) if n <= MAX_POINTS else np.linspace(0, n - 1, MAX_POINTS).astype(int)
 
 
-def report_data(result, lang: str = "en") -> dict:
+def report_data(result, lang: str = "en", test=None) -> dict:
     """Everything the report's charts draw, as plain JSON-able data."""
     data = an.require_data(result)
     h, names = result.history, an.parameter_names(result)
@@ -76,15 +76,24 @@ def report_data(result, lang: str = "en") -> dict:
         "X": [_finite(row) for row in data.X[rows]],
         "y": _finite(data.y[rows]),
         "x_name": html.escape(data.feature_names[0]), "y_name": html.escape(data.target_name),
+        "test": _test_points(result, test),
         "loss": {"iteration": list(h.iteration), "loss": _finite(h.loss)},
         "rates": _rates(result, m),
         "labels": {key: m(f"report.{key}") for key in (
-            "slider", "data", "line", "predicted", "actual", "path", "current", "optimum", "loss_curve",
+            "slider", "data", "test", "line", "predicted", "actual", "path", "current", "optimum", "loss_curve",
             "rates", "diverged", "play")},
     }
     if len(h.theta[0]) >= 2:
         payload["surface"] = _surface(result)
     return payload
+
+
+def _test_points(result, test) -> dict | None:
+    """Held-out rows, drawn in red as the tutorial does (one feature only)."""
+    if test is None or result.model.n_features != 1:
+        return None
+    x_test, y_test = test
+    return {"x": _finite(np.asarray(x_test, dtype=float)), "y": _finite(y_test)}
 
 
 def _surface(result, points: int = 60) -> dict:
@@ -159,7 +168,7 @@ def render_report(result, *, lang: str = "en", test=None, source: str = "") -> s
 <section id="explanation" aria-label="{m("report.explanation")}">
 {explanation}
 </section>
-<script type="application/json" id="gradfit-data">{_json_for_script(report_data(result, lang))}</script>
+<script type="application/json" id="gradfit-data">{_json_for_script(report_data(result, lang, test))}</script>
 <script>{APP_JS}</script>
 </body>
 </html>
@@ -187,7 +196,8 @@ APP_JS = r"""
     return total;
   }
   const xs = D.X.map(r => r[0]);
-  const lo = Math.min(...xs), hi = Math.max(...xs), pad = 0.1 * ((hi - lo) || 1);
+  const allX = D.test ? xs.concat(D.test.x) : xs;
+  const lo = Math.min(...allX), hi = Math.max(...allX), pad = 0.1 * ((hi - lo) || 1);
   const lineX = d === 1 ? [lo - pad, hi + pad] : null;
   function fitTrace(theta) {
     return d === 1 ? {x: lineX, y: lineX.map(x => predict(theta, [x]))}
@@ -198,6 +208,7 @@ APP_JS = r"""
   const fitTraces = d === 1
     ? [{x: xs, y: D.y, mode: "markers", name: L.data, marker: {color: "blue", size: 8}},
        Object.assign(fitTrace(first.theta), {mode: "lines", name: L.line, line: {color: "black"}})]
+      .concat(D.test ? [{x: D.test.x, y: D.test.y, mode: "markers", name: L.test, marker: {color: "red", size: 8}}] : [])
     : [{x: D.y, y: D.y, mode: "lines", name: "y = ŷ", line: {color: "grey", dash: "dot"}},
        Object.assign(fitTrace(first.theta), {mode: "markers", name: L.predicted, marker: {color: "blue", size: 5}})];
   Plotly.newPlot("fit-chart", fitTraces, {margin: margin,

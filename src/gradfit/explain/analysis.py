@@ -134,9 +134,19 @@ def rate_just_above(stable_lr: float) -> float:
     return math.ceil(target * 10 ** digits) / 10 ** digits
 
 
+REFIT_BUDGET = 50_000_000   # numbers read per extra run (rows × columns × iterations), so big data stay quick
+
+
 def refit(result, lr: float, iters: int = 500):
-    """The same run again with another learning rate; a diverged run is returned, not raised."""
+    """The same run again with another learning rate; a diverged run is returned, not raised.
+
+    On big data the run is shortened to about ``REFIT_BUDGET`` numbers read (at least 30
+    iterations): a run above the stable rate is already visibly growing by then.
+    """
     from gradfit.fitting import fit_data
+
+    data = require_data(result)
+    iters = max(30, min(iters, REFIT_BUDGET // max(1, data.X.size)))
 
     try:
         return fit_data(require_data(result), lr=lr, iters=iters, tol=None, init=result.init,
