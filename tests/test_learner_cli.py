@@ -86,3 +86,12 @@ def test_explain_tutorial_without_intercept_starts_at_w_1(cli):
     r = cli("explain", "--no-intercept")
     assert r.code == 0
     assert "Loss(1) = (1×1−3)² + (1×2−5)² + (1×3−7)² = 29" in r.out and "∂Loss/∂b" not in r.out
+
+
+def test_importing_gradfit_loads_no_heavy_dependency():
+    import subprocess
+    import sys
+
+    heavy = ("sympy", "plotly", "torch", "matplotlib", "playwright")
+    code = f"import gradfit, sys; print([m for m in {heavy!r} if m in sys.modules])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"

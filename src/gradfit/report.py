@@ -209,7 +209,8 @@ APP_JS = r"""
     ? [{x: xs, y: D.y, mode: "markers", name: L.data, marker: {color: "blue", size: 8}},
        Object.assign(fitTrace(first.theta), {mode: "lines", name: L.line, line: {color: "black"}})]
       .concat(D.test ? [{x: D.test.x, y: D.test.y, mode: "markers", name: L.test, marker: {color: "red", size: 8}}] : [])
-    : [{x: D.y, y: D.y, mode: "lines", name: "y = ŷ", line: {color: "grey", dash: "dot"}},
+    : [{x: [Math.min(...D.y), Math.max(...D.y)], y: [Math.min(...D.y), Math.max(...D.y)], mode: "lines",
+        name: "y = ŷ", line: {color: "grey", dash: "dot"}},
        Object.assign(fitTrace(first.theta), {mode: "markers", name: L.predicted, marker: {color: "blue", size: 5}})];
   Plotly.newPlot("fit-chart", fitTraces, {margin: margin,
     xaxis: {title: {text: d === 1 ? D.x_name : L.actual}}, yaxis: {title: {text: d === 1 ? D.y_name : L.predicted}}}, config);
