@@ -18,7 +18,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,frames,torch,sklearn]"
+	$(BIN)/python -m pip install --quiet -e ".[test,frames,torch,sklearn,learn]"
 	touch $@
 
 demo: $(VENV)/.demo-installed

@@ -9,6 +9,8 @@ array([9.00025623])
 from gradfit import datasets
 from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitError
 from gradfit.fitting import FitResult, fit
+from gradfit.functions import descend
+from gradfit.explain import explain  # noqa: E402  (the function; the subpackage stays importable by name)
 from gradfit.model import LinearModel
 from gradfit.persist import load_model, save_model
 
@@ -16,7 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "LinearModel",
-    "datasets", "fit", "load_model", "save_model",
+    "datasets", "descend", "explain", "fit", "load_model", "save_model",
 ]
 
 

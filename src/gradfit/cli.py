@@ -88,7 +88,8 @@ def _tol(text: str):
 def demo(
     data: Annotated[str, typer.Option("--data", metavar="tutorial|noisy", help="tutorial (x = 1, 2, 3) or noisy (x = 1, 1.5, 3)")] = "tutorial",
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="directory for the figure")] = Path("."),
-    lang: Annotated[str, typer.Option("--lang", metavar="en", help="language of the text: en")] = "en",
+    lang: Annotated[str, typer.Option("--lang", metavar="en|zh", help="language of the text: en or zh (中文)")] = "en",
+    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="also write the loss curve, contours and 3-D surface as PNGs here")] = None,
 ):
     """Replay the tutorial: first step by hand, 1000 iterations, the test row, the figure."""
     from gradfit import datasets
@@ -102,6 +103,7 @@ def demo(
     figure = tutorial_figure(result.model, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
     path = save_figure(figure, _output_dir(out) / f"{dataset.name}.png")
     _out(render_demo(result, dataset, figure_path=path, lang=lang))
+    _write_plots(result, plot, dataset.name, lang)
 
 
 @app.command("fit")
@@ -141,6 +143,7 @@ def fit_command(
                                                     "written for a diverged run too")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", metavar="PATH", help="save the fitted model to this JSON file")] = None,
     quiet: QuietOpt = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="write the fit, loss curve, contours and 3-D surface as PNGs here")] = None,
 ):
     """Fit f(x) = w·x + b to columns of a file; print the parameters, the verdict and the metrics."""
     from gradfit.data import load_xy
@@ -178,6 +181,7 @@ def fit_command(
                                                   "optimizer": result.optimizer, "standardize": result.standardized,
                                                   **({"test_metrics": result.test_metrics} if result.test_metrics else {})})
         _note(f"Model saved to {model}", quiet)
+    _write_plots(result, plot, "fit", "en", quiet)
 
 
 @app.command()
@@ -206,6 +210,189 @@ def predict(
     else:
         write_csv_atomic(out, table)
         _note(f"{X.shape[0]} predictions written to {out}", quiet)
+
+
+# --- learner mode: explain, descend, report and --plot ---------------------------------------
+
+LangOpt = Annotated[str, typer.Option("--lang", metavar="en|zh", help="language: en (English) or zh (中文)")]
+PlotOpt = Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="also write the figures as PNG files into this directory (created if missing)")]
+DataFileArg = Annotated[Optional[Path], typer.Argument(metavar="FILE", help="CSV or Parquet file with a header (default: one of the tutorial's data sets, see --data)", show_default=False)]
+OptXOpt = Annotated[Optional[list[str]], typer.Option("--x", metavar="COL", help="feature column of FILE (repeat for several)", show_default=False)]
+OptYOpt = Annotated[Optional[str], typer.Option("--y", metavar="COL", help="target column of FILE", show_default=False)]
+PresetOpt = Annotated[str, typer.Option("--data", metavar="tutorial|noisy", help="without FILE: the tutorial's data set, fitted with the tutorial's settings (λ = 0.01, 1000 iterations, start (1, 0), sum loss)")]
+LEARNER_HELP = " (default: fit's default with FILE, the tutorial's without)"
+OptLrOpt = Annotated[Optional[str], typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"].help + LEARNER_HELP, show_default=False)]
+OptItersOpt = Annotated[Optional[int], typer.Option("--iters", metavar="N", help=PARAMS["iters"].help + LEARNER_HELP, show_default=False)]
+OptTolOpt = Annotated[Optional[str], typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help + LEARNER_HELP, show_default=False)]
+OptLossOpt = Annotated[Optional[str], typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help + LEARNER_HELP, show_default=False)]
+OptEngineOpt = Annotated[Optional[str], typer.Option("--engine", metavar="auto|python|numpy", help=PARAMS["engine"].help + LEARNER_HELP, show_default=False)]
+OptInitOpt = Annotated[Optional[str], typer.Option("--init", metavar="W,...,B", help="starting parameters w₁,…,w_d,b" + LEARNER_HELP, show_default=False)]
+NoInterceptOpt = Annotated[bool, typer.Option("--no-intercept", help="fit f(x) = w·x, without the bias b")]
+
+TUTORIAL_SETTINGS = {"lr": 0.01, "iters": 1000, "tol": None, "init": (1.0, 0.0), "loss": "sse", "engine": "python"}
+
+
+def _learner_data(file, x, y, data):
+    """The data to explain: FILE's columns, or a tutorial data set (with its test row)."""
+    from gradfit import datasets
+    from gradfit.data import as_xy, load_xy
+    from gradfit.errors import ConfigError
+
+    if file is None:
+        if x or y:
+            raise ConfigError("--x and --y name columns of a FILE; give the file too (or leave them out to use "
+                              "the tutorial's data).")
+        dataset = datasets.preset(data)
+        return as_xy(dataset.x_train, dataset.y_train), (dataset.x_test, dataset.y_test), f"{dataset.name} data set"
+    if not x or not y:
+        raise ConfigError("Name the columns to fit: --x COL (repeat for several features) and --y COL.")
+    return load_xy(file, x, y), None, str(file)
+
+
+def _learner_settings(from_file: bool, no_intercept: bool, **given) -> dict:
+    settings = {n: PARAMS[n].default for n in TUTORIAL_SETTINGS} if from_file else dict(TUTORIAL_SETTINGS)
+    if no_intercept and settings["init"] is not None:
+        settings["init"] = settings["init"][:-1]  # the tutorial's start without its bias
+    for name, value in given.items():
+        if value is not None:
+            settings[name] = _tol(value) if name == "tol" else value
+    return settings
+
+
+def _learner_fit(xy, settings, no_intercept):
+    from gradfit.fitting import fit_data
+    from gradfit.progress import ProgressBar
+
+    with ProgressBar() as bar:
+        return fit_data(xy, **settings, fit_intercept=not no_intercept, dtype="float64", momentum=0.0,
+                        nesterov=False, history_cap=PARAMS["history_cap"].default, callbacks=(bar,))
+
+
+def _plot_dir(path: Path) -> Path:
+    from gradfit.errors import ConfigError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--plot {path}: cannot create that directory ({exc.strerror}). Give a directory path.") from None
+    return path
+
+
+def _write_plots(result, directory, prefix: str, lang: str, quiet: bool = False) -> None:
+    if directory is None:
+        return
+    from gradfit.explain.messages import message
+    from gradfit.plots import save_fit_plots
+
+    paths = save_fit_plots(result, _plot_dir(directory), prefix=prefix)
+    _note(message("plots.written", lang, paths=", ".join(map(str, paths))), quiet)
+
+
+def _show(document_or_explanation, fmt: str) -> None:
+    """Rich text in a terminal, plain text when piped; Markdown or HTML as asked."""
+    if fmt == "text" and sys.stdout.isatty():
+        document_or_explanation.print()
+    else:
+        _out(document_or_explanation.render(fmt).rstrip("\n"))
+
+
+@app.command("explain")
+def explain_command(
+    file: DataFileArg = None,
+    x: OptXOpt = None,
+    y: OptYOpt = None,
+    data: PresetOpt = "tutorial",
+    lr: OptLrOpt = None,
+    iters: OptItersOpt = None,
+    tol: OptTolOpt = None,
+    loss: OptLossOpt = None,
+    engine: OptEngineOpt = None,
+    init: OptInitOpt = None,
+    no_intercept: NoInterceptOpt = False,
+    lang: LangOpt = "en",
+    fmt: Annotated[str, typer.Option("--format", metavar="text|markdown|html", help="text (rich in a terminal, plain when piped), markdown or html")] = "text",
+    plot: PlotOpt = None,
+):
+    """Explain a run step by step, as the tutorial does by hand: the derivation, the first step with
+    the run's own numbers, the iterations, the result against the exact optimum, the largest stable
+    learning rate (and a run just above it, diverging) and PyTorch's autograd check."""
+    from gradfit.errors import DivergenceError
+    from gradfit.explain import Explanation, check_lang, explain
+
+    check_lang(lang)
+    if fmt not in ("text", "markdown", "html"):
+        from gradfit.errors import ConfigError
+
+        raise ConfigError(f"Unknown format {fmt!r} (--format); choose one of: text, markdown, html.")
+    xy, test, _ = _learner_data(file, x, y, data)
+    settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
+                                 init=_parse_floats(init, "--init"))
+    try:
+        result = _learner_fit(xy, settings, no_intercept)
+    except DivergenceError as exc:  # explain the diverged run too, then report the error
+        explanation: Explanation = explain(exc.result, lang=lang, test=test, compare=False)
+        _show(explanation, fmt)
+        raise
+    _show(explain(result, lang=lang, test=test), fmt)
+    _write_plots(result, plot, "explain", lang)
+
+
+@app.command("descend")
+def descend_command(
+    function: Annotated[str, typer.Argument(metavar="FUNCTION", help="a function in Python syntax, such as 'x**2' or 'x**2 + y**2' (numbers, variables, + - * / **, sin cos tan exp log sqrt abs tanh)", show_default=False)],
+    start: Annotated[str, typer.Option("--start", metavar="X[,Y,…]", help="the starting point: one number per variable, variables in alphabetical order", show_default=False)],
+    lr: Annotated[float, typer.Option("--lr", metavar="LR", help="learning rate (step size) λ")] = 0.1,
+    steps: Annotated[int, typer.Option("--steps", metavar="N", help="number of steps")] = 20,
+    lang: LangOpt = "en",
+    plot: PlotOpt = None,
+):
+    """Gradient descent on a plain function, the tutorial's warm-up: each step's point, value and
+    gradient (derived symbolically). Plots for one or two variables with --plot."""
+    from gradfit.explain import Explanation
+    from gradfit.explain.descent import descent_document
+    from gradfit.explain.messages import check_lang, message
+    from gradfit.functions import descend
+    from gradfit.plots import save_descend_plots
+
+    check_lang(lang)
+    path = descend(function, _parse_floats(start, "--start"), lr=lr, steps=steps)
+    _show(Explanation(descent_document(path, lang)), "text")
+    if plot is not None:
+        written = save_descend_plots(path, _plot_dir(plot))
+        n = len(path.function.variables)
+        _note(message("plots.written", lang, paths=", ".join(map(str, written))) if written
+              else message("descend.no_plot", lang, n=n), False)
+
+
+@app.command("report")
+def report_command(
+    file: DataFileArg = None,
+    x: OptXOpt = None,
+    y: OptYOpt = None,
+    data: PresetOpt = "tutorial",
+    lr: OptLrOpt = None,
+    iters: OptItersOpt = None,
+    tol: OptTolOpt = None,
+    loss: OptLossOpt = None,
+    engine: OptEngineOpt = None,
+    init: OptInitOpt = None,
+    no_intercept: NoInterceptOpt = False,
+    out: Annotated[Path, typer.Option("--out", metavar="FILE.html", help="where to write the report")] = Path("report.html"),
+    lang: LangOpt = "en",
+):
+    """Write one self-contained HTML report that works offline: the explanation, a slider over the
+    iterations moving the fitted line and the point on the loss surface together, the loss curve and
+    a comparison of learning rates."""
+    from gradfit.explain import check_lang
+    from gradfit.report import write_report
+
+    check_lang(lang)
+    xy, test, source = _learner_data(file, x, y, data)
+    settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
+                                 init=_parse_floats(init, "--init"))
+    result = _learner_fit(xy, settings, no_intercept)
+    write_report(result, out, lang=lang, test=test, source=source)
+    _note(f"Report written to {out}", False)
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -84,6 +84,12 @@ class FitResult:
         return summarize(d.X, d.y, self.model.theta, names=self.model.feature_names,
                          fit_intercept=self.model.fit_intercept, sample_weight=d.weight)
 
+    def _repr_html_(self) -> str:
+        """A summary table in Jupyter; ``gradfit.explain(result)`` gives the full explanation."""
+        from gradfit.explain import result_html
+
+        return result_html(self)
+
     def __repr__(self) -> str:
         return (f"FitResult(model={self.model!r}, n_iter={self.n_iter}, stop_reason={self.stop_reason!r}, "
                 f"loss={self.loss!r})")

@@ -46,3 +46,179 @@ def tutorial_figure(model, x_train, y_train, x_test=(), y_test=(), *, xlim=(0, 5
     ax.set_ylabel("y")
     ax.legend(loc="upper left")
     return fig
+
+
+# --- a fit's loss: curve, contours, surface -------------------------------------------------
+
+def loss_curve(result, title: str = "Loss per iteration"):
+    """Loss against iteration on a log scale: a straight line down means a constant rate."""
+    h = result.history
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.grid(True, which="both", alpha=0.4)
+    loss = np.asarray(h.loss, dtype=float)
+    finite = np.isfinite(loss)
+    floor = max(np.finfo(float).tiny, 1e-16 * float(loss[finite].max())) if finite.any() else 1.0
+    ax.semilogy(np.asarray(h.iteration)[finite], np.clip(loss[finite], floor, None), c="black")
+    ax.set_xlabel("iteration k")
+    ax.set_ylabel("Loss (log scale)")
+    ax.set_title(title)
+    return fig
+
+
+def _loss_plane(result, points: int = 80):
+    """The loss over the two parameters that moved most (the others held at the result)."""
+    from gradfit.explain import analysis as an
+
+    i, j = an.moving_pair(result)
+    names = an.parameter_names(result)
+    path = np.array(result.history.theta)
+    finite = np.isfinite(path).all(axis=1)
+    path = path[finite]
+    optimum = an.exact_optimum(result)
+    u = np.linspace(*an.plane_limits(path[:, i], optimum[i]), points)
+    v = np.linspace(*an.plane_limits(path[:, j], optimum[j]), points)
+    U, V = np.meshgrid(u, v)
+    Z = an.QuadraticLoss(result).on_plane(result.model.theta, i, j, U, V)
+    return (names[i], names[j]), (U, V, Z), path[:, [i, j]], optimum[[i, j]]
+
+
+def loss_contours(result):
+    """Contours of the loss over (w, b) with the descent path and the exact optimum marked."""
+    (ni, nj), (U, V, Z), path, optimum = _loss_plane(result)
+    fig = _figure()
+    ax = fig.add_subplot()
+    levels = np.geomspace(max(Z.min(), 1e-12 * Z.max(), np.finfo(float).tiny), Z.max(), 25)
+    contour = ax.contour(U, V, Z, levels=levels, cmap="viridis", linewidths=0.8)
+    fig.colorbar(contour, ax=ax, label="Loss", format="%.3g")
+    ax.plot(path[:, 0], path[:, 1], "-o", c="tab:red", ms=2.5, lw=1, label="descent path")
+    ax.plot(*path[0], "s", c="tab:red", ms=7, label="start")
+    ax.plot(*optimum, "*", c="gold", mec="black", ms=14, label="exact optimum")
+    ax.set_xlabel(ni)
+    ax.set_ylabel(nj)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def loss_surface(result):
+    """The loss as a 3-D surface over (w, b), the descent path drawn on it."""
+    (ni, nj), (U, V, Z), path, optimum = _loss_plane(result, points=50)
+    from gradfit.explain import analysis as an
+
+    i, j = an.moving_pair(result)
+    quadratic = an.QuadraticLoss(result)
+    path_loss = quadratic.on_plane(result.model.theta, i, j, path[:, 0], path[:, 1])
+    fig = _figure()
+    ax = fig.add_subplot(projection="3d")
+    ax.plot_surface(U, V, Z, cmap="viridis", alpha=0.6, linewidth=0)
+    ax.plot(path[:, 0], path[:, 1], path_loss, "-o", c="tab:red", ms=2, lw=1)
+    ax.scatter(*optimum, quadratic.on_plane(result.model.theta, i, j, *optimum), c="gold", s=60,
+               edgecolors="black", depthshade=False)
+    ax.set_xlabel(ni)
+    ax.set_ylabel(nj)
+    ax.set_zlabel("Loss")
+    return fig
+
+
+def fit_figure(result):
+    """One feature: the data and the fitted line. Several: predicted against target."""
+    data = result.data
+    if result.model.n_features == 1:
+        x = data.X[:, 0]
+        pad = 0.1 * (x.max() - x.min() or 1.0)
+        ypad = 0.1 * (data.y.max() - data.y.min() or 1.0)
+        return tutorial_figure(result.model, x, data.y, xlim=(x.min() - pad, x.max() + pad),
+                               ylim=(data.y.min() - ypad, data.y.max() + ypad))
+    fig = _figure()
+    ax = fig.add_subplot()
+    predicted = result.model.predict(data.X)
+    ax.grid(True)
+    ax.scatter(data.y, predicted, s=8, c="blue")
+    lo, hi = float(min(data.y.min(), predicted.min())), float(max(data.y.max(), predicted.max()))
+    ax.plot([lo, hi], [lo, hi], c="black", lw=1)
+    ax.set_xlabel(f"target {data.target_name}")
+    ax.set_ylabel("predicted")
+    return fig
+
+
+def save_fit_plots(result, directory, prefix: str = "fit") -> list[Path]:
+    """All figures of a run, as PNGs in ``directory``: fit, loss curve, contours and 3-D surface."""
+    directory = Path(directory)
+    figures = {"fit": lambda: fit_figure(result), "loss": lambda: loss_curve(result)}
+    if len(result.history.theta[0]) >= 2:
+        figures |= {"contours": lambda: loss_contours(result), "surface": lambda: loss_surface(result)}
+    return [save_figure(make(), directory / f"{prefix}-{name}.png") for name, make in figures.items()]
+
+
+# --- a function's descent (gradfit descend) -------------------------------------------------
+
+def _finite_points(path) -> np.ndarray:
+    points = np.array(path.points, dtype=float)
+    return points[np.isfinite(points).all(axis=1) & np.isfinite(path.values)]
+
+
+def function_curve(path):
+    """f(x) with the steps of the descent on it (one variable), as the tutorial draws it."""
+    points = _finite_points(path)[:, 0]
+    lo, hi = _limits(points)
+    xs = np.linspace(lo, hi, 400)
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.grid(True)
+    ax.plot(xs, path.function.grid(xs), c="black", label=f"f(x) = {path.function.text}")
+    ax.plot(points, path.function.grid(points), "-o", c="tab:red", ms=4, lw=1, label="steps")
+    ax.set_xlabel(path.function.variables[0])
+    ax.set_ylabel("f")
+    ax.legend(loc="best")
+    return fig
+
+
+def _limits(values, margin: float = 0.3) -> tuple[float, float]:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    span = hi - lo or max(abs(hi), 1.0)
+    return lo - margin * span, hi + margin * span
+
+
+def _function_plane(path, points: int = 80):
+    pts = _finite_points(path)
+    U, V = np.meshgrid(np.linspace(*_limits(pts[:, 0]), points), np.linspace(*_limits(pts[:, 1]), points))
+    return pts, U, V, path.function.grid(U, V)
+
+
+def function_contours(path):
+    """Contours of f(x, y) with the descent path (two variables)."""
+    pts, U, V, Z = _function_plane(path)
+    fig = _figure()
+    ax = fig.add_subplot()
+    contour = ax.contour(U, V, Z, levels=20, cmap="viridis", linewidths=0.8)
+    fig.colorbar(contour, ax=ax, label="f")
+    ax.plot(pts[:, 0], pts[:, 1], "-o", c="tab:red", ms=3, lw=1)
+    ax.set_xlabel(path.function.variables[0])
+    ax.set_ylabel(path.function.variables[1])
+    ax.set_title(f"f = {path.function.text}")
+    return fig
+
+
+def function_surface(path):
+    """f(x, y) as a 3-D surface, the descent path on it."""
+    pts, U, V, Z = _function_plane(path, points=50)
+    fig = _figure()
+    ax = fig.add_subplot(projection="3d")
+    ax.plot_surface(U, V, Z, cmap="viridis", alpha=0.6, linewidth=0)
+    ax.plot(pts[:, 0], pts[:, 1], path.function.grid(pts[:, 0], pts[:, 1]), "-o", c="tab:red", ms=3, lw=1)
+    ax.set_xlabel(path.function.variables[0])
+    ax.set_ylabel(path.function.variables[1])
+    ax.set_zlabel("f")
+    return fig
+
+
+def save_descend_plots(path, directory) -> list[Path]:
+    """The curve with the steps (one variable) or contours and surface (two); nothing for more."""
+    directory = Path(directory)
+    n = len(path.function.variables)
+    if n == 1:
+        return [save_figure(function_curve(path), directory / "descend-curve.png")]
+    if n == 2:
+        return [save_figure(function_contours(path), directory / "descend-contours.png"),
+                save_figure(function_surface(path), directory / "descend-surface.png")]
+    return []

@@ -1,13 +1,94 @@
-"""Rendering runs the way the tutorial does by hand: formulas, then the run's own numbers."""
+"""Rendering runs the way the tutorial does by hand: formulas, then the run's own numbers.
+
+>>> import gradfit
+>>> r = gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1, 0), loss="sse", engine="python")
+>>> "= 29" in gradfit.explain(r, compare=False).text()
+True
+"""
 
 from __future__ import annotations
 
-from gradfit.explain.messages import message
+from gradfit.explain.messages import check_lang, message  # noqa: F401  (check_lang is public here)
 
 
 def short(x: float) -> str:
     """A number as a learner writes it by hand: 1.4, −40, 12.9612 (10 significant digits)."""
     return f"{x:.10g}"
+
+
+class Explanation:
+    """An explanation of a run, renderable as text, rich text, Markdown or HTML (and in Jupyter)."""
+
+    def __init__(self, document):
+        self.document = document
+
+    def text(self) -> str:
+        from gradfit.explain.document import to_text
+
+        return to_text(self.document)
+
+    def markdown(self) -> str:
+        from gradfit.explain.document import to_markdown
+
+        return to_markdown(self.document)
+
+    def html(self, full_page: bool = True) -> str:
+        from gradfit.explain.document import to_html_fragment, to_html_page
+
+        return to_html_page(self.document) if full_page else to_html_fragment(self.document)
+
+    def print(self, console=None) -> None:
+        """Print with rich (colours, boxed tables) on ``console`` (default: stdout)."""
+        from rich.console import Console
+
+        from gradfit.explain.document import to_rich
+
+        to_rich(self.document, console or Console())
+
+    def render(self, format: str = "text") -> str:
+        renderers = {"text": self.text, "markdown": self.markdown, "html": self.html}
+        if format not in renderers:
+            from gradfit.errors import ConfigError
+
+            raise ConfigError(f"Unknown format {format!r} (--format); choose one of: text, markdown, html.")
+        return renderers[format]()
+
+    def _repr_html_(self) -> str:
+        from gradfit.explain.document import STYLE
+
+        return f"<style>{STYLE}</style>" + self.html(full_page=False)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def explain(result, *, lang: str = "en", test=None, compare: bool = True) -> Explanation:
+    """Explain a ``FitResult`` step by step: derivation, first step with numbers, iterations,
+    result against the exact optimum, the largest stable learning rate (``compare=True`` runs the
+    same fit just above it, on purpose, to show it diverge) and PyTorch's autograd check.
+
+    ``test`` is an optional ``(X_test, y_test)`` pair to show predictions for.
+    """
+    from gradfit.explain.sections import build
+
+    return Explanation(build(result, check_lang(lang), test=test, compare=compare))
+
+
+def result_html(result) -> str:
+    """A FitResult as a small HTML table (Jupyter's ``_repr_html_``), names escaped."""
+    import html
+
+    from gradfit.explain.analysis import parameter_names
+
+    rows = [(name, repr(float(value))) for name, value in zip(parameter_names(result), result.model.theta)]
+    rows += [("Loss", f"{result.loss:.10g}"), ("iterations", str(result.n_iter)),
+             ("stopped", result.stop_reason), ("learning rate λ", f"{result.lr:.6g}"),
+             ("2/λ_max", f"{result.stable_lr:.6g}"), ("engine", result.engine), ("loss", result.reduction)]
+    rows += [(key.upper() if key != "r2" else "R²", f"{value:.6g}") for key, value in result.metrics.items()]
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:right'>"
+                   f"{html.escape(v)}</td></tr>" for k, v in rows)
+    return (f"<div><strong>FitResult</strong> — {html.escape(str(result.model))}<table>{body}</table>"
+            "<small>gradfit.explain(result) explains it step by step.</small></div>")
 
 
 def render_demo(result, dataset, figure_path=None, lang: str = "en") -> str:
@@ -18,7 +99,7 @@ def render_demo(result, dataset, figure_path=None, lang: str = "en") -> str:
     w, b = result.model.weights[0], result.model.bias
     [x_test], [y_test] = dataset.x_test, dataset.y_test
     prediction = float(result.model.predict([x_test])[0])
-    m = lambda key, **kw: message(key, lang, **kw)  # noqa: E731
+    m = lambda key, **kw: message(key, check_lang(lang), **kw)  # noqa: E731
     lr = short(result.lr)
     lines = [
         m("demo.title", name=dataset.name), "",

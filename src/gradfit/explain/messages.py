@@ -1,32 +1,243 @@
-"""The message catalogue: every sentence a learner reads, keyed, one table per language."""
+"""The message catalogue: every sentence a learner reads, keyed, one table per language.
+
+Formulas are built from the run's numbers in ``gradfit.explain.sections``; the prose around
+them lives here. The Chinese uses the terms of Chinese textbooks: 损失函数, 梯度, 学习率（步长）,
+链式法则, 偏导数, 最小二乘.
+"""
 
 from __future__ import annotations
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "demo.title": "gradfit demo: the tutorial, replayed (data set: {name})",
-        "demo.data": "Data       train x = {x_train}, y = {y_train};  test x = {x_test}, y = {y_test}",
-        "demo.model": "Model      f(x) = w·x + b",
-        "demo.loss": "Loss       Loss(w, b) = Σᵢ (w·xᵢ + b − yᵢ)²   (a sum over the {n} training rows)",
-        "demo.gradient": "Gradient   ∂Loss/∂w = Σᵢ 2(w·xᵢ + b − yᵢ)·xᵢ     ∂Loss/∂b = Σᵢ 2(w·xᵢ + b − yᵢ)",
-        "demo.update": "Update     w ← w − λ·∂Loss/∂w,  b ← b − λ·∂Loss/∂b     with λ = {lr}, w₀ = {w0}, b₀ = {b0}",
-        "demo.first_step": "First step",
-        "demo.loss0": "  Loss({w0}, {b0}) = {loss0}",
-        "demo.grad0": "  ∂Loss/∂w = {gw},  ∂Loss/∂b = {gb}",
-        "demo.w1": "  w₁ = w₀ − λ·∂Loss/∂w = {w0} − {lr} × ({gw}) = {w1}",
-        "demo.b1": "  b₁ = b₀ − λ·∂Loss/∂b = {b0} − {lr} × ({gb}) = {b1}",
-        "demo.loss1": "  Loss(w₁, b₁) = Loss({w1}, {b1}) = {loss1}",
-        "demo.after": "After {iters} iterations",
-        "demo.final_w": "  w = {w}",
-        "demo.final_b": "  b = {b}",
-        "demo.final_loss": "  Loss(w, b) = {loss}",
-        "demo.test": "Test row",
-        "demo.prediction": "  f({x}) = {prediction}   (target {y}; loss (f({x}) − {y})² = {loss})",
-        "demo.figure": "Figure written to {path}",
-    },
+from gradfit.errors import ConfigError
+
+LANGUAGES = ("en", "zh")
+
+EN: dict[str, str] = {
+    # gradfit demo
+    "demo.title": "gradfit demo: the tutorial, replayed (data set: {name})",
+    "demo.data": "Data       train x = {x_train}, y = {y_train};  test x = {x_test}, y = {y_test}",
+    "demo.model": "Model      f(x) = w·x + b",
+    "demo.loss": "Loss       Loss(w, b) = Σᵢ (w·xᵢ + b − yᵢ)²   (a sum over the {n} training rows)",
+    "demo.gradient": "Gradient   ∂Loss/∂w = Σᵢ 2(w·xᵢ + b − yᵢ)·xᵢ     ∂Loss/∂b = Σᵢ 2(w·xᵢ + b − yᵢ)",
+    "demo.update": "Update     w ← w − λ·∂Loss/∂w,  b ← b − λ·∂Loss/∂b     with λ = {lr}, w₀ = {w0}, b₀ = {b0}",
+    "demo.first_step": "First step",
+    "demo.loss0": "  Loss({w0}, {b0}) = {loss0}",
+    "demo.grad0": "  ∂Loss/∂w = {gw},  ∂Loss/∂b = {gb}",
+    "demo.w1": "  w₁ = w₀ − λ·∂Loss/∂w = {w0} − {lr} × ({gw}) = {w1}",
+    "demo.b1": "  b₁ = b₀ − λ·∂Loss/∂b = {b0} − {lr} × ({gb}) = {b1}",
+    "demo.loss1": "  Loss(w₁, b₁) = Loss({w1}, {b1}) = {loss1}",
+    "demo.after": "After {iters} iterations",
+    "demo.final_w": "  w = {w}",
+    "demo.final_b": "  b = {b}",
+    "demo.final_loss": "  Loss(w, b) = {loss}",
+    "demo.test": "Test row",
+    "demo.prediction": "  f({x}) = {prediction}   (target {y}; loss (f({x}) − {y})² = {loss})",
+    "demo.figure": "Figure written to {path}",
+    "plots.written": "Figures written: {paths}",
+    # gradfit explain
+    "explain.title_one": "How gradient descent fitted this line ({rows} rows, one feature)",
+    "explain.title_many": "How gradient descent fitted this model ({rows} rows, {features} features)",
+    "derive.title": "1. The derivation",
+    "derive.model1": "The model is a straight line. For an input x it predicts f(x) from a weight w "
+                     "(the slope) and a bias b (where the line crosses x = 0):",
+    "derive.model_vec": "The model weighs each feature and adds a bias: one weight wⱼ per feature xⱼ.",
+    "derive.sample_loss": "How wrong is it on one row? The per-sample loss is the squared error between "
+                          "the prediction and the target:",
+    "derive.total_sum": "The loss function adds that up over all {n} training rows. It depends only on the "
+                        "parameters; the data are fixed numbers:",
+    "derive.total_mean": "The loss function averages that over all {n} training rows (the mean squared "
+                         "error). It depends only on the parameters; the data are fixed numbers:",
+    "derive.chain": "To walk downhill we need the gradient: the partial derivative of the loss with respect "
+                    "to each parameter. Each term is a square of an inner expression, so the chain rule "
+                    "gives: derivative of the outside (2 × inside) times derivative of the inside.",
+    "derive.gradient": "The derivative of a sum is the sum of the derivatives, so the gradient of the "
+                       "whole loss is:",
+    "derive.update": "Gradient descent takes a small step against the gradient, again and again. The "
+                     "learning rate (step size) λ = {lr} sets how far; the run starts at {start}:",
+    "step.title": "2. The first step, with this run's numbers",
+    "step.loss": "Put the starting values into the loss function, row by row:",
+    "step.gradient": "The gradient at the start, term by term (a negative slope says: increase this "
+                     "parameter):",
+    "step.update": "Step against the gradient with λ = {lr}:",
+    "step.new_loss": "The loss went from {before} to {after}: the step went downhill.",
+    "step.new_loss_up": "The loss went from {before} to {after}: the step overshot the bottom, the learning "
+                        "rate is too large.",
+    "step.terms": "{n} terms",
+    "step.rows": "{n} rows",
+    "step.vector_start": "With several features the same computation is written with vectors. The "
+                         "starting parameters:",
+    "step.vector_loss": "The residuals rᵢ = f(xᵢ) − yᵢ give the loss and the gradient:",
+    "table.title": "3. The iterations",
+    "table.intro": "The same step, repeated {n} times. A few iterations chosen on a log scale "
+                   "(k = 0 is the start):",
+    "result.title": "4. The result",
+    "result.stop_tol": "Stopped after {n} iterations: the loss almost stopped decreasing (its relative "
+                       "change fell to the tolerance).",
+    "result.stop_max_iter": "Stopped after {n} iterations, the limit that was set.",
+    "result.stop_diverged": "Stopped after {n} iterations: the run diverged (the loss grew instead of "
+                            "shrinking).",
+    "result.test": "Prediction for the held-out test row:",
+    "result.optimum": "The exact least-squares optimum θ* (solving the normal equations AᵀA·θ = Aᵀy) and "
+                      "how far gradient descent still is from it:",
+    "lr.title": "5. The learning rate",
+    "lr.bound": "The loss is a quadratic bowl; its Hessian (matrix of second derivatives) is constant. "
+                "Gradient descent converges only when the learning rate is below 2/λ_max, where λ_max "
+                "is the Hessian's largest eigenvalue:",
+    "lr.flat": "The loss has no curvature here (every feature is zero), so no learning rate is too large.",
+    "lr.this_run": "This run used λ = {lr}, above the bound: that is why it diverged. Choose a learning "
+                   "rate below 2/λ_max, or lr='auto'.",
+    "lr.above": "What happens just above the bound? The same run with λ = {lr}:",
+    "lr.diverged": "It diverges: every step overshoots the bottom of the bowl by more than the last, and "
+                   "the loss grows from {loss0} to {loss} in {n} iterations. gradfit stops such a run "
+                   "and says so.",
+    "lr.not_diverged": "Within {n} iterations the loss went from {loss0} to {loss}.",
+    "autograd.title": "6. Checked by PyTorch's autograd",
+    "autograd.missing": "PyTorch is not installed, so this check is skipped. Install it with: "
+                        "pip install 'gradfit[torch]'",
+    "autograd.intro": "PyTorch's autograd differentiates the loss mechanically (backward()). Its gradient "
+                      "at the start, next to the one derived by hand above:",
+    "autograd.parameter": "partial derivative",
+    "autograd.hand": "by hand",
+    "autograd.torch": "autograd",
+    "autograd.difference": "difference",
+    "autograd.agree": "They agree: the chain rule by hand and autograd compute the same gradient.",
+    "autograd.disagree": "They differ by more than rounding; please report this as a gradfit bug.",
+    # gradfit descend
+    "descend.steps": "Gradient descent, step by step",
+    "descend.function": "Function   f({vars}) = {expr}",
+    "descend.gradient": "Gradient   {formulas}",
+    "descend.update": "Update     {vars} ← {vars} − λ·∇f   with λ = {lr}, starting at {start}",
+    "descend.stop_steps": "After {n} steps: f = {value}",
+    "descend.stop_diverged": "Stopped after {n} steps: f or its gradient is no longer a finite number "
+                             "(the learning rate is too large, or the function has no minimum).",
+    "descend.stop_undefined": "Stopped after {n} steps: the function is not defined there.",
+    "descend.no_plot": "Plots are drawn for functions of one or two variables; this one has {n}.",
+    # the HTML report
+    "report.title": "gradfit report: {source}",
+    "report.fit": "The fit, iteration by iteration",
+    "report.slider": "Iteration",
+    "report.play": "Play",
+    "report.data": "data",
+    "report.test": "test row",
+    "report.line": "f(x) at this iteration",
+    "report.predicted": "predicted",
+    "report.actual": "target",
+    "report.path": "descent path",
+    "report.current": "this iteration",
+    "report.optimum": "exact optimum",
+    "report.loss_curve": "Loss per iteration (log scale)",
+    "report.rates": "Learning rates compared",
+    "report.rates_note": "The same run with a few learning rates; the last one is just above 2/λ_max and "
+                         "diverges.",
+    "report.diverged": "diverged",
+    "report.explanation": "The explanation",
 }
+
+ZH: dict[str, str] = {
+    "demo.title": "gradfit 演示：重现教程（数据集：{name}）",
+    "demo.data": "数据       训练 x = {x_train}, y = {y_train}；  测试 x = {x_test}, y = {y_test}",
+    "demo.model": "模型       f(x) = w·x + b",
+    "demo.loss": "损失函数   Loss(w, b) = Σᵢ (w·xᵢ + b − yᵢ)²   （对 {n} 个训练样本求和）",
+    "demo.gradient": "梯度       ∂Loss/∂w = Σᵢ 2(w·xᵢ + b − yᵢ)·xᵢ     ∂Loss/∂b = Σᵢ 2(w·xᵢ + b − yᵢ)",
+    "demo.update": "更新规则   w ← w − λ·∂Loss/∂w,  b ← b − λ·∂Loss/∂b     学习率 λ = {lr}，初始 w₀ = {w0}, b₀ = {b0}",
+    "demo.first_step": "第一步",
+    "demo.loss0": "  Loss({w0}, {b0}) = {loss0}",
+    "demo.grad0": "  ∂Loss/∂w = {gw},  ∂Loss/∂b = {gb}",
+    "demo.w1": "  w₁ = w₀ − λ·∂Loss/∂w = {w0} − {lr} × ({gw}) = {w1}",
+    "demo.b1": "  b₁ = b₀ − λ·∂Loss/∂b = {b0} − {lr} × ({gb}) = {b1}",
+    "demo.loss1": "  Loss(w₁, b₁) = Loss({w1}, {b1}) = {loss1}",
+    "demo.after": "迭代 {iters} 次之后",
+    "demo.final_w": "  w = {w}",
+    "demo.final_b": "  b = {b}",
+    "demo.final_loss": "  Loss(w, b) = {loss}",
+    "demo.test": "测试样本",
+    "demo.prediction": "  f({x}) = {prediction}   （真实值 {y}；损失 (f({x}) − {y})² = {loss}）",
+    "demo.figure": "图像已保存到 {path}",
+    "plots.written": "已保存的图像：{paths}",
+    "explain.title_one": "梯度下降是如何拟合这条直线的（{rows} 个样本，1 个特征）",
+    "explain.title_many": "梯度下降是如何拟合这个模型的（{rows} 个样本，{features} 个特征）",
+    "derive.title": "一、推导",
+    "derive.model1": "模型是一条直线：输入 x，由权重 w（斜率）和偏置 b（直线在 x = 0 处的高度）给出预测值 f(x)：",
+    "derive.model_vec": "模型给每个特征 xⱼ 乘上各自的权重 wⱼ，再加上偏置 b：",
+    "derive.sample_loss": "在一个样本上错了多少？单个样本的损失是预测值与真实值之差的平方：",
+    "derive.total_sum": "损失函数把全部 {n} 个训练样本的损失加起来。数据是固定的数，损失只随参数变化：",
+    "derive.total_mean": "损失函数取全部 {n} 个训练样本损失的平均值（均方误差）。数据是固定的数，损失只随参数变化：",
+    "derive.chain": "要往“山下”走，需要知道梯度，也就是损失函数对每个参数的偏导数。每一项都是某个式子的平方，"
+                    "按链式法则求导：外层的导数（2 × 括号里的式子）乘以内层对该参数的导数。",
+    "derive.gradient": "和的导数等于导数的和，于是整个损失函数的梯度为：",
+    "derive.update": "梯度下降沿着梯度的反方向一小步一小步地走。学习率（步长）λ = {lr} 决定每步走多远；"
+                     "起点为 {start}：",
+    "step.title": "二、第一步：代入本次运行的数字",
+    "step.loss": "把初始参数代入损失函数，逐个样本计算：",
+    "step.gradient": "起点处的梯度，逐项计算（偏导数为负，说明应当增大这个参数）：",
+    "step.update": "以 λ = {lr} 沿梯度反方向更新：",
+    "step.new_loss": "损失从 {before} 降到了 {after}：这一步确实是在下山。",
+    "step.new_loss_up": "损失从 {before} 变成了 {after}：这一步越过了谷底，学习率太大了。",
+    "step.terms": "共 {n} 项",
+    "step.rows": "共 {n} 行",
+    "step.vector_start": "有多个特征时，同样的计算用向量来写。初始参数：",
+    "step.vector_loss": "由残差 rᵢ = f(xᵢ) − yᵢ 算出损失和梯度：",
+    "table.title": "三、迭代过程",
+    "table.intro": "同样的一步重复 {n} 次。下面按对数间隔选出若干次迭代（k = 0 为起点）：",
+    "result.title": "四、结果",
+    "result.stop_tol": "迭代 {n} 次后停止：损失几乎不再下降（相对变化已小于容差）。",
+    "result.stop_max_iter": "迭代 {n} 次后停止，达到了设定的迭代次数上限。",
+    "result.stop_diverged": "迭代 {n} 次后停止：训练发散了（损失不降反升）。",
+    "result.test": "对留出的测试样本的预测：",
+    "result.optimum": "最小二乘法的精确最优解 θ*（解正规方程 AᵀA·θ = Aᵀy），以及梯度下降的结果离它还有多远：",
+    "lr.title": "五、学习率",
+    "lr.bound": "损失函数是一个二次的“碗”，它的黑塞矩阵（二阶导数矩阵）是常数。只有当学习率小于 2/λ_max 时"
+                "梯度下降才会收敛，其中 λ_max 是黑塞矩阵的最大特征值：",
+    "lr.flat": "这里的损失函数没有曲率（所有特征都为零），任何学习率都不会太大。",
+    "lr.this_run": "本次训练使用的学习率 λ = {lr} 超过了这个界限，所以发散了。请选择小于 2/λ_max 的学习率，或者使用 lr='auto'。",
+    "lr.above": "学习率刚好超过这个界限会怎样？用 λ = {lr} 把同样的训练再跑一遍：",
+    "lr.diverged": "训练发散了：每一步都越过碗底，而且越过得一次比一次多，{n} 次迭代内损失从 {loss0} "
+                   "涨到了 {loss}。gradfit 会及时停下这样的训练并给出说明。",
+    "lr.not_diverged": "{n} 次迭代内损失从 {loss0} 变为 {loss}。",
+    "autograd.title": "六、用 PyTorch 自动求导来验证",
+    "autograd.missing": "没有安装 PyTorch，跳过这项验证。安装方法：pip install 'gradfit[torch]'",
+    "autograd.intro": "PyTorch 的自动求导（backward()）机械地对损失函数求导。它在起点处算出的梯度与上面手工推导的梯度对照如下：",
+    "autograd.parameter": "偏导数",
+    "autograd.hand": "手工推导",
+    "autograd.torch": "自动求导",
+    "autograd.difference": "差值",
+    "autograd.agree": "两者一致：手工用链式法则求出的梯度与自动求导的结果相同。",
+    "autograd.disagree": "两者之差超出了舍入误差，请把这个问题报告给 gradfit。",
+    "descend.steps": "梯度下降，一步一步",
+    "descend.function": "函数       f({vars}) = {expr}",
+    "descend.gradient": "梯度       {formulas}",
+    "descend.update": "更新规则   {vars} ← {vars} − λ·∇f   学习率（步长）λ = {lr}，起点 {start}",
+    "descend.stop_steps": "走了 {n} 步之后：f = {value}",
+    "descend.stop_diverged": "走了 {n} 步后停止：f 或它的梯度已不是有限的数（学习率过大，或者函数没有最小值）。",
+    "descend.stop_undefined": "走了 {n} 步后停止：函数在该点没有定义。",
+    "descend.no_plot": "只为一元或二元函数作图；这个函数有 {n} 个变量。",
+    "report.title": "gradfit 报告：{source}",
+    "report.fit": "逐次迭代的拟合过程",
+    "report.slider": "迭代次数",
+    "report.play": "播放",
+    "report.data": "数据",
+    "report.test": "测试样本",
+    "report.line": "本次迭代的 f(x)",
+    "report.predicted": "预测值",
+    "report.actual": "真实值",
+    "report.path": "下降路径",
+    "report.current": "本次迭代",
+    "report.optimum": "精确最优解",
+    "report.loss_curve": "每次迭代的损失（对数坐标）",
+    "report.rates": "不同学习率的比较",
+    "report.rates_note": "用几个不同的学习率把同样的训练各跑一遍；最后一个刚好超过 2/λ_max，会发散。",
+    "report.diverged": "发散",
+    "report.explanation": "讲解",
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}
+
+
+def check_lang(lang: str) -> str:
+    if lang not in MESSAGES:
+        raise ConfigError(f"Unknown language {lang!r} (--lang); choose one of: {', '.join(LANGUAGES)}.")
+    return lang
 
 
 def message(key: str, lang: str = "en", **values) -> str:
     """The catalogue entry ``key`` in ``lang``, filled with ``values``."""
-    return MESSAGES[lang][key].format(**values)
+    return MESSAGES[check_lang(lang)][key].format(**values)

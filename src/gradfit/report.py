@@ -1,0 +1,270 @@
+"""The HTML report: one self-contained file that works offline.
+
+Everything is inside the file: plotly's JavaScript, the styles, the data (as JSON in a
+``<script type="application/json">``) and a short script that draws the charts. Nothing is
+fetched from any network. Text that came from the user (file and column names) is escaped
+for HTML, and the JSON escapes ``<``, ``>`` and ``&`` so it cannot end its script element.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from gradfit.errors import missing_extra
+from gradfit.explain import analysis as an
+from gradfit.explain.messages import check_lang, message
+
+MAX_FRAMES = 120        # slider positions
+MAX_POINTS = 500        # data points drawn
+RATE_FRACTIONS = (0.1, 0.5, 0.9)   # of 2/λ_max; a fourth rate just above it diverges
+RATE_ITERS = 150
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
+.row { display: flex; flex-wrap: wrap; gap: 1rem; }
+.chart { flex: 1 1 30rem; min-height: 380px; }
+.controls { display: flex; align-items: center; gap: .8rem; margin: .5rem 0; }
+.controls input[type=range] { flex: 1; }
+#iteration-label { font-variant-numeric: tabular-nums; min-width: 24rem; }
+"""
+
+
+def _plotly_js() -> str:
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError:
+        raise missing_extra("plotly", "learn") from None
+    return get_plotlyjs()
+
+
+def _finite(values) -> list:
+    """JSON has no NaN or infinity: they become null (a gap in the chart)."""
+    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=float).ravel()]
+
+
+def _frames(history) -> list[int]:
+    """Indices into the history for the slider: every iteration up to a point, then log-spaced."""
+    n = len(history)
+    if n <= MAX_FRAMES:
+        return list(range(n))
+    chosen = np.unique(np.concatenate([np.arange(20), np.geomspace(20, n - 1, MAX_FRAMES - 20)]).astype(int))
+    return [int(i) for i in chosen]
+
+
+def _subsample(n: int) -> np.ndarray:
+    return np.arange(n) if n <= MAX_POINTS else np.linspace(0, n - 1, MAX_POINTS).astype(int)
+
+
+def report_data(result, lang: str = "en", test=None) -> dict:
+    """Everything the report's charts draw, as plain JSON-able data."""
+    data = an.require_data(result)
+    h, names = result.history, an.parameter_names(result)
+    m = lambda key, **kw: html.escape(message(key, lang, **kw))  # noqa: E731  (plotly renders entities)
+    rows = _subsample(data.n_rows)
+    frames = [{"k": h.iteration[i], "loss": _finite([h.loss[i]])[0], "theta": _finite(h.theta[i])}
+              for i in _frames(h)]
+    payload = {
+        "names": [html.escape(n) for n in names],
+        "n_features": result.model.n_features,
+        "fit_intercept": result.model.fit_intercept,
+        "frames": frames,
+        "X": [_finite(row) for row in data.X[rows]],
+        "y": _finite(data.y[rows]),
+        "x_name": html.escape(data.feature_names[0]), "y_name": html.escape(data.target_name),
+        "test": _test_points(result, test),
+        "loss": {"iteration": list(h.iteration), "loss": _finite(h.loss)},
+        "rates": _rates(result, m),
+        "labels": {key: m(f"report.{key}") for key in (
+            "slider", "data", "test", "line", "predicted", "actual", "path", "current", "optimum", "loss_curve",
+            "rates", "diverged", "play")},
+    }
+    if len(h.theta[0]) >= 2:
+        payload["surface"] = _surface(result)
+    return payload
+
+
+def _test_points(result, test) -> dict | None:
+    """Held-out rows, drawn in red as the tutorial does (one feature only)."""
+    if test is None or result.model.n_features != 1:
+        return None
+    x_test, y_test = test
+    return {"x": _finite(np.asarray(x_test, dtype=float)), "y": _finite(y_test)}
+
+
+def _surface(result, points: int = 60) -> dict:
+    i, j = an.moving_pair(result)
+    path = np.array(result.history.theta)
+    path = path[np.isfinite(path).all(axis=1)]
+    optimum = an.exact_optimum(result)
+    u = np.linspace(*an.plane_limits(path[:, i], optimum[i]), points)
+    v = np.linspace(*an.plane_limits(path[:, j], optimum[j]), points)
+    U, V = np.meshgrid(u, v)
+    Z = an.QuadraticLoss(result).on_plane(result.model.theta, i, j, U, V)
+    return {"i": i, "j": j, "u": _finite(u), "v": _finite(v),
+            "z": [_finite(np.log10(np.maximum(row, 1e-300))) for row in Z],
+            "optimum": _finite(optimum[[i, j]])}
+
+
+def _rates(result, m) -> list[dict]:
+    """A few learning rates below 2/λ_max and one just above it (which diverges)."""
+    stable = result.stable_lr
+    if not math.isfinite(stable):
+        return []
+    rates = [f * stable for f in RATE_FRACTIONS] + [an.rate_just_above(stable)]
+    runs = []
+    for lr in rates:
+        run = an.refit(result, float(f"{lr:.3g}"), iters=RATE_ITERS)
+        label = f"λ = {float(f'{lr:.3g}'):g}" + (f" ({m('report.diverged')})" if run.diverged else "")
+        runs.append({"lr": lr, "label": label, "diverged": run.diverged,
+                     "iteration": list(run.history.iteration), "loss": _finite(run.history.loss)})
+    return runs
+
+
+def _json_for_script(payload: dict) -> str:
+    text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def render_report(result, *, lang: str = "en", test=None, source: str = "") -> str:
+    """The report as one HTML string."""
+    from gradfit.explain import explain
+
+    lang = check_lang(lang)
+    e = html.escape
+    m = lambda key, **kw: e(message(key, lang, **kw))  # noqa: E731
+    plotly_js = _plotly_js()
+    explanation = explain(result, lang=lang, test=test).html(full_page=False)
+    from gradfit.explain.document import STYLE as EXPLAIN_STYLE
+
+    frames = len(_frames(result.history))
+    has_surface = len(result.history.theta[0]) >= 2
+    return f"""<!DOCTYPE html>
+<html lang="{e(lang)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{m("report.title", source=source or "gradfit")}</title>
+<style>{STYLE}{EXPLAIN_STYLE}</style>
+<script>{plotly_js}</script>
+</head>
+<body>
+<h1>{m("report.title", source=source or "gradfit")}</h1>
+<section id="iterations">
+<h2>{m("report.fit")}</h2>
+<div class="controls">
+<button id="play" type="button">{m("report.play")}</button>
+<input id="iteration-slider" type="range" min="0" max="{frames - 1}" value="0" step="1" aria-label="{m("report.slider")}">
+<span id="iteration-label"></span>
+</div>
+<div class="row"><div id="fit-chart" class="chart"></div>{'<div id="surface-chart" class="chart"></div>' if has_surface else ''}</div>
+</section>
+<section><h2>{m("report.loss_curve")}</h2><div id="loss-chart" class="chart"></div></section>
+<section><h2>{m("report.rates")}</h2><p>{m("report.rates_note")}</p><div id="rates-chart" class="chart"></div></section>
+<section id="explanation" aria-label="{m("report.explanation")}">
+{explanation}
+</section>
+<script type="application/json" id="gradfit-data">{_json_for_script(report_data(result, lang, test))}</script>
+<script>{APP_JS}</script>
+</body>
+</html>
+"""
+
+
+def write_report(result, path, *, lang: str = "en", test=None, source: str = "") -> Path:
+    """Write the report to ``path`` atomically."""
+    from gradfit.persist import atomic_write_text
+
+    atomic_write_text(path, render_report(result, lang=lang, test=test, source=source))
+    return Path(path)
+
+
+APP_JS = r"""
+(function () {
+  "use strict";
+  const D = JSON.parse(document.getElementById("gradfit-data").textContent);
+  const L = D.labels, config = {displaylogo: false, responsive: true};
+  const d = D.n_features, margin = {t: 30, r: 20, b: 50, l: 60};
+
+  function predict(theta, row) {            // f(x) = w·x + b
+    let total = D.fit_intercept ? theta[d] : 0;
+    for (let j = 0; j < d; j++) total += theta[j] * row[j];
+    return total;
+  }
+  const xs = D.X.map(r => r[0]);
+  const allX = D.test ? xs.concat(D.test.x) : xs;
+  const lo = Math.min(...allX), hi = Math.max(...allX), pad = 0.1 * ((hi - lo) || 1);
+  const lineX = d === 1 ? [lo - pad, hi + pad] : null;
+  function fitTrace(theta) {
+    return d === 1 ? {x: lineX, y: lineX.map(x => predict(theta, [x]))}
+                   : {x: D.y, y: D.X.map(r => predict(theta, r))};
+  }
+
+  const first = D.frames[0];
+  const fitTraces = d === 1
+    ? [{x: xs, y: D.y, mode: "markers", name: L.data, marker: {color: "blue", size: 8}},
+       Object.assign(fitTrace(first.theta), {mode: "lines", name: L.line, line: {color: "black"}})]
+      .concat(D.test ? [{x: D.test.x, y: D.test.y, mode: "markers", name: L.test, marker: {color: "red", size: 8}}] : [])
+    : [{x: [Math.min(...D.y), Math.max(...D.y)], y: [Math.min(...D.y), Math.max(...D.y)], mode: "lines",
+        name: "y = ŷ", line: {color: "grey", dash: "dot"}},
+       Object.assign(fitTrace(first.theta), {mode: "markers", name: L.predicted, marker: {color: "blue", size: 5}})];
+  Plotly.newPlot("fit-chart", fitTraces, {margin: margin,
+    xaxis: {title: {text: d === 1 ? D.x_name : L.actual}}, yaxis: {title: {text: d === 1 ? D.y_name : L.predicted}}}, config);
+
+  const S = D.surface;
+  if (S) {
+    const path = D.frames.map(f => [f.theta[S.i], f.theta[S.j]]);
+    Plotly.newPlot("surface-chart", [
+      {type: "contour", x: S.u, y: S.v, z: S.z, colorscale: "Viridis", ncontours: 30,
+       contours: {coloring: "lines"}, colorbar: {title: {text: "log₁₀ Loss"}}, name: "Loss"},
+      {x: path.map(p => p[0]), y: path.map(p => p[1]), mode: "lines+markers", name: L.path,
+       line: {color: "red", width: 1}, marker: {size: 3, color: "red"}},
+      {x: [S.optimum[0]], y: [S.optimum[1]], mode: "markers", name: L.optimum,
+       marker: {symbol: "star", size: 16, color: "gold", line: {color: "black", width: 1}}},
+      {x: [path[0][0]], y: [path[0][1]], mode: "markers", name: L.current,
+       marker: {size: 13, color: "red", line: {color: "black", width: 1}}}],
+      {margin: margin, showlegend: true, legend: {x: 0, y: 1.15, orientation: "h"},
+       xaxis: {title: {text: D.names[S.i]}}, yaxis: {title: {text: D.names[S.j]}}}, config);
+  }
+
+  Plotly.newPlot("loss-chart", [
+    {x: D.loss.iteration, y: D.loss.loss, mode: "lines", name: "Loss", line: {color: "black"}},
+    {x: [first.k], y: [first.loss], mode: "markers", name: L.current, marker: {size: 10, color: "red"}}],
+    {margin: margin, yaxis: {type: "log", title: {text: "Loss"}}, xaxis: {title: {text: "k"}}}, config);
+
+  Plotly.newPlot("rates-chart", D.rates.map(r => ({x: r.iteration, y: r.loss, mode: "lines", name: r.label,
+    line: {dash: r.diverged ? "dash" : "solid"}})),
+    {margin: margin, yaxis: {type: "log", title: {text: "Loss"}}, xaxis: {title: {text: "k"}}}, config);
+
+  const slider = document.getElementById("iteration-slider");
+  const label = document.getElementById("iteration-label");
+  function fmt(v) { return v === null ? "—" : Number(v.toPrecision(6)).toString(); }
+  function show(index) {
+    const f = D.frames[index];
+    const params = D.names.map((n, j) => n + " = " + fmt(f.theta[j])).slice(0, 4).join(", ");
+    label.textContent = L.slider + " " + f.k + " · Loss = " + fmt(f.loss) + " · " + params;
+    document.body.dataset.iteration = String(f.k);
+    const t = fitTrace(f.theta);
+    Plotly.restyle("fit-chart", {x: [t.x], y: [t.y]}, [1]);
+    if (S) Plotly.restyle("surface-chart", {x: [[f.theta[S.i]]], y: [[f.theta[S.j]]]}, [3]);
+    Plotly.restyle("loss-chart", {x: [[f.k]], y: [[f.loss]]}, [1]);
+  }
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  let timer = null;
+  document.getElementById("play").addEventListener("click", () => {
+    if (timer) { clearInterval(timer); timer = null; return; }
+    if (Number(slider.value) >= D.frames.length - 1) slider.value = 0;
+    timer = setInterval(() => {
+      const next = Number(slider.value) + 1;
+      if (next >= D.frames.length) { clearInterval(timer); timer = null; return; }
+      slider.value = next;
+      show(next);
+    }, 80);
+  });
+  show(0);
+})();
+"""
