@@ -189,3 +189,13 @@ def test_extra_runs_are_shortened_on_big_data_and_still_show_divergence(tutorial
     run = analysis.refit(tutorial_run, 0.061)
     assert run.n_iter == 100 and run.diverged
     assert run.history.loss[-1] > 100 * run.history.loss[0]
+
+
+def test_first_step_of_a_nesterov_run_is_the_plain_gradient_step_and_says_so():
+    import gradfit
+
+    r = gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=50, init=(1.0, 0.0), loss="sse", optimizer="nesterov",
+                    momentum=0.9, tol=None)
+    text = gradfit.explain(r, compare=False).text()
+    assert "nesterov" in text
+    assert "w₁ = 1 + 0.01×40 = 1.4" in text and "12.9612" in text

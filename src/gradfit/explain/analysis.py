@@ -51,12 +51,17 @@ def first_step(result) -> Step:
     """θ₀, Loss(θ₀), ∇Loss(θ₀), θ₁ and Loss(θ₁), as the history recorded them."""
     h = result.history
     theta0, gradient0 = np.asarray(h.theta[0]), np.asarray(h.gradient[0])
-    if len(h) > 1 and h.iteration[1] == 1:
+    if len(h) > 1 and h.iteration[1] == 1 and plain_gradient_descent(result):
         theta1, loss1 = np.asarray(h.theta[1]), h.loss[1]
-    else:  # thinned away in a long run: θ₁ = θ₀ − λ·∇Loss(θ₀), one evaluation of the loss
+    else:  # thinned away, or another update rule ran: θ₁ = θ₀ − λ·∇Loss(θ₀), one evaluation of the loss
         theta1 = theta0 - result.lr * gradient0
         loss1 = loss_at(result, theta1)
     return Step(theta0, h.loss[0], gradient0, theta1, loss1)
+
+
+def plain_gradient_descent(result) -> bool:
+    """Did the run take the tutorial's step θ ← θ − λ·∇Loss(θ) (not momentum, Nesterov or SGD)?"""
+    return getattr(result, "optimizer", "gd") == "gd"
 
 
 def loss_at(result, theta) -> float:

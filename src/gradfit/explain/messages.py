@@ -61,6 +61,9 @@ EN: dict[str, str] = {
     "step.new_loss": "The loss went from {before} to {after}: the step went downhill.",
     "step.new_loss_up": "The loss went from {before} to {after}: the step overshot the bottom, the learning "
                         "rate is too large.",
+    "step.other_rule": "This run used the update rule '{optimizer}'. The step worked out below is the plain "
+                       "gradient-descent step θ₁ = θ₀ − λ·∇Loss(θ₀) from the same start, which that rule "
+                       "builds on; the table that follows shows the run itself.",
     "step.terms": "{n} terms",
     "step.rows": "{n} rows",
     "step.vector_start": "With several features the same computation is written with vectors. The "
@@ -172,6 +175,8 @@ ZH: dict[str, str] = {
     "step.update": "以 λ = {lr} 沿梯度反方向更新：",
     "step.new_loss": "损失从 {before} 降到了 {after}：这一步确实是在下山。",
     "step.new_loss_up": "损失从 {before} 变成了 {after}：这一步越过了谷底，学习率太大了。",
+    "step.other_rule": "本次运行使用的更新规则是“{optimizer}”。下面手算的是从同一起点出发的普通梯度下降一步 "
+                       "θ₁ = θ₀ − λ·∇Loss(θ₀)，该规则正是在此基础上改进的；后面的表格给出的是本次运行本身的数字。",
     "step.terms": "共 {n} 项",
     "step.rows": "共 {n} 行",
     "step.vector_start": "有多个特征时，同样的计算用向量来写。初始参数：",

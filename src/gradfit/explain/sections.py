@@ -102,6 +102,8 @@ def derivation(result, m) -> Section:
 def first_step(result, m) -> Section:
     step = an.first_step(result)
     s = Section(m("step.title"))
+    if not an.plain_gradient_descent(result):
+        s.para(m("step.other_rule", optimizer=result.optimizer))
     if result.model.n_features == 1:
         _first_step_scalar(result, step, s, m)
     else:
