@@ -47,8 +47,10 @@ LrOpt = Annotated[str, typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"]
 ItersOpt = Annotated[int, typer.Option("--iters", metavar="N", help=PARAMS["iters"].help)]
 TolOpt = Annotated[str, typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help)]
 LossOpt = Annotated[str, typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help)]
-EngineOpt = Annotated[str, typer.Option("--engine", metavar="auto|python|numpy", help=PARAMS["engine"].help + ": python (the tutorial's "
-                                        "arithmetic, exact) or numpy (vectorised)")]
+EngineOpt = Annotated[str, typer.Option("--engine", metavar="ENGINE", help=PARAMS["engine"].help + ": python (the tutorial's "
+                                        "arithmetic, exact), numpy (vectorised), stats (one pass to a summary, then "
+                                        "O(d²) per iteration), stream (files larger than memory, read in chunks), "
+                                        "dask (a Dask cluster); auto picks")]
 InitOpt = Annotated[Optional[str], typer.Option("--init", metavar="W,...,B", help=PARAMS["init"].help)]
 DtypeOpt = Annotated[str, typer.Option("--dtype", metavar="float64|float32", help=PARAMS["dtype"].help)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar and no notes; results only")]
@@ -93,7 +95,9 @@ def demo(
 
 @app.command("fit")
 def fit_command(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV or Parquet file with a header", show_default=False)],
+    file: Annotated[str, typer.Argument(metavar="DATA", help="CSV or Parquet file with a header, a glob such as "
+                                        "'data/*.parquet' (quoted), or a directory; large data are read in chunks",
+                                        show_default=False)],
     x: Annotated[list[str], typer.Option("--x", metavar="COL", help="feature column (repeat for several)", show_default=False)],
     y: Annotated[str, typer.Option("--y", metavar="COL", help="target column", show_default=False)],
     lr: LrOpt = str(PARAMS["lr"].default),
@@ -105,20 +109,34 @@ def fit_command(
     dtype: DtypeOpt = PARAMS["dtype"].default,
     no_intercept: Annotated[bool, typer.Option("--no-intercept", help="fit f(x) = w·x, without the bias b")] = False,
     model: Annotated[Optional[Path], typer.Option("--model", metavar="PATH", help="save the fitted model to this JSON file")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", metavar="PATH", help="write the run's state here "
+                          "every --every iterations and at the end; Ctrl-C always writes one (here, or to "
+                          "gradfit-checkpoint.json)")] = None,
+    every: Annotated[int, typer.Option("--every", metavar="N", help="with --checkpoint: write every N iterations (0: only on Ctrl-C)", min=0)] = 0,
+    resume: Annotated[Optional[Path], typer.Option("--resume", metavar="PATH", help="continue the run saved in this checkpoint "
+                      "(same data and options; --iters may grow)")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler for --engine dask, "
+                         "such as tcp://10.0.0.5:8786 (default: a local cluster)")] = None,
     quiet: QuietOpt = False,
 ):
     """Fit f(x) = w·x + b to columns of a file; print the parameters and training metrics."""
-    from gradfit.data import load_xy
+    from gradfit.checkpoint import DEFAULT_PATH, resume_hint
+    from gradfit.errors import RunInterrupted
     from gradfit.fitting import fit_data
     from gradfit.persist import save_model
     from gradfit.progress import ProgressBar
+    from gradfit.scan import open_data
 
-    data = load_xy(file, x, y)
-    with ProgressBar(enabled=not quiet) as bar:
-        result = fit_data(data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
-                          loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
-                          momentum=0.0, nesterov=False, history_cap=PARAMS["history_cap"].default,
-                          callbacks=(bar,))
+    try:
+        data = open_data(file, x, y, engine.lower())
+        with ProgressBar(enabled=not quiet) as bar:
+            result = fit_data(data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
+                              loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
+                              momentum=0.0, nesterov=False, history_cap=PARAMS["history_cap"].default,
+                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint or Path(DEFAULT_PATH),
+                              every=every if checkpoint else 0, resume=resume)
+    except KeyboardInterrupt as exc:  # click would swallow it; exit 130 with the way to resume
+        raise RunInterrupted(resume_hint(exc, _ARGV)) from None
     _out(render_fit(result, str(file)))
     if model is not None:
         save_model(result.model, model, metadata={"source": str(file), "engine": result.engine,
@@ -179,7 +197,8 @@ def render_fit(result, source: str) -> str:
     lines.append(f"  loss = {result.loss:.10g}")
     lines.append("Training metrics")
     for key, label in (("mse", "MSE "), ("rmse", "RMSE"), ("mae", "MAE "), ("r2", "R²  ")):
-        lines.append(f"  {label} = {result.metrics[key]:.10g}")
+        if key in result.metrics:  # data read in chunks have no MAE (it takes another pass)
+            lines.append(f"  {label} = {result.metrics[key]:.10g}")
     return "\n".join(lines)
 
 
@@ -193,8 +212,12 @@ def _output_dir(path: Path) -> Path:
 
 # --- the one place where errors become messages and exit codes -------------------------------
 
+_ARGV: list[str] = []  # the arguments of this invocation, to print the command that resumes it
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gradfit`` console script."""
+    _ARGV[:] = sys.argv[1:] if argv is None else argv
     try:
         app(args=argv, prog_name="gradfit")
     except SystemExit as exc:

@@ -47,8 +47,11 @@ def _row_label(i: int, file: bool) -> str:
     return f"data row {i + 1} (line {i + 2} of the file)" if file else f"row {i}"
 
 
-def column_to_float(values, column: str, *, file: bool = False, source: str = "") -> np.ndarray:
-    """One column as float64, or a DataError naming the first value that is not a number."""
+def column_to_float(values, column: str, *, file: bool = False, source: str = "", offset: int = 0) -> np.ndarray:
+    """One column as float64, or a DataError naming the first value that is not a number.
+
+    ``offset`` is the number of rows before ``values`` (a chunk of a file), for the message.
+    """
     where = f" in {source}" if source else ""
     arr = np.asarray(values)
     if arr.dtype.kind in "biuf":
@@ -61,7 +64,7 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
             out[i] = float(v)
         else:
             raise DataError(
-                f"Column '{column}'{where} is not numeric: {_row_label(i, file)} holds {v!r}. "
+                f"Column '{column}'{where} is not numeric: {_row_label(i + offset, file)} holds {v!r}. "
                 "gradfit fits numbers only; encode text or categories as numeric columns "
                 "(for example one-hot), or leave the column out."
             )
@@ -72,7 +75,7 @@ def _is_na(v) -> bool:
     return type(v).__name__ in ("NAType", "NaTType")
 
 
-def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: str = "") -> None:
+def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: str = "", offset: int = 0) -> None:
     """Refuse missing values (NaN/null) and infinities, with their count and first row."""
     where = f" in {source}" if source else ""
     bad = ~np.isfinite(arr)
@@ -85,10 +88,10 @@ def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: st
         first = int(np.argmax(missing))
         raise DataError(
             f"Column '{column}'{where} has {count} missing value{'s' * (count != 1)} (NaN or empty), "
-            f"the first at {_row_label(first, file)}. Remove or fill those rows before fitting."
+            f"the first at {_row_label(first + offset, file)}. Remove or fill those rows before fitting."
         )
     raise DataError(
-        f"Column '{column}'{where} holds an infinite value at {_row_label(first, file)} "
+        f"Column '{column}'{where} holds an infinite value at {_row_label(first + offset, file)} "
         f"({arr[first]!r}). Remove that row or replace the value with a finite number."
     )
 

@@ -119,6 +119,7 @@ class LoopState:
     loss: float
     gradient: np.ndarray
     lr: float
+    rule_state: Any = ()
 
 
 @dataclass
@@ -155,6 +156,8 @@ def run(
     rule: Rule | None = None,
     callbacks: tuple = (),
     history_cap: int = 10_000,
+    start: int = 0,
+    rule_state: Any = None,
 ) -> Outcome:
     """Repeat ``θ ← θ − λ·step`` until ``max_iter``, the tolerance, or divergence.
 
@@ -162,15 +165,19 @@ def run(
     ``tol`` or below ("until the loss almost stops decreasing"), and with
     ``"diverged"`` as soon as the loss is not finite or has grown past
     ``EXPLODE_FACTOR`` times its starting value.
+
+    To resume a run, pass the iteration it had completed as ``start`` with its ``θ`` as
+    ``theta0`` and the rule's ``rule_state``: the iterations that follow are the same, bit
+    for bit, as those of the uninterrupted run.
     """
     rule = rule or gradient_descent()
     theta = np.array(theta0, dtype=getattr(objective, "dtype", np.float64))
-    state = rule.init(theta)
+    state = rule.init(theta) if rule_state is None else rule_state
     loss, grad = objective.loss_and_gradient(theta)
     history = History(history_cap)
-    history.record(0, theta, loss, grad)
+    history.record(start, theta, loss, grad)
     explode_at = EXPLODE_FACTOR * loss if loss > 0 else math.inf
-    stop_reason, k = "max_iter", 0
+    stop_reason, k = "max_iter", start
     if not math.isfinite(loss):
         stop_reason = "diverged"
     with np.errstate(over="ignore", invalid="ignore"):
@@ -182,7 +189,7 @@ def run(
             loss, grad = objective.loss_and_gradient(theta)
             history.record(k, theta, loss, grad)
             for callback in callbacks:
-                callback(LoopState(k, max_iter, theta, loss, grad, lr))
+                callback(LoopState(k, max_iter, theta, loss, grad, lr, state))
             if not math.isfinite(loss) or loss > explode_at:
                 stop_reason = "diverged"
             elif tol and relative_change(previous, loss) <= tol:

@@ -43,6 +43,12 @@ class DivergenceError(GradfitError):
         self.result = result
 
 
+class RunInterrupted(GradfitError):
+    """Ctrl-C stopped a run (the CLI's form of ``KeyboardInterrupt``); the message says how to resume."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 def missing_extra(package: str, extra: str) -> ConfigError:
     """The error for an optional dependency that is not installed."""
     return ConfigError(

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradfit import checkpoint as checkpoints
 from gradfit import descent, losses, params
 from gradfit.data import XY, as_xy
-from gradfit.engines import make_objective
+from gradfit.engines import objective_for
 from gradfit.errors import ConfigError, DivergenceError
 from gradfit.metrics import regression_metrics
 from gradfit.model import LinearModel
@@ -51,7 +52,8 @@ class FitResult:
 
 def fit(X, y, *, lr="auto", iters=1000, tol=1e-9, init=None, loss="mse", engine="auto",
         fit_intercept=True, dtype="float64", momentum=0.0, nesterov=False, history_cap=10_000,
-        feature_names=None, callbacks=()) -> FitResult:
+        feature_names=None, callbacks=(), scheduler=None, checkpoint=None, every=0,
+        resume=None) -> FitResult:
     """Fit ``f(x) = w·x + b`` to ``(X, y)`` by gradient descent.
 
     >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1.0, 0.0), loss="sse", engine="python")
@@ -60,41 +62,78 @@ def fit(X, y, *, lr="auto", iters=1000, tol=1e-9, init=None, loss="mse", engine=
 
     Raises ``DataError`` for unusable data, ``ConfigError`` for invalid options and
     ``DivergenceError`` (with the partial run in ``.result``) when the loss blows up.
+    Dask arrays or dataframes run on the dask engine; files larger than memory are given
+    as ``gradfit.scan.open_files(path, x_columns, y_column)`` with ``y=None``.
+
+    ``checkpoint=PATH, every=N`` writes the loop's state every N iterations and at the end
+    (N = 0: only on Ctrl-C); ``resume=PATH`` continues such a run, bit for bit.
     """
-    data = X if isinstance(X, XY) and y is None else as_xy(X, y, feature_names=feature_names)
+    if y is None and (isinstance(X, XY) or hasattr(X, "feature_names")):
+        data = X
+    elif _is_dask(X):
+        from gradfit.engines.dask import DaskData
+
+        data = DaskData.from_dask(X, y, feature_names)
+    else:
+        data = as_xy(X, y, feature_names=feature_names)
     return fit_data(data, lr=lr, iters=iters, tol=tol, init=init, loss=loss, engine=engine,
                     fit_intercept=fit_intercept, dtype=dtype, momentum=momentum, nesterov=nesterov,
-                    history_cap=history_cap, callbacks=callbacks)
+                    history_cap=history_cap, callbacks=callbacks, scheduler=scheduler,
+                    checkpoint=checkpoint, every=every, resume=resume)
 
 
-def fit_data(data: XY, *, callbacks=(), **options) -> FitResult:
-    """``fit`` on data already validated (``gradfit.data.as_xy`` / ``load_xy``)."""
+def fit_data(data: XY, *, callbacks=(), scheduler=None, checkpoint=None, every=0, resume=None,
+             **options) -> FitResult:
+    """``fit`` on data already validated (``gradfit.data.as_xy`` / ``load_xy``, a ``Scan``, ``DaskData``)."""
     opts = {name: params.validate(name, value) for name, value in options.items()}
     if opts["nesterov"] and not opts["momentum"]:
         raise ConfigError("nesterov=True needs momentum > 0 (for example momentum=0.9).")
-    objective = make_objective(opts["engine"], data.X, data.y, loss=opts["loss"],
-                               fit_intercept=opts["fit_intercept"], dtype=opts["dtype"])
-    n_params = data.X.shape[1] + opts["fit_intercept"]
+    objective = objective_for(data, opts["engine"], loss=opts["loss"], fit_intercept=opts["fit_intercept"],
+                              dtype=opts["dtype"], scheduler=scheduler)
+    n_params = len(data.feature_names) + opts["fit_intercept"]
     theta0 = _initial_theta(opts["init"], n_params, opts["fit_intercept"])
     lambda_max = objective.hessian_max_eigenvalue()
     lr = 1.0 / lambda_max if opts["lr"] == "auto" else opts["lr"]
     if opts["lr"] == "auto" and not lambda_max > 0:
         raise ConfigError("lr='auto' needs a loss with curvature, but every feature is zero; give lr a number.")
     rule = descent.momentum(opts["momentum"], opts["nesterov"]) if opts["momentum"] else descent.gradient_descent()
-    outcome = descent.run(objective, theta0, lr=lr, max_iter=opts["iters"], tol=opts["tol"], rule=rule,
-                          callbacks=tuple(callbacks), history_cap=opts["history_cap"])
+    config = {**{k: v for k, v in opts.items() if k not in ("history_cap", "init")}, "lr_value": lr,
+              "features": list(data.feature_names), "target": data.target_name}
+    start, rule_state = 0, None
+    if resume is not None:
+        saved = checkpoints.load(resume)
+        checkpoints.check_same_run(saved, config, resume)
+        theta0, start, rule_state = saved.theta, saved.iteration, saved.rule_state or None
+    saver = checkpoints.Checkpointer(checkpoint, every, config) if checkpoint is not None else None
+    try:
+        outcome = descent.run(objective, theta0, lr=lr, max_iter=opts["iters"], tol=opts["tol"], rule=rule,
+                              callbacks=tuple(callbacks) + ((saver,) if saver else ()),
+                              history_cap=opts["history_cap"], start=start, rule_state=rule_state)
+    except KeyboardInterrupt:
+        if saver is None:
+            raise
+        raise checkpoints.Interrupted(saver.save(), saver.latest and saver.latest.iteration) from None
+    if saver is not None and every:
+        saver.save()
     model = LinearModel.from_theta(outcome.theta, fit_intercept=opts["fit_intercept"],
                                    feature_names=data.feature_names, target_name=data.target_name)
     stop = outcome.stop_reason
     if stop != "diverged" and outcome.loss > outcome.history.loss[0] and lr >= losses.stable_lr_bound(lambda_max):
         stop = "diverged"  # growing, just not yet past the explosion threshold
     result = FitResult(model, outcome.history, outcome.n_iter, stop, outcome.loss, lr, lambda_max,
-                       engine=_engine_name(opts["engine"]), reduction=opts["loss"],
+                       engine=getattr(objective, "name", _engine_name(opts["engine"])), reduction=opts["loss"],
                        init=tuple(float(t) for t in theta0), data=data)
     if stop == "diverged":
         raise DivergenceError(divergence_message(result), result)
-    result.metrics = regression_metrics(data.y, model.predict(data.X))
+    if isinstance(data, XY):
+        result.metrics = regression_metrics(data.y, model.predict(data.X))
+    else:  # not in memory: the metrics the summary gives without another pass
+        result.metrics = objective.metrics(outcome.theta)
     return result
+
+
+def _is_dask(obj) -> bool:
+    return type(obj).__module__.startswith("dask")
 
 
 def divergence_message(result: FitResult) -> str:
