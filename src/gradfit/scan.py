@@ -74,10 +74,10 @@ class Scan:
     def _record_batches(self, c: Chunk):
         import pyarrow as pa
 
-        fragment = next(iter(_dataset([c.file], self.format, self.columns).get_fragments()))
-        if c.row_group is not None:
-            fragment = fragment.subset(row_group_ids=[c.row_group])
         try:
+            fragment = next(iter(_dataset([c.file], self.format, self.columns).get_fragments()))
+            if c.row_group is not None:
+                fragment = fragment.subset(row_group_ids=[c.row_group])
             yield from fragment.to_batches(columns=self.columns, batch_size=BATCH_ROWS,
                                            batch_readahead=1, fragment_readahead=1)
         except (pa.ArrowInvalid, OSError) as exc:
