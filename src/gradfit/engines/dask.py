@@ -11,6 +11,7 @@ its tasks recomputed.
 from __future__ import annotations
 
 import atexit
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,20 +94,24 @@ class DaskData:
         return list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(), starts.tolist()))
 
 
+@contextmanager
 def connect(scheduler: str | None = None):
-    """The Dask client: at ``scheduler``, the current one, or a LocalCluster started once."""
+    """The Dask client: at ``scheduler`` (closed afterwards), the current one, or a LocalCluster started once."""
     _, _, distributed = _dask()
     if scheduler:
-        return distributed.Client(scheduler)
+        with distributed.Client(scheduler) as client:
+            yield client
+        return
     try:
-        return distributed.get_client()
+        yield distributed.get_client()
+        return
     except ValueError:
         pass
     if "client" not in _local:
         cluster = distributed.LocalCluster(processes=True, dashboard_address=None)
         _local["client"] = distributed.Client(cluster)
         atexit.register(lambda: (_local["client"].close(), cluster.close()))
-    return _local["client"]
+    yield _local["client"]
 
 
 def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str) -> Summary:
@@ -134,20 +139,27 @@ class DaskObjective(StatsObjective):
     name = "dask"
 
     def __init__(self, data: DaskData, *, reduction: str, fit_intercept: bool, scheduler: str | None = None):
-        self.data, self.client = data, connect(scheduler)
-        summary = self.client.compute(tree_summary(data)).result()
+        self.data, self.scheduler = data, scheduler
+        with connect(scheduler) as client:
+            summary = client.compute(tree_summary(data)).result()
         data.n_rows = summary.n
         super().__init__(summary, reduction=reduction, fit_intercept=fit_intercept, rescan=self._partitions)
 
+    def _read(self, i: int):
+        """Partition ``i`` as numpy arrays on the client."""
+        X, y, _ = self.data.partitions()[i]
+        with connect(self.scheduler) as client:
+            return [tuple(client.compute([X, y], sync=True))]
+
     def _partitions(self):
         """A pass over the partitions, one at a time on the client (for the QR pass)."""
-        for X, y, _ in self.data.partitions():
-            yield from array_blocks(*self.client.compute([X, y], sync=True))
+        for i in range(len(self.data.partitions())):
+            for X, y in self._read(i):
+                yield from array_blocks(X, y)
 
     def iter_batches(self, batch_size: int, rng: np.random.Generator):
         """Mini-batches: partitions in a seeded order, rows shuffled within each, one pass per epoch."""
         from gradfit.engines.stream import shuffled_batches
 
-        parts = self.data.partitions()
-        return shuffled_batches(len(parts), lambda i: [tuple(self.client.compute(list(parts[i][:2]), sync=True))],
-                                batch_size, rng, len(self.data.feature_names))
+        return shuffled_batches(len(self.data.partitions()), self._read, batch_size, rng,
+                                len(self.data.feature_names))
