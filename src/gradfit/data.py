@@ -55,7 +55,7 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
     where = f" in {source}" if source else ""
     arr = np.asarray(values)
     if arr.dtype.kind in "biuf":
-        return arr.astype(np.float64)
+        return arr.astype(np.float64, copy=False)
     out = np.empty(len(arr), dtype=np.float64)
     for i, v in enumerate(arr.tolist()):
         if v is None or (isinstance(v, float) and math.isnan(v)) or _is_na(v):
@@ -118,8 +118,9 @@ def as_features(X, *, n_features: int | None = None, names=None) -> np.ndarray:
             f"expects {n_features}."
         )
     names = tuple(names) if names is not None else default_feature_names(arr.shape[1])
-    for j, name in enumerate(names):
-        check_finite(arr[:, j], name)
+    if not np.isfinite(arr).all():  # one pass; the column by column search only to name the culprit
+        for j, name in enumerate(names):
+            check_finite(arr[:, j], name)
     return arr
 
 
@@ -184,7 +185,7 @@ def _to_float_array(obj, label: str) -> np.ndarray:
             "of values."
         ) from None
     if arr.dtype.kind in "biuf":
-        return arr.astype(np.float64)
+        return arr.astype(np.float64, copy=False)
     if arr.dtype == object and arr.ndim >= 1 and any(isinstance(r, (list, tuple)) for r in arr.flat):
         raise DataError(f"{label} is ragged: its rows have different lengths. Give every row the same number of values.")
     flat = column_to_float(arr.reshape(-1), label)
