@@ -126,7 +126,7 @@ def fit_data(data: XY, *, callbacks=(), scheduler=None, checkpoint=None, every=0
     if stop == "diverged":
         raise DivergenceError(divergence_message(result), result)
     if isinstance(data, XY):
-        result.metrics = regression_metrics(data.y, model.predict(data.X))
+        result.metrics = regression_metrics(data.y, data.X @ np.asarray(model.weights) + model.bias)
     else:  # not in memory: the metrics the summary gives without another pass
         result.metrics = objective.metrics(outcome.theta)
     return result

@@ -119,7 +119,7 @@ def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str)
     for j, name in enumerate(names):
         check_finite(X[:, j], name, offset=first_row)
     check_finite(y, target, offset=first_row)
-    return summarize(array_blocks(X, y)) if len(y) else Summary(0, np.zeros(X.shape[1] + 1),
+    return summarize([(X, y)]) if len(y) else Summary(0, np.zeros(X.shape[1] + 1),
                                                                np.zeros((X.shape[1] + 1,) * 2))
 
 
