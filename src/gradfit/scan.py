@@ -78,8 +78,10 @@ class Scan:
             fragment = next(iter(_dataset([c.file], self.format, self.columns).get_fragments()))
             if c.row_group is not None:
                 fragment = fragment.subset(row_group_ids=[c.row_group])
+            # No pre-buffering and little read-ahead: memory stays at a few batches.
             yield from fragment.to_batches(columns=self.columns, batch_size=BATCH_ROWS,
-                                           batch_readahead=1, fragment_readahead=1)
+                                           batch_readahead=1, fragment_readahead=1,
+                                           fragment_scan_options=_scan_options(self.format))
         except (pa.ArrowInvalid, OSError) as exc:
             raise _read_error(c.file, self.format, exc) from None
 
@@ -170,6 +172,12 @@ def _dataset(files, fmt: str, columns):
     return ds.dataset(files, format=ds.CsvFileFormat(
         parse_options=pcsv.ParseOptions(delimiter=delimiter),
         convert_options=pcsv.ConvertOptions(column_types={c: pa.float64() for c in columns})))
+
+
+def _scan_options(fmt: str):
+    import pyarrow.dataset as ds
+
+    return ds.ParquetFragmentScanOptions(pre_buffer=False) if fmt == "parquet" else None
 
 
 def _schema_names(f: str, fmt: str) -> list[str]:
