@@ -254,8 +254,9 @@ def format_row(r) -> str:
     ratio = f"{r['ratio_to_floor']:.3g}" if r["ratio_to_floor"] else "–"
     loss = f"{r['loss']:.6g}" if "loss" in r else "–"
     err = f"{r['param_error']:.1e}" if "param_error" in r else "–"
-    note = f" (extrapolated from {r['iterations_run']} iterations)" if r["extrapolated"] else ""
-    return f"| {r['n']:.0e} | {r['d']} | {r['K']} | {r['method']} | {seconds} | {ratio} | {loss} | {err} |{note}"
+    if r["extrapolated"]:
+        seconds += f" (from {r['iterations_run']} iterations)"
+    return f"| {r['n']:.0e} | {r['d']} | {r['K']} | {r['method']} | {seconds} | {ratio} | {loss} | {err} |"
 
 
 HEADER = "| n | d | K | method | seconds | × floor | final loss (mse) | ‖θ − θ*‖/‖θ*‖ |\n|---|---|---|---|---|---|---|---|"
