@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from strd import (LONGLEY_CERTIFIED, LONGLEY_X, LONGLEY_Y, digits, exact_least_squares,  # noqa: E402
                   filip_like)
 
-from gradfit.engines.stats import StatsObjective, qr_factor, solve_centred, summarize  # noqa: E402
+from gradfit.engines.stats import StatsObjective, qr_factor, solve_equilibrated, solve_triangular, summarize  # noqa: E402
 
 
 def methods(X, y):
@@ -33,8 +33,8 @@ def methods(X, y):
     R = qr_factor([(X, y)], summarize([(X, y)]).mean)
     return {
         "plain Gram AᵀA (uncentred)": np.linalg.solve(A.T @ A, A.T @ y),
-        "centred co-moments (the one pass)": with_bias(solve_centred(objective.Mxx, objective.Mxy, triangular=False)),
-        "TSQR R-factor (second pass)": with_bias(np.linalg.lstsq(R[:-1, :-1], R[:-1, -1], rcond=None)[0]),
+        "centred co-moments (the one pass)": with_bias(solve_equilibrated(objective.Mxx, objective.Mxy)),
+        "TSQR R-factor (second pass)": with_bias(solve_triangular(R[:-1, :-1], R[:-1, -1])),
         "numpy lstsq on [X 1]": np.linalg.lstsq(A, y, rcond=None)[0],
         "stats engine optimum()": objective.optimum(),
     }, objective.expected_digits()

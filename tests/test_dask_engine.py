@@ -97,3 +97,13 @@ def test_iter_batches_pulls_every_row_once(client):
     seen = np.concatenate([b for _, b in batches])
     np.testing.assert_array_equal(np.sort(seen), np.sort(y.compute()))
     assert {len(b) for _, b in batches[:-1]} == {256}
+
+
+def test_numpy_arrays_run_on_the_cluster_when_asked(client):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((3000, 2))
+    y = X @ [1.0, -3.0] + 2.0
+    on_dask = gradfit.fit(X, y, engine="dask", iters=300, tol=None)
+    in_memory = gradfit.fit(X, y, engine="numpy", iters=300, tol=None)
+    assert on_dask.engine == "dask"
+    np.testing.assert_allclose(on_dask.model.theta, in_memory.model.theta, rtol=1e-9)

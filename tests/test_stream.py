@@ -120,3 +120,14 @@ def test_the_cli_fits_a_quoted_glob(cli, tmp_path):
     assert result.code == 0, result.err
     assert "5000 rows" in result.out and "engine stream" in result.out and "R²" in result.out
     assert "MAE" not in result.out
+
+
+def test_the_cli_offers_the_scaling_engines_and_options(cli):
+    result = cli("fit", "--help")
+    for word in ("stats", "stream", "dask", "--checkpoint", "--every", "--resume", "--scheduler"):
+        assert word in result.out
+
+
+def test_engine_stream_on_arrays_in_memory_is_a_config_error():
+    with pytest.raises(gradfit.ConfigError, match="reads files"):
+        gradfit.fit([1, 2, 3], [3, 5, 7], engine="stream")

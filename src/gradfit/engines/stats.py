@@ -8,10 +8,11 @@ For the squared loss the data enter the loss only through the count ``n``, the m
     ∂Loss/∂w = 2·(Mxx·w − Mxy) + 2·n·c·x̄
     ∂Loss/∂b = 2·n·c
 
-(each divided by n for "mse"). Summaries of two blocks merge exactly (Chan, Golub &
-LeVeque's parallel update), so the same reduction runs over arrays in memory, over a
-stream of file chunks, and as a Dask tree reduction. Centring each block before its
-products keeps the digits that large column means would cost (the Longley data).
+(each divided by n for "mse"). Within a pass the rows are summed about a shift near their
+mean (``summarize``); summaries of two passes or partitions merge exactly (Chan, Golub &
+LeVeque's parallel update, ``Summary.merge``), so the same reduction runs over arrays in
+memory, over a stream of file chunks, and as a Dask tree reduction. Centring keeps the
+digits that large column means would cost a plain Gram matrix (the Longley data).
 
 The co-moments square the condition number of the centred features. Gradient descent
 only needs ``M·v``, which is as accurate as the numpy engine's ``Xᵀr``; the exact
@@ -132,12 +133,16 @@ def qr_factor(blocks: Iterable[tuple[np.ndarray, np.ndarray]], mean: np.ndarray)
     return R
 
 
-def solve_centred(Rxx_or_M: np.ndarray, rhs: np.ndarray, *, triangular: bool) -> np.ndarray:
-    """w from ``Rxx·w = rxy`` (triangular) or ``Mxx·w = Mxy`` (equilibrated)."""
-    if triangular:
-        return np.linalg.lstsq(Rxx_or_M, rhs, rcond=None)[0]
-    s = 1.0 / np.sqrt(np.where(np.diag(Rxx_or_M) > 0, np.diag(Rxx_or_M), 1.0))
-    return s * np.linalg.lstsq(Rxx_or_M * np.outer(s, s), rhs * s, rcond=None)[0]
+def solve_equilibrated(M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """w from ``M·w = rhs``, the columns scaled to unit diagonal first (equilibration)."""
+    diag = np.diag(M)
+    s = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
+    return s * np.linalg.lstsq(M * np.outer(s, s), rhs * s, rcond=None)[0]
+
+
+def solve_triangular(R: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """w from ``R·w = rhs`` (least squares, so a rank-deficient R still gives an answer)."""
+    return np.linalg.lstsq(R, rhs, rcond=None)[0]
 
 
 def condition_number(M: np.ndarray) -> float:
@@ -217,12 +222,12 @@ class StatsObjective:
             # Without the bias the raw (uncentred) products are the ones to solve.
             G = self.gram()
             rhs = self.Mxy + self.n_rows * self.xbar * self.ybar
-            return solve_centred(G, rhs, triangular=False)
+            return solve_equilibrated(G, rhs)
         if self.expected_digits() >= OPTIMUM_DIGITS or self.rescan is None:
-            w = solve_centred(self.Mxx, self.Mxy, triangular=False)
+            w = solve_equilibrated(self.Mxx, self.Mxy)
         else:
             R = qr_factor(self.rescan(), self.summary.mean)
-            w = solve_centred(R[:-1, :-1], R[:-1, -1], triangular=True)
+            w = solve_triangular(R[:-1, :-1], R[:-1, -1])
         return np.append(w, self.ybar - self.xbar @ w)
 
     def metrics(self, theta) -> dict[str, float]:
