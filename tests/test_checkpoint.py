@@ -98,3 +98,8 @@ def test_ctrl_c_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
     straight = subprocess.run([*args, "--iters", str(target), "--quiet"], capture_output=True, text=True, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout == straight.stdout
+
+
+def test_every_without_a_checkpoint_path_is_a_usage_error(cli, tutorial_csv):
+    result = cli("fit", tutorial_csv, "--x", "x", "--y", "y", "--every", "10")
+    assert result.code == 2 and "--checkpoint PATH" in result.err

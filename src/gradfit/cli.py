@@ -110,8 +110,8 @@ def fit_command(
     no_intercept: Annotated[bool, typer.Option("--no-intercept", help="fit f(x) = w·x, without the bias b")] = False,
     model: Annotated[Optional[Path], typer.Option("--model", metavar="PATH", help="save the fitted model to this JSON file")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", metavar="PATH", help="write the run's state here "
-                          "every --every iterations and at the end; Ctrl-C always writes one (here, or to "
-                          "gradfit-checkpoint.json)")] = None,
+                          "(with --every N: every N iterations and at the end); Ctrl-C always writes one (here, or "
+                          "to gradfit-checkpoint.json)")] = None,
     every: Annotated[int, typer.Option("--every", metavar="N", help="with --checkpoint: write every N iterations (0: only on Ctrl-C)", min=0)] = 0,
     resume: Annotated[Optional[Path], typer.Option("--resume", metavar="PATH", help="continue the run saved in this checkpoint "
                       "(same data and options; --iters may grow)")] = None,
@@ -133,8 +133,8 @@ def fit_command(
             result = fit_data(data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
                               loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
                               momentum=0.0, nesterov=False, history_cap=PARAMS["history_cap"].default,
-                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint or Path(DEFAULT_PATH),
-                              every=every if checkpoint else 0, resume=resume)
+                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint if checkpoint or every else Path(DEFAULT_PATH),
+                              every=every, resume=resume)
     except KeyboardInterrupt as exc:  # click would swallow it; exit 130 with the way to resume
         raise RunInterrupted(resume_hint(exc, _ARGV)) from None
     _out(render_fit(result, str(file)))

@@ -99,6 +99,8 @@ def fit_data(data: XY, *, callbacks=(), scheduler=None, checkpoint=None, every=0
     rule = descent.momentum(opts["momentum"], opts["nesterov"]) if opts["momentum"] else descent.gradient_descent()
     config = {**{k: v for k, v in opts.items() if k not in ("history_cap", "init")}, "lr_value": lr,
               "features": list(data.feature_names), "target": data.target_name}
+    if every and checkpoint is None:
+        raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
     start, rule_state = 0, None
     if resume is not None:
         saved = checkpoints.load(resume)
