@@ -395,6 +395,10 @@ def main():
             cache.clear()
     if args.stream_gib:
         report["stream"] = stream_benchmark(args.stream_gib, args.rss_cap_mib, max(args.k), args.stream_dir)
+    if hasattr(dask_client, "client"):
+        cluster = dask_client.client.cluster
+        dask_client.client.close()
+        cluster.close()
     args.json.write_text(json.dumps(report, indent=1) + "\n")
     print(f"results written to {args.json}")
 
