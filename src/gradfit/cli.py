@@ -127,14 +127,16 @@ def fit_command(
     from gradfit.progress import ProgressBar
     from gradfit.scan import open_data
 
+    if checkpoint is None and not every:
+        checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
     try:
         data = open_data(file, x, y, engine.lower())
         with ProgressBar(enabled=not quiet) as bar:
             result = fit_data(data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
                               loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
                               momentum=0.0, nesterov=False, history_cap=PARAMS["history_cap"].default,
-                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint if checkpoint or every else Path(DEFAULT_PATH),
-                              every=every, resume=resume)
+                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every,
+                              resume=resume)
     except KeyboardInterrupt as exc:  # click would swallow it; exit 130 with the way to resume
         raise RunInterrupted(resume_hint(exc, _ARGV)) from None
     _out(render_fit(result, str(file)))
