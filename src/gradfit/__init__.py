@@ -6,7 +6,7 @@
 array([9.00025623])
 """
 
-from gradfit import datasets
+from gradfit import datasets, scan
 from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitError
 from gradfit.fitting import FitResult, fit
 from gradfit.functions import descend

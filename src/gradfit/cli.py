@@ -47,8 +47,10 @@ LrOpt = Annotated[str, typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"]
 ItersOpt = Annotated[int, typer.Option("--iters", metavar="N", help=PARAMS["iters"].help)]
 TolOpt = Annotated[str, typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help)]
 LossOpt = Annotated[str, typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help)]
-EngineOpt = Annotated[str, typer.Option("--engine", metavar="auto|python|numpy|torch", help=PARAMS["engine"].help + ": python (the "
-                                        "tutorial's arithmetic, exact), numpy (vectorised) or torch (PyTorch, CPU or CUDA)")]
+EngineOpt = Annotated[str, typer.Option("--engine", metavar="ENGINE", help=PARAMS["engine"].help + ": python (the tutorial's "
+                                        "arithmetic, exact), numpy (vectorised), torch (PyTorch, CPU or CUDA), stats "
+                                        "(one pass to a summary, then O(d²) per iteration), stream (files larger than "
+                                        "memory, read in chunks), dask (a Dask cluster); auto picks")]
 InitOpt = Annotated[Optional[str], typer.Option("--init", metavar="W,...,B", help=PARAMS["init"].help)]
 DtypeOpt = Annotated[str, typer.Option("--dtype", metavar="float64|float32", help=PARAMS["dtype"].help)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar and no notes; results only")]
@@ -108,7 +110,9 @@ def demo(
 
 @app.command("fit")
 def fit_command(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV or Parquet file with a header", show_default=False)],
+    file: Annotated[str, typer.Argument(metavar="DATA", help="CSV or Parquet file with a header, a glob such as "
+                                        "'data/*.parquet' (quoted), or a directory; large data are read in chunks",
+                                        show_default=False)],
     x: Annotated[list[str], typer.Option("--x", metavar="COL", help="feature column (repeat for several)", show_default=False)],
     y: Annotated[str, typer.Option("--y", metavar="COL", help="target column", show_default=False)],
     lr: LrOpt = str(PARAMS["lr"].default),
@@ -142,30 +146,45 @@ def fit_command(
                                                     "exact optimum, parameters, gradients) as CSV, or JSON for .json; "
                                                     "written for a diverged run too")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", metavar="PATH", help="save the fitted model to this JSON file")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", metavar="PATH", help="write the run's state here "
+                          "(with --every N: every N iterations and at the end); Ctrl-C always writes one (here, or "
+                          "to gradfit-checkpoint.json)")] = None,
+    every: Annotated[int, typer.Option("--every", metavar="N", help="with --checkpoint: write every N iterations (0: only on Ctrl-C)", min=0)] = 0,
+    resume: Annotated[Optional[Path], typer.Option("--resume", metavar="PATH", help="continue the run saved in this checkpoint "
+                      "(same data and options; --iters may grow)")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler for --engine dask, "
+                         "such as tcp://10.0.0.5:8786 (default: a local cluster)")] = None,
     quiet: QuietOpt = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="write the fit, loss curve, contours and 3-D surface as PNGs here")] = None,
 ):
     """Fit f(x) = w·x + b to columns of a file; print the parameters, the verdict and the metrics."""
+    from gradfit.checkpoint import DEFAULT_PATH, resume_hint
     from gradfit.data import load_xy
     from gradfit.diagnostics import export_history
-    from gradfit.errors import DivergenceError
+    from gradfit.errors import DivergenceError, RunInterrupted
     from gradfit.fitting import fit_data
     from gradfit.persist import save_model
     from gradfit.progress import ProgressBar
+    from gradfit.scan import open_data
 
-    data = load_xy(file, x, y, weight_column=weight, dropna=dropna)
-    test_data = load_xy(test, x, y, dropna=dropna, min_rows=1) if test is not None else None
-    with ProgressBar(enabled=not quiet) as bar:
-        try:
+    if checkpoint is None and not every:
+        checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
+    try:
+        data = open_data(file, x, y, engine.lower(), weight_column=weight, dropna=dropna)
+        test_data = load_xy(test, x, y, dropna=dropna, min_rows=1) if test is not None else None
+        with ProgressBar(enabled=not quiet) as bar:
             result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
                               loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
                               standardize=standardize, optimizer=optimizer, momentum=momentum, batch_size=batch_size,
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
-                              solver=solver, device=device, test_fraction=test_fraction, seed=seed, callbacks=(bar,))
-        except DivergenceError as exc:
-            if history is not None and exc.result is not None:
-                export_history(exc.result, history)   # the run up to the blow-up, to look at
-            raise
+                              solver=solver, device=device, test_fraction=test_fraction, seed=seed, callbacks=(bar,),
+                              scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
+    except DivergenceError as exc:
+        if history is not None and exc.result is not None:
+            export_history(exc.result, history)   # the run up to the blow-up, to look at
+        raise
+    except KeyboardInterrupt as exc:  # click would swallow it; exit 130 with the way to resume
+        raise RunInterrupted(resume_hint(exc, _ARGV)) from None
     _out(render_fit(result, str(file)))
     if summary:
         _out("")
@@ -418,11 +437,12 @@ def render_fit(result, source: str) -> str:
     lines.append(f"  loss = {result.loss:.10g}")
     if result.loss_gap is not None and result.solver != "exact":
         lines.append(f"  gap to the exact optimum: loss {result.loss_gap:.3g}, parameters {result.param_gap:.3g} (relative)")
-    for title, metrics in (("Training metrics", result.metrics), ("Test metrics", result.test_metrics)):
+    for title, metrics, data in (("Training metrics", result.metrics, result.data),
+                                 ("Test metrics", result.test_metrics, result.test_data)):
         if metrics:
-            n = result.data.n_rows if title.startswith("Training") else result.test_data.n_rows
-            lines.append(f"{title} ({n} rows)")
-            lines += [f"  {label} = {metrics[key]:.10g}" for key, label in METRIC_LABELS]
+            lines.append(f"{title} ({data.n_rows} rows)")
+            # data read in chunks have no MAE (it would take another pass)
+            lines += [f"  {label} = {metrics[key]:.10g}" for key, label in METRIC_LABELS if key in metrics]
     return "\n".join(lines)
 
 
@@ -441,10 +461,14 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     typer.echo(f"warning: {message}", err=True)
 
 
+_ARGV: list[str] = []  # the arguments of this invocation, to print the command that resumes it
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gradfit`` console script."""
     import warnings
 
+    _ARGV[:] = sys.argv[1:] if argv is None else argv
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

@@ -98,12 +98,15 @@ def _row_label(i: int, file: bool) -> str:
     return f"data row {i + 1} (line {i + 2} of the file)" if file else f"row {i}"
 
 
-def column_to_float(values, column: str, *, file: bool = False, source: str = "") -> np.ndarray:
-    """One column as float64, or a DataError naming the first value that is not a number."""
+def column_to_float(values, column: str, *, file: bool = False, source: str = "", offset: int = 0) -> np.ndarray:
+    """One column as float64, or a DataError naming the first value that is not a number.
+
+    ``offset`` is the number of rows before ``values`` (a chunk of a file), for the message.
+    """
     where = f" in {source}" if source else ""
     arr = np.asarray(values)
     if arr.dtype.kind in "biuf":
-        return arr.astype(np.float64)
+        return arr.astype(np.float64, copy=False)
     out = np.empty(len(arr), dtype=np.float64)
     for i, v in enumerate(arr.tolist()):
         if v is None or (isinstance(v, float) and math.isnan(v)) or _is_na(v):
@@ -114,7 +117,7 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
             out[i] = float(v)
         else:
             raise DataError(
-                f"Column '{column}'{where} is not numeric: {_row_label(i, file)} holds {v!r}. "
+                f"Column '{column}'{where} is not numeric: {_row_label(i + offset, file)} holds {v!r}. "
                 "gradfit fits numbers only; encode text or categories as numeric columns "
                 "(for example one-hot), or leave the column out."
             )
@@ -133,7 +136,7 @@ def _is_na(v) -> bool:
     return type(v).__name__ in ("NAType", "NaTType")
 
 
-def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: str = "") -> None:
+def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: str = "", offset: int = 0) -> None:
     """Refuse missing values (NaN/null) and infinities, with their count and first row."""
     where = f" in {source}" if source else ""
     bad = ~np.isfinite(arr)
@@ -146,10 +149,10 @@ def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: st
         first = int(np.argmax(missing))
         raise DataError(
             f"Column '{column}'{where} has {count} missing value{'s' * (count != 1)} (NaN or empty), "
-            f"the first at {_row_label(first, file)}. Remove or fill those rows before fitting."
+            f"the first at {_row_label(first + offset, file)}. Remove or fill those rows before fitting."
         )
     raise DataError(
-        f"Column '{column}'{where} holds an infinite value at {_row_label(first, file)} "
+        f"Column '{column}'{where} holds an infinite value at {_row_label(first + offset, file)} "
         f"({float(arr[first])!r}). Remove that row or replace the value with a finite number."
     )
 
@@ -176,8 +179,8 @@ def as_features(X, *, n_features: int | None = None, names=None, check: bool = T
             f"expects {n_features}."
         )
     names = tuple(names) if names is not None else default_feature_names(arr.shape[1])
-    for j, name in enumerate(names):
-        if check:
+    if check and not math.isfinite(np.add.reduce(arr.reshape(-1))):  # a finite sum: every value is finite
+        for j, name in enumerate(names):
             check_finite(arr[:, j], name)
     return arr
 
@@ -270,7 +273,7 @@ def _to_float_array(obj, label: str) -> np.ndarray:
             "of values."
         ) from None
     if arr.dtype.kind in "biuf":
-        return arr.astype(np.float64)
+        return arr.astype(np.float64, copy=False)
     if arr.dtype == object and arr.ndim >= 1 and any(isinstance(r, (list, tuple)) for r in arr.flat):
         raise DataError(f"{label} is ragged: its rows have different lengths. Give every row the same number of values.")
     flat = column_to_float(arr.reshape(-1), label)

@@ -161,6 +161,9 @@ class LoopState:
     loss: float
     gradient: np.ndarray
     lr: float
+    rule_state: Any = ()
+    n_updates: int = 0      # parameter updates so far (t of the learning-rate schedule)
+    rng: Any = None         # the mini-batch shuffle's numpy Generator, for checkpoints
 
 
 @dataclass
@@ -201,6 +204,9 @@ def run(
     schedule: Callable[[int], float] | None = None,
     n_iter_no_change: int = 1,
     batches: MiniBatches | None = None,
+    start: int = 0,
+    rule_state: Any = None,
+    updates_start: int | None = None,
 ) -> Outcome:
     """Repeat ``θ ← θ − λ_t·step`` until ``max_iter``, the tolerance, or divergence.
 
@@ -209,18 +215,24 @@ def run(
     decreasing"), and with ``"diverged"`` as soon as the loss is not finite or has grown past
     ``EXPLODE_FACTOR`` times its starting value. ``schedule(t)`` gives λ_t (default: ``lr``);
     with ``batches`` each iteration is an epoch of mini-batch updates.
+
+    To resume a run, pass the iteration it had completed as ``start`` with its ``θ`` as
+    ``theta0``, the rule's ``rule_state`` and (for schedules and SGD) the number of updates
+    made as ``updates_start``, with ``batches.rng`` restored: the iterations that follow are
+    the same, bit for bit, as those of the uninterrupted run.
     """
     rule = rule or gradient_descent()
     lr_at = schedule or (lambda t: lr)
     # An engine may compute batch gradients itself (torch: autograd); else they come from gradfit.losses.
     batch_gradient = batches and (getattr(objective, "batch_gradient", None) or batches.gradient)
     theta = np.array(theta0, dtype=getattr(objective, "dtype", np.float64))
-    state = rule.init(theta)
+    state = rule.init(theta) if rule_state is None else rule_state
     loss, grad = objective.loss_and_gradient(theta)
     history = History(history_cap)
-    history.record(0, theta, loss, grad)
+    history.record(start, theta, loss, grad)
     explode_at = EXPLODE_FACTOR * loss if loss > 0 else math.inf
-    stop_reason, k, t, quiet_iters = "max_iter", 0, 0, 0
+    stop_reason, k, quiet_iters = "max_iter", start, 0
+    t = start if updates_start is None else updates_start
     if not math.isfinite(loss):
         stop_reason = "diverged"
     with np.errstate(over="ignore", invalid="ignore"):
@@ -239,7 +251,8 @@ def run(
             loss, grad = objective.loss_and_gradient(theta)
             history.record(k, theta, loss, grad)
             for callback in callbacks:
-                callback(LoopState(k, max_iter, theta, loss, grad, lr_at(t)))
+                callback(LoopState(k, max_iter, theta, loss, grad, lr_at(t), state, t,
+                                   batches.rng if batches is not None else None))
             quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
             if not math.isfinite(loss) or loss > explode_at:
                 stop_reason = "diverged"

@@ -47,6 +47,12 @@ class GradfitWarning(UserWarning):
     """Something the user should know that does not stop the fit (collinear features, p > n, …)."""
 
 
+class RunInterrupted(GradfitError):
+    """Ctrl-C stopped a run (the CLI's form of ``KeyboardInterrupt``); the message says how to resume."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 def missing_extra(package: str, extra: str) -> ConfigError:
     """The error for an optional dependency that is not installed."""
     return ConfigError(

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradfit import checkpoint as checkpoints
 from gradfit import descent, diagnostics, losses, params
 from gradfit.data import XY, as_xy, split
-from gradfit.engines import make_objective
+from gradfit.engines import make_objective, objective_for
 from gradfit.errors import ConfigError, DivergenceError, GradfitWarning
 from gradfit.metrics import regression_metrics
 from gradfit.model import LinearModel
@@ -95,7 +96,8 @@ class FitResult:
                 f"loss={self.loss!r})")
 
 
-def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbacks=(), **options) -> FitResult:
+def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbacks=(), scheduler=None,
+        checkpoint=None, every=0, resume=None, **options) -> FitResult:
     """Fit ``f(x) = w·x + b`` to ``(X, y)`` by gradient descent (options: ``gradfit.params.PARAMS``).
 
     >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1.0, 0.0), loss="sse", engine="python")
@@ -105,22 +107,37 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     ``test=(X_test, y_test)`` (or ``test_fraction=``) adds held-out metrics. Raises ``DataError``
     for unusable data, ``ConfigError`` for invalid options and ``DivergenceError`` (with the
     partial run in ``.result``) when the loss blows up.
+
+    Dask arrays or dataframes run on the dask engine (``scheduler=ADDRESS``, or a local
+    cluster); files larger than memory are given as ``gradfit.scan.open_files(path, x_columns,
+    y_column)`` with ``y=None``. ``checkpoint=PATH, every=N`` writes the loop's state every N
+    iterations and at the end (N = 0: only on Ctrl-C); ``resume=PATH`` continues such a run,
+    bit for bit.
     """
     dropna = params.validate("dropna", options.get("dropna", False))
     if _is_tensor(X) and options.get("engine", "auto") == "auto":
         # Tensors stay with PyTorch: engine "auto" picks torch, on the tensor's own device.
         options = {"engine": "torch", "device": X.device.type} | options
-    if isinstance(X, XY) and y is None:
+    if y is None and (isinstance(X, XY) or hasattr(X, "feature_names")):  # XY, a Scan, DaskData
         data = X
+    elif _is_dask(X):
+        from gradfit.engines.dask import DaskData
+
+        data = DaskData.from_dask(X, y, feature_names)
     else:
         data = as_xy(X, y, feature_names=feature_names, sample_weight=sample_weight, dropna=dropna)
     if test is not None and not isinstance(test, XY):
         test = as_xy(*test, feature_names=data.feature_names, dropna=dropna, min_rows=1)
-    return fit_data(data, test=test, callbacks=callbacks, **options)
+    return fit_data(data, test=test, callbacks=callbacks, scheduler=scheduler, checkpoint=checkpoint,
+                    every=every, resume=resume, **options)
 
 
 def _is_tensor(X) -> bool:
     return type(X).__module__.startswith("torch") and hasattr(X, "detach")
+
+
+def _is_dask(obj) -> bool:
+    return type(obj).__module__.startswith("dask")
 
 
 def _signature() -> inspect.Signature:
@@ -129,7 +146,8 @@ def _signature() -> inspect.Signature:
     fixed = [inspect.Parameter("X", inspect.Parameter.POSITIONAL_OR_KEYWORD),
              inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
     extra = [inspect.Parameter(n, keyword, default=d) for n, d in
-             (("feature_names", None), ("sample_weight", None), ("test", None), ("callbacks", ()))]
+             (("feature_names", None), ("sample_weight", None), ("test", None), ("callbacks", ()),
+              ("scheduler", None), ("checkpoint", None), ("every", 0), ("resume", None))]
     table = [inspect.Parameter(p.name, keyword, default=p.default) for p in params.PARAMS.values()]
     return inspect.Signature(fixed + extra + table)
 
@@ -137,8 +155,10 @@ def _signature() -> inspect.Signature:
 fit.__signature__ = _signature()
 
 
-def fit_data(data: XY, *, test: XY | None = None, callbacks=(), updates_before: int = 0, **options) -> FitResult:
-    """``fit`` on data already validated (``gradfit.data.as_xy`` / ``load_xy``).
+def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int = 0, scheduler=None,
+             checkpoint=None, every: int = 0, resume=None, **options) -> FitResult:
+    """``fit`` on data already validated: ``XY`` (``gradfit.data.as_xy`` / ``load_xy``), or data
+    that is not in memory — a ``Scan`` of files, ``DaskData``.
 
     ``updates_before`` continues a learning-rate schedule where an earlier run left it (λ_t with
     t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
@@ -148,19 +168,24 @@ def fit_data(data: XY, *, test: XY | None = None, callbacks=(), updates_before: 
         raise TypeError(f"fit() got unexpected keyword argument(s) {', '.join(unknown)}; "
                         f"the options are: {', '.join(params.PARAMS)}")
     opts = {name: params.validate(name, options.get(name, p.default)) for name, p in params.PARAMS.items()}
+    if every and checkpoint is None:
+        raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
+    data = _in_memory_if_asked(data, opts["engine"])
     _check_consistent(opts, data, test)
     if opts["test_fraction"] is not None:
         data, test = split(data, opts["test_fraction"], opts["seed"])
     names, fit_intercept = data.feature_names, opts["fit_intercept"]
-    diagnostics.warn_about_features(data.X, names, fit_intercept)
+    if isinstance(data, XY):
+        diagnostics.warn_about_features(data.X, names, fit_intercept)
     scaler = _standardizer(data, fit_intercept) if opts["standardize"] else None
-    X_fit = data.X if scaler is None else scaler.transform(data.X)
-    theta0 = _initial_theta(opts["init"], X_fit.shape[1] + fit_intercept, fit_intercept)
+    X_fit = None if not isinstance(data, XY) else data.X if scaler is None else scaler.transform(data.X)
+    objective = _objective(opts, data, X_fit, scheduler)
+    theta0 = _initial_theta(opts["init"], len(names) + fit_intercept, fit_intercept)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
-    theta_star = None
-    if X_fit.size <= EXACT_REFERENCE_LIMIT or opts["solver"] == "exact":
-        theta_star = diagnostics.exact_solution(X_fit, data.y, fit_intercept, data.weight)
-    outcome, lr, lambda_max = _descend(opts, X_fit, data, start, theta_star, callbacks, updates_before)
+    theta_star, loss_star = _exact_reference(opts, data, X_fit, objective)
+    run = _Run(opts, objective, X_fit, start, theta_star, updates_before)
+    outcome = _with_checkpoints(run, tuple(callbacks), checkpoint, every, resume, names, data.target_name)
+    lr, lambda_max = run.lr, run.lambda_max
     to_original = (lambda t: t) if scaler is None else scaler.to_original
     if scaler is not None:
         scaler.history_to_original(outcome.history)
@@ -170,21 +195,78 @@ def fit_data(data: XY, *, test: XY | None = None, callbacks=(), updates_before: 
     if stop not in ("diverged", "exact") and outcome.loss > outcome.history.loss[0] and lr >= losses.stable_lr_bound(lambda_max):
         stop = "diverged"  # growing, just not yet past the explosion threshold
     result = FitResult(model, outcome.history, outcome.n_iter, stop, outcome.loss, lr, lambda_max,
-                       engine=_engine_name(opts), reduction=opts["loss"],
+                       engine=getattr(objective, "name", _engine_name(opts)), reduction=opts["loss"],
                        init=tuple(float(t) for t in theta0), data=data, optimizer=opts["optimizer"],
                        solver=opts["solver"], test_data=test, standardized=scaler is not None,
                        constant_features=scaler.constant if scaler else (), n_updates=outcome.n_updates,
                        options=opts)
     if theta_star is not None:
         result.theta_exact = to_original(theta_star)
-        result.loss_exact = diagnostics.exact_loss(X_fit, data.y, theta_star, fit_intercept, opts["loss"], data.weight)
+        result.loss_exact = loss_star
         diagnostics.record_gaps(outcome.history, result.theta_exact, result.loss_exact)
     if stop == "diverged":
         raise DivergenceError(divergence_message(result), result)
-    result.metrics = regression_metrics(data.y, model.predict(data.X))
+    if isinstance(data, XY):
+        result.metrics = regression_metrics(data.y, data.X @ np.asarray(model.weights) + model.bias)
+    else:  # not in memory: the metrics the summary gives without another pass
+        result.metrics = objective.metrics(outcome.theta)
     if test is not None:
         result.test_metrics = regression_metrics(test.y, model.predict(test.X))
     return result
+
+
+def _in_memory_if_asked(data, engine: str):
+    """Files asked to run on an in-memory engine are read whole (a ``Scan`` becomes ``XY``)."""
+    from gradfit.scan import Scan, read_all
+
+    if isinstance(data, Scan) and engine in ("python", "numpy", "torch"):
+        X, y = read_all(data)
+        return XY(X, y, tuple(data.feature_names), data.target_name, source=str(getattr(data, "path", "")))
+    return data
+
+
+def _objective(opts, data, X_fit, scheduler):
+    """The engine's objective over the (possibly standardized) features, or over data not in memory."""
+    full_batch = opts["optimizer"] != "sgd"
+    if X_fit is None:
+        return objective_for(data, opts["engine"], loss=opts["loss"], fit_intercept=opts["fit_intercept"],
+                             dtype=opts["dtype"], full_batch=full_batch, scheduler=scheduler)
+    return make_objective(opts["engine"], X_fit, data.y, loss=opts["loss"], fit_intercept=opts["fit_intercept"],
+                          dtype=opts["dtype"], sample_weight=data.weight, device=opts["device"], full_batch=full_batch)
+
+
+def _exact_reference(opts, data, X_fit, objective):
+    """θ* and Loss(θ*), the least-squares optimum the run is measured against (None where too costly)."""
+    if X_fit is None:  # data not in memory: the one-pass summary knows the optimum
+        optimum = getattr(objective, "optimum", None)
+        if optimum is None:
+            return None, None
+        theta_star = optimum()
+        return theta_star, objective.loss(theta_star)
+    if X_fit.size > EXACT_REFERENCE_LIMIT and opts["solver"] != "exact":
+        return None, None
+    theta_star = diagnostics.exact_solution(X_fit, data.y, opts["fit_intercept"], data.weight)
+    return theta_star, diagnostics.exact_loss(X_fit, data.y, theta_star, opts["fit_intercept"], opts["loss"], data.weight)
+
+
+def _with_checkpoints(run, callbacks, checkpoint, every, resume, names, target):
+    """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where."""
+    config = {**{k: v for k, v in run.opts.items() if k not in ("history_cap", "init")}, "lr_value": run.lr,
+              "features": list(names), "target": target}
+    saved = None
+    if resume is not None:
+        saved = checkpoints.load(resume)
+        checkpoints.check_same_run(saved, config, resume)
+    saver = checkpoints.Checkpointer(checkpoint, every, config) if checkpoint is not None else None
+    try:
+        outcome = run(callbacks + ((saver,) if saver else ()), saved)
+    except KeyboardInterrupt:
+        if saver is None:
+            raise
+        raise checkpoints.Interrupted(saver.save(), saver.latest and saver.latest.iteration) from None
+    if saver is not None and every:
+        saver.save()
+    return outcome
 
 
 def _standardizer(data: XY, fit_intercept: bool) -> Standardizer:
@@ -196,40 +278,55 @@ def _standardizer(data: XY, fit_intercept: bool) -> Standardizer:
     return scaler
 
 
-def _descend(opts, X_fit, data, start, theta_star, callbacks, updates_before=0):
-    """Run the chosen solver on the (possibly standardized) features: (outcome, lr, λ_max)."""
-    objective = make_objective(opts["engine"], X_fit, data.y, loss=opts["loss"], fit_intercept=opts["fit_intercept"],
-                               dtype=opts["dtype"], sample_weight=data.weight, device=opts["device"])
-    lambda_max = objective.hessian_max_eigenvalue()
-    if opts["solver"] == "exact":
-        history = descent.History(opts["history_cap"])
-        loss, grad = objective.loss_and_gradient(theta_star)
-        history.record(0, theta_star, loss, grad)
-        return descent.Outcome(np.asarray(theta_star), loss, grad, 0, "exact", history), math.nan, lambda_max
-    sgd = opts["optimizer"] == "sgd"
-    if opts["lr"] == "auto":
-        if not lambda_max > 0:
+class _Run:
+    """The chosen solver on the (possibly standardized) features; ``lr`` and ``lambda_max`` are
+    known before it runs, so that a checkpoint can record them."""
+
+    def __init__(self, opts, objective, X_fit, start, theta_star, updates_before=0):
+        self.opts, self.objective, self.start, self.theta_star = opts, objective, start, theta_star
+        self.updates_before = updates_before
+        self.lambda_max = objective.hessian_max_eigenvalue()
+        self.sgd = opts["optimizer"] == "sgd"
+        self.lr = math.nan if opts["solver"] == "exact" else self._learning_rate(X_fit)
+
+    def _learning_rate(self, X_fit) -> float:
+        opts = self.opts
+        if opts["lr"] != "auto":
+            return opts["lr"]
+        if not self.lambda_max > 0:
             raise ConfigError("lr='auto' needs a loss with curvature, but every feature is zero; give lr a number.")
-        curvature = (losses.minibatch_curvature(lambda_max, X_fit, opts["fit_intercept"], opts["loss"], opts["batch_size"])
-                     if sgd else lambda_max)
-        lr = 1.0 / curvature
-    else:
-        lr = opts["lr"]
-    mu = opts["momentum"] or (0.9 if opts["optimizer"] in ("momentum", "nesterov") else 0.0)
-    nesterov = opts["nesterov"] or opts["optimizer"] == "nesterov"
-    make_rule = getattr(objective, "rule", None)   # the torch engine steps with torch.optim.SGD
-    if make_rule is not None:
-        rule = make_rule(mu, nesterov)
-    else:
-        rule = descent.momentum(mu, nesterov) if mu else descent.gradient_descent()
-    batches = (descent.MiniBatches(opts["batch_size"], np.random.default_rng(opts["seed"]), opts["loss"],
-                                   opts["fit_intercept"]) if sgd else None)
-    schedule = descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"])
-    outcome = descent.run(objective, start, lr=lr, max_iter=opts["epochs"] if sgd else opts["iters"],
-                          tol=opts["tol"], rule=rule, callbacks=tuple(callbacks), history_cap=opts["history_cap"],
-                          schedule=lambda t: schedule(updates_before + t),
-                          n_iter_no_change=opts["n_iter_no_change"], batches=batches)
-    return outcome, lr, lambda_max
+        if not self.sgd:
+            return 1.0 / self.lambda_max
+        if X_fit is None:
+            raise ConfigError("lr='auto' for mini-batch SGD needs every row's length, which data read in chunks "
+                              "does not give up front; give a number (--lr), or use full-batch gradient descent.")
+        return 1.0 / losses.minibatch_curvature(self.lambda_max, X_fit, opts["fit_intercept"], opts["loss"],
+                                                opts["batch_size"])
+
+    def __call__(self, callbacks, saved=None) -> descent.Outcome:
+        opts, objective = self.opts, self.objective
+        if opts["solver"] == "exact":
+            history = descent.History(opts["history_cap"])
+            loss, grad = objective.loss_and_gradient(self.theta_star)
+            history.record(0, self.theta_star, loss, grad)
+            return descent.Outcome(np.asarray(self.theta_star), loss, grad, 0, "exact", history)
+        mu = opts["momentum"] or (0.9 if opts["optimizer"] in ("momentum", "nesterov") else 0.0)
+        nesterov = opts["nesterov"] or opts["optimizer"] == "nesterov"
+        make_rule = getattr(objective, "rule", None)   # the torch engine steps with torch.optim.SGD
+        rule = make_rule(mu, nesterov) if make_rule else descent.momentum(mu, nesterov) if mu else descent.gradient_descent()
+        rng = np.random.default_rng(opts["seed"])
+        batches = descent.MiniBatches(opts["batch_size"], rng, opts["loss"], opts["fit_intercept"]) if self.sgd else None
+        schedule = descent.learning_rate_schedule(opts["learning_rate"], self.lr, opts["power_t"])
+        theta, start, rule_state, updates = self.start, 0, None, None
+        if saved is not None:
+            theta, start, rule_state, updates = saved.theta, saved.iteration, saved.rule_state or None, saved.updates
+            if saved.rng_state is not None:
+                rng.bit_generator.state = saved.rng_state
+        return descent.run(objective, theta, lr=self.lr, max_iter=opts["epochs"] if self.sgd else opts["iters"],
+                           tol=opts["tol"], rule=rule, callbacks=callbacks, history_cap=opts["history_cap"],
+                           schedule=lambda t: schedule(self.updates_before + t),
+                           n_iter_no_change=opts["n_iter_no_change"], batches=batches,
+                           start=start, rule_state=rule_state, updates_start=updates)
 
 
 def _check_consistent(opts, data: XY, test) -> None:
@@ -239,11 +336,17 @@ def _check_consistent(opts, data: XY, test) -> None:
         if opts["engine"] == "python":
             raise ConfigError("Mini-batch SGD (optimizer='sgd') needs the numpy or torch engine; the python "
                               "engine replays the tutorial's full-batch loop.")
-        if data.weight is not None:
+        if getattr(data, "weight", None) is not None:
             raise ConfigError("Sample weights are used by the full-batch optimizers (gd, momentum, nesterov) "
                               "and solver='exact'; choose one of those instead of optimizer='sgd'.")
     if opts["test_fraction"] is not None and test is not None:
         raise ConfigError("Give either a test set (--test FILE, test=) or test_fraction, not both.")
+    if not isinstance(data, XY):
+        in_memory_only = [flag for flag, on in (("standardize", opts["standardize"]),
+                                                ("test_fraction", opts["test_fraction"] is not None)) if on]
+        if in_memory_only:
+            raise ConfigError(f"{' and '.join(in_memory_only)} work on data in memory; data read in chunks or on a "
+                              "Dask cluster are fitted as they are. Use engine='numpy' to read the file whole.")
 
 
 def divergence_message(result: FitResult) -> str:

@@ -11,7 +11,9 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     """MSE = mean(r²), RMSE = √MSE, MAE = mean(|r|), R² = 1 − Σr² / Σ(y − ȳ)²."""
     y_true = np.asarray(y_true, dtype=np.float64)
     r = np.asarray(y_pred, dtype=np.float64) - y_true
-    mse = float(np.mean(r * r))
-    total = float(np.sum((y_true - y_true.mean()) ** 2))
-    r2 = 1.0 - float(r @ r) / total if total > 0 else math.nan
-    return {"mse": mse, "rmse": math.sqrt(mse), "mae": float(np.mean(np.abs(r))), "r2": r2}
+    sse = float(r @ r)                      # dot products: no n-sized temporaries
+    centred = y_true - y_true.mean()
+    total = float(centred @ centred)
+    mse = sse / r.shape[0]
+    r2 = 1.0 - sse / total if total > 0 else math.nan
+    return {"mse": mse, "rmse": math.sqrt(mse), "mae": float(np.abs(r, out=r).mean()), "r2": r2}

@@ -37,7 +37,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean",
           choices=("sse", "mse")),
     Param("engine", "choice", "auto", "where the loss and gradient are computed",
-          choices=("auto", "python", "numpy", "torch")),
+          choices=("auto", "python", "numpy", "torch", "stats", "stream", "dask")),
     Param("dtype", "choice", "float64", "floating-point precision of the numpy and torch engines",
           choices=("float64", "float32")),
     Param("fit_intercept", "bool", True, "learn the bias b (off: f(x) = w·x)"),

@@ -12,23 +12,25 @@ import numpy as np
 
 from gradfit.errors import ConfigError
 
-ENGINES = ("auto", "python", "numpy", "torch")
+ENGINES = ("auto", "python", "numpy", "torch", "stats", "stream", "dask")
+# engine="auto" reduces full-batch runs over this many rows to the stats summary (one pass).
+STATS_MIN_ROWS = 100_000
 
 
-def make_objective(engine: str, X: np.ndarray, y: np.ndarray, *, loss: str,
-                   fit_intercept: bool, dtype: str = "float64", sample_weight=None, device: str = "cpu"):
+def make_objective(engine: str, X: np.ndarray, y: np.ndarray, *, loss: str, fit_intercept: bool,
+                   dtype: str = "float64", sample_weight=None, device: str = "cpu", full_batch: bool = True):
     """Build the objective of ``engine`` over the validated arrays ``X`` (n×d) and ``y`` (n)."""
     if engine == "auto":
-        engine = "torch" if device == "cuda" else "numpy"
+        many = full_batch and dtype == "float64" and sample_weight is None and X.shape[0] >= STATS_MIN_ROWS
+        engine = "torch" if device == "cuda" else "stats" if many else "numpy"
     if device == "cuda" and engine != "torch":
         raise ConfigError(f"device='cuda' runs on the torch engine; engine={engine!r} computes on the CPU. "
                           "Use engine='torch' (--engine torch).")
+    if engine in ("python", "stats") and dtype != "float64":
+        raise ConfigError(f"The {engine} engine computes in float64; dtype={dtype!r} needs engine='numpy'.")
+    if engine in ("stats", "dask", "stream") and sample_weight is not None:
+        raise ConfigError(f"Sample weights run on the python, numpy or torch engines, not {engine!r}.")
     if engine == "python":
-        if dtype != "float64":
-            raise ConfigError(
-                f"The python engine computes with Python floats (float64); dtype={dtype!r} "
-                "needs engine='numpy'."
-            )
         from gradfit.engines.python import PythonObjective
 
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).tolist()
@@ -44,4 +46,46 @@ def make_objective(engine: str, X: np.ndarray, y: np.ndarray, *, loss: str,
 
         return TorchObjective(X, y, reduction=loss, fit_intercept=fit_intercept, dtype=dtype,
                               sample_weight=sample_weight, device=device)
+    if engine == "stats":
+        from gradfit.engines.stats import StatsObjective
+
+        return StatsObjective.from_arrays(X, y, reduction=loss, fit_intercept=fit_intercept)
+    if engine == "dask":
+        from gradfit.engines.dask import DaskData, DaskObjective
+
+        return DaskObjective(DaskData.from_arrays(X, y), reduction=loss, fit_intercept=fit_intercept)
+    if engine == "stream":
+        raise ConfigError("engine='stream' reads files: give a path (CSV or Parquet, a glob or a "
+                          "directory), or use engine='stats' for arrays in memory.")
     raise ConfigError(f"Unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}.")
+
+
+def objective_for(data, engine: str, *, loss: str, fit_intercept: bool, dtype: str = "float64",
+                  full_batch: bool = True, scheduler: str | None = None):
+    """The objective for validated data of any kind: arrays (``XY``), files (``Scan``) or Dask."""
+    from gradfit.scan import Scan
+
+    if isinstance(data, Scan):
+        if engine == "dask":
+            from gradfit.engines.dask import DaskData, DaskObjective
+
+            return DaskObjective(DaskData.from_scan(data), reduction=loss, fit_intercept=fit_intercept,
+                                 scheduler=scheduler)
+        if engine in ("auto", "stream", "stats") and dtype == "float64":
+            from gradfit.engines.stream import StreamObjective
+
+            return StreamObjective(data, reduction=loss, fit_intercept=fit_intercept)
+        from gradfit.scan import read_all
+
+        X, y = read_all(data)
+        return make_objective("numpy" if engine in ("auto", "stream") else engine, X, y, loss=loss,
+                              fit_intercept=fit_intercept, dtype=dtype, full_batch=full_batch)
+    if getattr(data, "is_dask", False):
+        if engine not in ("auto", "dask"):
+            raise ConfigError(f"Dask inputs run on engine='dask' (or 'auto'), not {engine!r}; "
+                              "call .compute() first to fit them in memory.")
+        from gradfit.engines.dask import DaskObjective
+
+        return DaskObjective(data, reduction=loss, fit_intercept=fit_intercept, scheduler=scheduler)
+    return make_objective(engine, data.X, data.y, loss=loss, fit_intercept=fit_intercept, dtype=dtype,
+                          full_batch=full_batch)

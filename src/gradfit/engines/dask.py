@@ -1,0 +1,165 @@
+"""The dask engine: data on a Dask cluster (a ``distributed.LocalCluster`` unless an address is given).
+
+Full-batch gradient descent: each partition is reduced to the stats summary on the worker
+that holds it, and the summaries are merged pairwise in a tree (``Summary.merge``), so only
+O(d²) numbers reach the client; the iterations then run on the client. Mini-batch SGD
+(``iter_batches``) reads one partition at a time, a pass per epoch. The tree has a fixed
+shape, so the result does not depend on which worker ran what, nor on a worker lost and
+its tasks recomputed.
+"""
+
+from __future__ import annotations
+
+import atexit
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradfit.data import check_finite
+from gradfit.engines.stats import StatsObjective, Summary, array_blocks, summarize
+from gradfit.errors import DataError, missing_extra
+
+PARTITION_ROWS = 250_000
+_local = {}  # the LocalCluster and Client gradfit started, if any
+
+
+def _dask():
+    try:
+        import dask
+        import dask.array as da
+        import distributed
+    except ImportError:
+        raise missing_extra("dask", "dask") from None
+    return dask, da, distributed
+
+
+@dataclass
+class DaskData:
+    """``X`` (n×d) and ``y`` (n) as Dask arrays chunked by rows only."""
+
+    X: object
+    y: object
+    feature_names: tuple[str, ...]
+    target_name: str = "y"
+    source: str | None = None
+    n_rows: int | None = None
+    is_dask = True
+
+    @classmethod
+    def from_arrays(cls, X, y, names=None) -> "DaskData":
+        _, da, _ = _dask()
+        X = np.asarray(X, dtype=np.float64)
+        rows = max(PARTITION_ROWS // max(X.shape[1], 1), 1024)
+        return cls.from_dask(da.from_array(X, chunks=(rows, -1)), da.from_array(np.asarray(y, dtype=np.float64),
+                                                                                chunks=rows), names)
+
+    @classmethod
+    def from_dask(cls, X, y, names=None, target="y") -> "DaskData":
+        """Dask arrays or dataframes; a dataframe's column names become the feature names."""
+        _, da, _ = _dask()
+        if hasattr(X, "columns"):
+            names = names or tuple(str(c) for c in X.columns)
+            X = X.to_dask_array(lengths=True)
+        if hasattr(y, "to_dask_array"):
+            target = str(getattr(y, "name", None) or target)
+            y = y.to_dask_array(lengths=True)
+        if X.ndim == 1:
+            X = X[:, None]
+        if X.ndim != 2 or y.ndim != 1:
+            raise DataError(f"X must be 2-D (rows × features) and y 1-D; got shapes {X.shape} and {y.shape}.")
+        X = X.astype(np.float64).rechunk({1: -1})
+        y = y.astype(np.float64).rechunk(X.chunks[0])
+        from gradfit.model import default_feature_names
+
+        names = tuple(names) if names else default_feature_names(X.shape[1])
+        return cls(X, y, names, target, n_rows=X.shape[0])
+
+    @classmethod
+    def from_scan(cls, scan) -> "DaskData":
+        import dask.dataframe as dd
+
+        _dask()
+        read = dd.read_parquet if scan.format == "parquet" else dd.read_csv
+        frame = read(list(scan.files), columns=scan.columns) if scan.format == "parquet" else \
+            read(list(scan.files), usecols=scan.columns, dtype={c: "float64" for c in scan.columns})
+        data = cls.from_dask(frame[list(scan.feature_names)], frame[scan.target_name], scan.feature_names,
+                             scan.target_name)
+        data.source = scan.source
+        return data
+
+    def partitions(self):
+        """Delayed ``(X, y, first_row)`` per partition."""
+        starts = np.cumsum((0,) + self.X.chunks[0][:-1])
+        return list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(), starts.tolist()))
+
+
+@contextmanager
+def connect(scheduler: str | None = None):
+    """The Dask client: at ``scheduler`` (closed afterwards), the current one, or a LocalCluster started once."""
+    _, _, distributed = _dask()
+    if scheduler:
+        with distributed.Client(scheduler) as client:
+            yield client
+        return
+    try:
+        yield distributed.get_client()
+        return
+    except ValueError:
+        pass
+    if "client" not in _local:
+        cluster = distributed.LocalCluster(processes=True, dashboard_address=None)
+        _local["client"] = distributed.Client(cluster)
+        atexit.register(lambda: (_local["client"].close(), cluster.close()))
+    yield _local["client"]
+
+
+def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str) -> Summary:
+    """One partition's summary (runs on a worker); refuses missing values with their row."""
+    for j, name in enumerate(names):
+        check_finite(X[:, j], name, offset=first_row)
+    check_finite(y, target, offset=first_row)
+    return summarize([(X, y)]) if len(y) else Summary(0, np.zeros(X.shape[1] + 1),
+                                                               np.zeros((X.shape[1] + 1,) * 2))
+
+
+def tree_summary(data: DaskData):
+    """The delayed summary of all partitions, merged pairwise level by level."""
+    import dask
+
+    level = [dask.delayed(partition_summary)(X, y, start, data.feature_names, data.target_name)
+             for X, y, start in data.partitions()]
+    while len(level) > 1:
+        level = [dask.delayed(Summary.merge)(*level[i:i + 2]) if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    return level[0]
+
+
+class DaskObjective(StatsObjective):
+    name = "dask"
+
+    def __init__(self, data: DaskData, *, reduction: str, fit_intercept: bool, scheduler: str | None = None):
+        self.data, self.scheduler = data, scheduler
+        with connect(scheduler) as client:
+            summary = client.compute(tree_summary(data)).result()
+        data.n_rows = summary.n
+        super().__init__(summary, reduction=reduction, fit_intercept=fit_intercept, rescan=self._partitions)
+
+    def _read(self, i: int):
+        """Partition ``i`` as numpy arrays on the client."""
+        X, y, _ = self.data.partitions()[i]
+        with connect(self.scheduler) as client:
+            return [tuple(client.compute([X, y], sync=True))]
+
+    def _partitions(self):
+        """A pass over the partitions, one at a time on the client (for the QR pass)."""
+        for i in range(len(self.data.partitions())):
+            for X, y in self._read(i):
+                yield from array_blocks(X, y)
+
+    def iter_batches(self, batch_size: int, rng: np.random.Generator):
+        """Mini-batches: partitions in a seeded order, rows shuffled within each, one pass per epoch."""
+        from gradfit.engines.stream import shuffled_batches
+
+        return shuffled_batches(len(self.data.partitions()), self._read, batch_size, rng,
+                                len(self.data.feature_names))

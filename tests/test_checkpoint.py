@@ -1,0 +1,105 @@
+"""Checkpoints and resume: the state as JSON, a resumed run ends bit for bit where an uninterrupted one does."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import gradfit
+from gradfit import checkpoint
+from gradfit.errors import EXIT_INTERRUPTED
+
+
+def data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 2))
+    return X, X @ [3.0, -1.0] + 0.5 + 0.1 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.5, True)])
+def test_resume_ends_with_exactly_the_uninterrupted_parameters(tmp_path, momentum, nesterov):
+    X, y = data()
+    opts = dict(lr=0.05, tol=None, momentum=momentum, nesterov=nesterov)
+    path = tmp_path / "run.json"
+    gradfit.fit(X, y, iters=130, checkpoint=path, every=50, **opts)
+    saved = checkpoint.load(path)
+    assert saved.iteration == 130 and len(saved.rule_state) == (1 if momentum else 0)
+    resumed = gradfit.fit(X, y, iters=400, resume=path, **opts)
+    straight = gradfit.fit(X, y, iters=400, **opts)
+    assert resumed.model.theta.tobytes() == straight.model.theta.tobytes()
+    assert resumed.history.iteration[0] == 130 and resumed.n_iter == 400
+
+
+def test_checkpoints_are_written_every_n_iterations(tmp_path):
+    X, y = data()
+    path = tmp_path / "run.json"
+    seen = []
+    gradfit.fit(X, y, lr=0.05, iters=120, tol=None, checkpoint=path, every=40,
+                callbacks=(lambda s: seen.append(json.loads(path.read_text())["iteration"]) if path.exists() else None,))
+    assert sorted(set(seen)) == [40, 80]       # what the file held as the loop went on
+    doc = json.loads(path.read_text())
+    assert doc["iteration"] == 120            # and the end of the run
+    assert doc["format"] == "gradfit.checkpoint" and doc["config"]["lr"] == 0.05
+    assert not list(tmp_path.glob(".*tmp"))   # atomic: no temporary file left behind
+
+
+def test_resume_refuses_other_options(tmp_path):
+    X, y = data()
+    path = tmp_path / "run.json"
+    gradfit.fit(X, y, lr=0.05, iters=20, tol=None, checkpoint=path, every=10)
+    with pytest.raises(gradfit.ConfigError, match="lr: 0.05 then, 0.01 now"):
+        gradfit.fit(X, y, lr=0.01, iters=40, tol=None, resume=path)
+
+
+def test_a_damaged_checkpoint_is_a_data_error(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text('{"format": "gradfit.checkpoint", "version": 1, "iteration": 3')
+    with pytest.raises(gradfit.DataError, match="not complete JSON"):
+        checkpoint.load(path)
+
+
+def test_cli_resume_matches_an_uninterrupted_cli_run(cli, tmp_path, tutorial_csv):
+    common = ["fit", tutorial_csv, "--x", "x", "--y", "y", "--lr", "0.01", "--tol", "none", "--quiet"]
+    path = tmp_path / "ck.json"
+    assert cli(*common, "--iters", "300", "--checkpoint", path, "--every", "100").code == 0
+    resumed = cli(*common, "--iters", "1000", "--resume", path)
+    straight = cli(*common, "--iters", "1000")
+    assert resumed.code == 0 and resumed.out == straight.out
+
+
+def test_ctrl_c_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
+    X, y = data(50)
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,y\n" + "".join(f"{r[0]!r},{r[1]!r},{t!r}\n" for r, t in zip(X.tolist(), y.tolist())))
+    path = tmp_path / "ck.json"
+    args = [sys.executable, "-m", "gradfit", "fit", str(csv), "--x", "a", "--x", "b", "--y", "y", "--lr", "0.01",
+            "--tol", "none"]
+    proc = subprocess.Popen([*args, "--iters", "100000000", "--checkpoint", str(path), "--every", "1000", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in err and "--resume" in err and str(path) in err
+    saved = checkpoint.load(path)
+    assert saved.iteration > 0  # the last completed iteration, not the last multiple of --every
+    # Continue a few iterations past the interruption: the same bits as one run of that length.
+    target = saved.iteration + 7
+    resumed = subprocess.run([*args, "--iters", str(target), "--resume", str(path), "--quiet"],
+                             capture_output=True, text=True, cwd=tmp_path)
+    straight = subprocess.run([*args, "--iters", str(target), "--quiet"], capture_output=True, text=True, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout == straight.stdout
+
+
+def test_every_without_a_checkpoint_path_is_a_usage_error(cli, tutorial_csv):
+    result = cli("fit", tutorial_csv, "--x", "x", "--y", "y", "--every", "10")
+    assert result.code == 2 and "--checkpoint PATH" in result.err

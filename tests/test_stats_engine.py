@@ -1,0 +1,93 @@
+"""The stats engine: one pass to a mergeable summary, then the numpy engine's iterates from it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from strd import (LONGLEY_CERTIFIED, LONGLEY_R2, LONGLEY_X, LONGLEY_Y, digits, exact_least_squares,
+                  filip_like)
+
+import gradfit
+from gradfit.engines import STATS_MIN_ROWS, make_objective
+from gradfit.engines.stats import OPTIMUM_DIGITS, StatsObjective, Summary, array_blocks, summarize, tree_merge
+
+RTOL = 1e-9  # stats against numpy, float64
+
+
+def shifted_data(n=3000, seed=0):
+    """Columns with large means and different scales: what centring is for."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3)) * [1.0, 10.0, 0.1] + [1e3, -50.0, 7.0]
+    y = X @ [0.5, -2.0, 30.0] + 4.0 + rng.standard_normal(n)
+    return X, y
+
+
+def rel_err(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+@pytest.mark.parametrize("loss", ["sse", "mse"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_every_iterate_matches_the_numpy_engine(loss, fit_intercept, momentum):
+    X, y = shifted_data()
+    opts = dict(iters=300, tol=None, loss=loss, fit_intercept=fit_intercept, momentum=momentum)
+    reference = gradfit.fit(X, y, engine="numpy", **opts)
+    stats = gradfit.fit(X, y, engine="stats", **opts)
+    assert stats.engine == "stats" and stats.lr == pytest.approx(reference.lr, rel=RTOL)
+    ref_theta, theta = np.array(reference.history.theta)[1:], np.array(stats.history.theta)[1:]
+    assert rel_err(theta, ref_theta) < RTOL
+    assert rel_err(stats.history.loss, reference.history.loss) < RTOL
+    assert stats.metrics["r2"] == pytest.approx(reference.metrics["r2"], rel=1e-12)
+
+
+def test_summaries_merge_to_the_summary_of_the_whole():
+    X, y = shifted_data(5000)
+    whole = Summary.of_block(X, y)
+    sequential = summarize(array_blocks(X, y, rows=333))
+    tree = tree_merge([Summary.of_block(Xb, yb) for Xb, yb in array_blocks(X, y, rows=700)])
+    for merged in (sequential, tree):
+        assert merged.n == whole.n
+        np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-13)
+        np.testing.assert_allclose(merged.M, whole.M, rtol=1e-11)
+
+
+def test_lambda_max_and_loss_match_the_numpy_engine():
+    X, y = shifted_data()
+    stats = make_objective("stats", X, y, loss="mse", fit_intercept=True)
+    numpy = make_objective("numpy", X, y, loss="mse", fit_intercept=True)
+    assert stats.hessian_max_eigenvalue() == pytest.approx(numpy.hessian_max_eigenvalue(), rel=1e-12)
+    theta = np.array([0.4, -1.0, 20.0, 3.0])
+    assert stats.loss(theta) == pytest.approx(numpy.loss(theta), rel=1e-12)
+    np.testing.assert_allclose(stats.gradient(theta), numpy.gradient(theta), rtol=1e-10)
+
+
+def test_longley_optimum_and_r2_match_the_certified_values():
+    objective = StatsObjective.from_arrays(LONGLEY_X, LONGLEY_Y, reduction="sse", fit_intercept=True)
+    theta = objective.optimum()
+    assert digits(theta, LONGLEY_CERTIFIED) >= 11       # NIST's log relative error, worst coefficient
+    assert objective.metrics(theta)["r2"] == pytest.approx(LONGLEY_R2, rel=1e-11)
+
+
+def test_ill_conditioned_polynomial_takes_the_qr_pass():
+    X, y = filip_like(degree=7)
+    exact = exact_least_squares(X, y)
+    objective = StatsObjective.from_arrays(X, y, reduction="sse", fit_intercept=True)
+    assert objective.expected_digits() < OPTIMUM_DIGITS   # the co-moments alone would keep ~3 digits
+    assert digits(objective.optimum(), exact) >= 7        # QR keeps what lstsq keeps
+
+
+def test_auto_chooses_stats_for_full_batch_runs_over_many_rows():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((STATS_MIN_ROWS, 2)), rng.standard_normal(STATS_MIN_ROWS)
+    assert make_objective("auto", X, y, loss="mse", fit_intercept=True).name == "stats"
+    assert make_objective("auto", X[:100], y[:100], loss="mse", fit_intercept=True).__class__.__name__ == "NumpyObjective"
+    assert make_objective("auto", X, y, loss="mse", fit_intercept=True, dtype="float32").__class__.__name__ == "NumpyObjective"
+    assert make_objective("auto", X, y, loss="mse", fit_intercept=True, full_batch=False).__class__.__name__ == "NumpyObjective"
+    assert gradfit.fit(X, y, iters=5).engine == "stats"
+
+
+def test_stats_refuses_float32():
+    with pytest.raises(gradfit.ConfigError, match="float64"):
+        gradfit.fit([1, 2, 3], [3, 5, 7], engine="stats", dtype="float32")

@@ -1,0 +1,133 @@
+"""Data larger than memory: CSV and Parquet read chunk by chunk, one file, a glob or a directory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import gradfit
+from gradfit.engines.stream import StreamObjective
+from gradfit.scan import open_files
+
+
+def make_data(n=5000, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 2)) * [2.0, 0.5] + [10.0, -1.0]
+    return X, X @ [1.5, -4.0] + 2.0 + 0.1 * rng.standard_normal(n)
+
+
+def write_parquet_parts(directory, X, y, parts=3, row_group_size=500):
+    directory.mkdir(exist_ok=True)
+    for i, rows in enumerate(np.array_split(np.arange(len(y)), parts)):
+        table = pa.table({"a": X[rows, 0], "b": X[rows, 1], "target": y[rows]})
+        pq.write_table(table, directory / f"part-{i}.parquet", row_group_size=row_group_size)
+    return directory
+
+
+def write_csv(path, X, y):
+    lines = ["a,b,target"] + [f"{r[0]!r},{r[1]!r},{t!r}" for r, t in zip(X.tolist(), y.tolist())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_parquet_glob_fits_like_the_numpy_engine_in_memory(tmp_path):
+    X, y = make_data()
+    write_parquet_parts(tmp_path / "data", X, y)
+    scan = open_files(str(tmp_path / "data" / "*.parquet"), ["a", "b"], "target")
+    streamed = gradfit.fit(scan, None, iters=200, tol=None)
+    in_memory = gradfit.fit(X, y, engine="numpy", iters=200, tol=None)
+    assert streamed.engine == "stream" and scan.n_rows == len(y)
+    np.testing.assert_allclose(streamed.model.theta, in_memory.model.theta, rtol=1e-9)
+    assert streamed.metrics["r2"] == pytest.approx(in_memory.metrics["r2"], rel=1e-12)
+
+
+def test_a_csv_directory_streams_through_small_batches(tmp_path, monkeypatch):
+    X, y = make_data(3000)
+    (tmp_path / "csv").mkdir()
+    write_csv(tmp_path / "csv" / "one.csv", X[:1000], y[:1000])
+    write_csv(tmp_path / "csv" / "two.csv", X[1000:], y[1000:])
+    monkeypatch.setattr("gradfit.scan.BATCH_ROWS", 256)   # many chunks from small files
+    scan = open_files(tmp_path / "csv", ["a", "b"], "target")
+    streamed = gradfit.fit(scan, None, iters=100, tol=None, engine="stream")
+    in_memory = gradfit.fit(X, y, engine="numpy", iters=100, tol=None)
+    np.testing.assert_allclose(streamed.model.theta, in_memory.model.theta, rtol=1e-9)
+
+
+def test_iter_batches_covers_every_row_once_in_a_seeded_order(tmp_path):
+    X, y = make_data(2345)
+    write_parquet_parts(tmp_path / "data", X, y, parts=2, row_group_size=300)
+    objective = StreamObjective(open_files(tmp_path / "data", ["a", "b"], "target"), reduction="mse",
+                                fit_intercept=True)
+
+    def epoch(seed):
+        return list(objective.iter_batches(100, np.random.default_rng(seed)))
+
+    batches = epoch(7)
+    assert [len(b) for _, b in batches] == [100] * 23 + [45]
+    seen = np.concatenate([b for _, b in batches])
+    np.testing.assert_array_equal(np.sort(seen), np.sort(y))            # every row, once
+    rows = np.vstack([Xb for Xb, _ in batches])
+    np.testing.assert_array_equal(rows[np.argsort(seen)], X[np.argsort(y)])  # rows stay whole
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(batches, epoch(7)))  # same seed, same order
+    assert not np.array_equal(seen, np.concatenate([b for _, b in epoch(8)]))
+    assert not np.array_equal(seen, np.sort(seen))
+
+
+def test_a_bad_value_in_a_later_csv_chunk_names_file_column_and_line(tmp_path, monkeypatch):
+    X, y = make_data(2000)
+    write_csv(tmp_path / "a.csv", X[:1000], y[:1000])
+    bad = write_csv(tmp_path / "b.csv", X[1000:], y[1000:])
+    lines = bad.read_text().splitlines()
+    lines[901] = lines[901].split(",")[0] + ",oops," + lines[901].split(",")[2]
+    bad.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr("gradfit.scan.BATCH_ROWS", 128)
+    with pytest.raises(gradfit.DataError) as info:
+        gradfit.fit(open_files(tmp_path / "*.csv", ["a", "b"], "target"), None, iters=5)
+    message = str(info.value)
+    assert "b.csv" in message and "'b'" in message and "line 902" in message and "oops" in message
+
+
+def test_a_missing_value_in_a_later_parquet_row_group_names_file_column_and_row(tmp_path):
+    table = pa.table({"a": [float(i) for i in range(1000)], "target": [1.0] * 700 + [None] + [2.0] * 299})
+    pq.write_table(table, tmp_path / "d.parquet", row_group_size=256)
+    with pytest.raises(gradfit.DataError, match=r"Column 'target' in '.*d\.parquet' has 1 missing value.*row 700"):
+        gradfit.fit(open_files(tmp_path / "d.parquet", ["a"], "target"), None, iters=5, engine="stream")
+
+
+@pytest.mark.parametrize("pattern, message", [
+    ("nothing-*.parquet", "No file matches"),
+    ("missing.csv", "File not found"),
+])
+def test_paths_that_match_nothing_say_so(tmp_path, pattern, message):
+    with pytest.raises(gradfit.DataError, match=message):
+        open_files(tmp_path / pattern, ["a"], "target")
+
+
+def test_an_unknown_column_lists_the_file_columns(tmp_path):
+    X, y = make_data(100)
+    write_parquet_parts(tmp_path / "data", X, y, parts=1)
+    with pytest.raises(gradfit.DataError, match="'c' not found .* Its columns are: a, b, target"):
+        open_files(tmp_path / "data", ["c"], "target")
+
+
+def test_the_cli_fits_a_quoted_glob(cli, tmp_path):
+    X, y = make_data()
+    write_parquet_parts(tmp_path / "data", X, y)
+    result = cli("fit", tmp_path / "data" / "*.parquet", "--x", "a", "--x", "b", "--y", "target",
+                 "--iters", "300", "--quiet")
+    assert result.code == 0, result.err
+    assert "5000 rows" in result.out and "engine stream" in result.out and "R²" in result.out
+    assert "MAE" not in result.out
+
+
+def test_the_cli_offers_the_scaling_engines_and_options(cli):
+    result = cli("fit", "--help")
+    for word in ("stats", "stream", "dask", "--checkpoint", "--every", "--resume", "--scheduler"):
+        assert word in result.out
+
+
+def test_engine_stream_on_arrays_in_memory_is_a_config_error():
+    with pytest.raises(gradfit.ConfigError, match="reads files"):
+        gradfit.fit([1, 2, 3], [3, 5, 7], engine="stream")
