@@ -103,3 +103,21 @@ def test_ctrl_c_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
 def test_every_without_a_checkpoint_path_is_a_usage_error(cli, tutorial_csv):
     result = cli("fit", tutorial_csv, "--x", "x", "--y", "y", "--every", "10")
     assert result.code == 2 and "--checkpoint PATH" in result.err
+
+
+@pytest.mark.parametrize("options", [
+    dict(optimizer="sgd", batch_size=16, lr=0.02, seed=3),
+    dict(optimizer="sgd", batch_size=16, lr=0.05, seed=3, learning_rate="invscaling", power_t=0.25),
+    dict(optimizer="gd", lr=0.05, learning_rate="invscaling", power_t=0.5),
+])
+def test_resume_of_sgd_and_schedules_restores_rng_and_update_count(tmp_path, options):
+    X, y = data()
+    key = "epochs" if options["optimizer"] == "sgd" else "iters"
+    path = tmp_path / "run.json"
+    gradfit.fit(X, y, tol=None, checkpoint=path, every=5, **{key: 10}, **options)
+    saved = checkpoint.load(path)
+    assert saved.updates == (10 * 13 if options["optimizer"] == "sgd" else 10)   # 200 rows / 16 → 13 batches
+    assert (saved.rng_state is not None) == (options["optimizer"] == "sgd")
+    resumed = gradfit.fit(X, y, tol=None, resume=path, **{key: 25}, **options)
+    straight = gradfit.fit(X, y, tol=None, **{key: 25}, **options)
+    assert resumed.model.theta.tobytes() == straight.model.theta.tobytes()

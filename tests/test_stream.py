@@ -131,3 +131,25 @@ def test_the_cli_offers_the_scaling_engines_and_options(cli):
 def test_engine_stream_on_arrays_in_memory_is_a_config_error():
     with pytest.raises(gradfit.ConfigError, match="reads files"):
         gradfit.fit([1, 2, 3], [3, 5, 7], engine="stream")
+
+
+def test_minibatch_sgd_walks_the_chunks_and_reaches_the_optimum(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 2))
+    y = X @ [1.5, -4.0] + 2.0 + 0.1 * rng.standard_normal(3000)
+    write_parquet_parts(tmp_path / "data", X, y)
+    scan = open_files(str(tmp_path / "data" / "*.parquet"), ["a", "b"], "target")
+    run = lambda: gradfit.fit(scan, None, optimizer="sgd", batch_size=64, lr=0.05, epochs=30, tol=None, seed=1)  # noqa: E731
+    first, again = run(), run()
+    assert first.engine == "stream" and first.n_updates > 30
+    assert first.model.theta.tobytes() == again.model.theta.tobytes()   # the shuffle is seeded
+    exact = gradfit.fit(X, y, solver="exact").model.theta
+    np.testing.assert_allclose(first.model.theta, exact, atol=0.05)
+
+
+def test_sgd_with_lr_auto_on_chunked_data_asks_for_a_number(tmp_path):
+    X, y = make_data()
+    write_parquet_parts(tmp_path / "data", X, y)
+    scan = open_files(str(tmp_path / "data" / "*.parquet"), ["a", "b"], "target")
+    with pytest.raises(gradfit.ConfigError, match="--lr"):
+        gradfit.fit(scan, None, optimizer="sgd", batch_size=64)

@@ -111,11 +111,11 @@ def load(path) -> Checkpoint:
 def check_same_run(checkpoint: Checkpoint, config: dict, path) -> None:
     """Refuse to resume with options that differ from the checkpoint's (the iteration limit may)."""
     different = [k for k in sorted(set(config) | set(checkpoint.config))
-                 if k != "iters" and config.get(k) != checkpoint.config.get(k)]
+                 if k not in ("iters", "epochs") and config.get(k) != checkpoint.config.get(k)]
     if different:
         detail = ", ".join(f"{k}: {checkpoint.config.get(k)!r} then, {config.get(k)!r} now" for k in different)
         raise ConfigError(f"The checkpoint '{path}' was written by a different run ({detail}). "
-                          "Resume with the same data and options; only --iters may change.")
+                          "Resume with the same data and options; only --iters (--epochs for SGD) may change.")
 
 
 def resume_hint(exc: KeyboardInterrupt, argv: list[str]) -> str:
