@@ -238,19 +238,28 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
 def _checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file: bool = False,
              weight_name: str = "sample_weight", min_rows: int = MIN_ROWS) -> XY:
     """Missing values per column (refused, or rows dropped), infinities, weights, row count."""
-    columns = {name: X[:, j] for j, name in enumerate(names)} | {target: y}
-    if weight is not None:
-        columns[weight_name] = weight
-    keep = resolve_missing(columns, dropna=dropna, source=source, file=file)
-    if keep is not None:
-        X, y, weight = X[keep], y[keep], None if weight is None else weight[keep]
-    for name, column in zip((*names, target), (*X.T, y)):
-        check_finite(column, name, file=file, source=source)
+    if not _all_finite(X, y, weight):  # only then look column by column, to name what is wrong
+        columns = {name: X[:, j] for j, name in enumerate(names)} | {target: y}
+        if weight is not None:
+            columns[weight_name] = weight
+        keep = resolve_missing(columns, dropna=dropna, source=source, file=file)
+        if keep is not None:
+            X, y, weight = X[keep], y[keep], None if weight is None else weight[keep]
+        for name, column in zip((*names, target), (*X.T, y)):
+            check_finite(column, name, file=file, source=source)
+    else:
+        keep = None
     if weight is not None:
         check_weights(weight, weight_name)
     dropped = " without its rows with missing values" if keep is not None else ""
     check_rows(X.shape[0], (source or "the data") + dropped, min_rows)
     return XY(X, y, tuple(names), target, source or None, weight)
+
+
+def _all_finite(*arrays) -> bool:
+    """One sum per array: a finite total means no NaN and no infinity (an overflowing sum of
+    finite values only sends the caller to the column-by-column check)."""
+    return all(math.isfinite(np.add.reduce(a.reshape(-1))) for a in arrays if a is not None)
 
 
 def check_rows(n: int, source: str = "the data", min_rows: int = MIN_ROWS) -> None:

@@ -237,12 +237,12 @@ def _objective(opts, data, X_fit, scheduler):
 
 def _exact_reference(opts, data, X_fit, objective):
     """θ* and Loss(θ*), the least-squares optimum the run is measured against (None where too costly)."""
-    if X_fit is None:  # data not in memory: the one-pass summary knows the optimum
-        optimum = getattr(objective, "optimum", None)
-        if optimum is None:
-            return None, None
-        theta_star = optimum()
+    optimum = getattr(objective, "optimum", None)
+    if optimum is not None:
+        theta_star = optimum()  # the one-pass summary knows the optimum: no solve over the rows
         return theta_star, objective.loss(theta_star)
+    if X_fit is None:
+        return None, None
     if X_fit.size > EXACT_REFERENCE_LIMIT and opts["solver"] != "exact":
         return None, None
     theta_star = diagnostics.exact_solution(X_fit, data.y, opts["fit_intercept"], data.weight)
