@@ -75,7 +75,31 @@ def test_ill_conditioned_polynomial_takes_the_qr_pass():
     exact = exact_least_squares(X, y)
     objective = StatsObjective.from_arrays(X, y, reduction="sse", fit_intercept=True)
     assert objective.expected_digits() < OPTIMUM_DIGITS   # the co-moments alone would keep ~3 digits
-    assert digits(objective.optimum(), exact) >= 7        # QR keeps what lstsq keeps
+    assert objective.optimum(second_pass=False) is None  # without a second pass there is no trusted answer
+    with pytest.warns(gradfit.GradfitWarning, match="second, QR-based pass"):
+        theta = objective.optimum()
+    assert digits(theta, exact) >= 7                      # QR keeps what lstsq keeps
+
+
+def test_stats_fit_over_a_stream_skips_the_second_pass_for_its_diagnostics(tmp_path):
+    import warnings
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gradfit.scan import open_files
+
+    X, y = filip_like(degree=7)
+    pq.write_table(pa.table({f"x{j}": X[:, j] for j in range(X.shape[1])} | {"y": y}), tmp_path / "f.parquet")
+    scan = open_files(str(tmp_path / "f.parquet"), [f"x{j}" for j in range(X.shape[1])], "y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gradfit.GradfitWarning)   # no QR pass, so no warning about one
+        r = gradfit.fit(scan, None, engine="stream", iters=5, tol=None)
+    assert r.theta_exact is None and r.param_gap is None
+    with pytest.warns(gradfit.GradfitWarning, match="QR-based pass"):
+        exact = gradfit.fit(open_files(str(tmp_path / "f.parquet"), [f"x{j}" for j in range(X.shape[1])], "y"),
+                            None, engine="stream", solver="exact")
+    assert digits(exact.model.theta, exact_least_squares(X, y)) >= 7
 
 
 def test_auto_chooses_stats_for_full_batch_runs_over_many_rows():

@@ -7,7 +7,7 @@ array([9.00025623])
 """
 
 from gradfit import datasets, scan
-from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitError
+from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitError, GradfitWarning
 from gradfit.fitting import FitResult, fit
 from gradfit.functions import descend
 from gradfit.explain import explain  # noqa: E402  (the function; the subpackage stays importable by name)
@@ -17,7 +17,8 @@ from gradfit.persist import load_model, save_model
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "LinearModel",
+    "ConfigError", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "GradfitWarning",
+    "LinearModel",
     "datasets", "descend", "explain", "fit", "load_model", "save_model",
 ]
 

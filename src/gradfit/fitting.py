@@ -237,13 +237,13 @@ def _objective(opts, data, X_fit, scheduler):
 
 def _exact_reference(opts, data, X_fit, objective):
     """θ* and Loss(θ*), the least-squares optimum the run is measured against (None where too costly)."""
+    cheap = opts["solver"] == "exact" or (X_fit is not None and X_fit.size <= EXACT_REFERENCE_LIMIT)
     optimum = getattr(objective, "optimum", None)
-    if optimum is not None:
-        theta_star = optimum()  # the one-pass summary knows the optimum: no solve over the rows
-        return theta_star, objective.loss(theta_star)
-    if X_fit is None:
-        return None, None
-    if X_fit.size > EXACT_REFERENCE_LIMIT and opts["solver"] != "exact":
+    if optimum is not None:  # the one-pass summary knows the optimum; a second pass only when affordable
+        theta_star = optimum(second_pass=cheap)
+        if theta_star is not None:
+            return theta_star, objective.loss(theta_star)
+    if X_fit is None or not cheap:
         return None, None
     theta_star = diagnostics.exact_solution(X_fit, data.y, opts["fit_intercept"], data.weight)
     return theta_star, diagnostics.exact_loss(X_fit, data.y, theta_star, opts["fit_intercept"], opts["loss"], data.weight)

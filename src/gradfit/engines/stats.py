@@ -25,12 +25,14 @@ which does not square it. benchmarks/README.md has the measurements behind this.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from gradfit import losses
+from gradfit.errors import GradfitWarning
 
 BLOCK_ROWS = 4096        # rows per block: the block's products stay in cache
 OPTIMUM_DIGITS = 9       # below this many expected digits the optimum takes the QR pass
@@ -216,16 +218,27 @@ class StatsObjective:
         kappa = condition_number(self.summary.M)
         return -math.log10(kappa * EPS) if math.isfinite(kappa) else 0.0
 
-    def optimum(self) -> np.ndarray:
-        """The exact least-squares θ* = [w*, b*]: from the co-moments, or a QR pass when ill-conditioned."""
+    def optimum(self, second_pass: bool = True) -> np.ndarray | None:
+        """The exact least-squares θ* = [w*, b*]: from the co-moments, or a QR pass when ill-conditioned.
+
+        With ``second_pass=False`` an ill-conditioned problem gives ``None`` rather than reading
+        the data again (the caller then does without the reference).
+        """
         if not self.fit_intercept:
             # Without the bias the raw (uncentred) products are the ones to solve.
             G = self.gram()
             rhs = self.Mxy + self.n_rows * self.xbar * self.ybar
             return solve_equilibrated(G, rhs)
-        if self.expected_digits() >= OPTIMUM_DIGITS or self.rescan is None:
+        digits = self.expected_digits()
+        if digits >= OPTIMUM_DIGITS or self.rescan is None:
             w = solve_equilibrated(self.Mxx, self.Mxy)
+        elif not second_pass:
+            return None
         else:
+            warnings.warn(
+                f"The features are ill-conditioned: solved from the one-pass summary, the exact optimum would "
+                f"keep only about {max(digits, 0):.0f} correct digits, so gradfit took a second, QR-based pass "
+                "over the data for it.", GradfitWarning, stacklevel=2)
             R = qr_factor(self.rescan(), self.summary.mean)
             w = solve_triangular(R[:-1, :-1], R[:-1, -1])
         return np.append(w, self.ybar - self.xbar @ w)
