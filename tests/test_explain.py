@@ -199,3 +199,17 @@ def test_first_step_of_a_nesterov_run_is_the_plain_gradient_step_and_says_so():
     text = gradfit.explain(r, compare=False).text()
     assert "nesterov" in text
     assert "w₁ = 1 + 0.01×40 = 1.4" in text and "12.9612" in text
+
+
+@pytest.mark.parametrize("lang, phrase", [("en", "standardized features"), ("zh", "标准化")])
+def test_a_standardized_run_says_why_its_first_step_is_not_worked_by_hand(lang, phrase):
+    import numpy as np
+
+    import gradfit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2)) * [1, 100]
+    r = gradfit.fit(X, X @ [1.0, 0.02] + 3, standardize=True, iters=200, tol=None)
+    text = gradfit.explain(r, lang=lang, compare=False).text()
+    assert phrase in text
+    assert "w₁ =" not in text

@@ -64,6 +64,9 @@ EN: dict[str, str] = {
     "step.other_rule": "This run used the update rule '{optimizer}'. The step worked out below is the plain "
                        "gradient-descent step θ₁ = θ₀ − λ·∇Loss(θ₀) from the same start, which that rule "
                        "builds on; the table that follows shows the run itself.",
+    "step.standardized": "This run descended on standardized features, z = (x − mean) / standard deviation, and "
+                         "reports its parameters on the original scale. On that scale a step is not θ₀ − λ·∇Loss(θ₀), "
+                         "so the first step is not written out by hand here; fit without standardization to see it.",
     "step.terms": "{n} terms",
     "step.rows": "{n} rows",
     "step.vector_start": "With several features the same computation is written with vectors. The "
@@ -177,6 +180,9 @@ ZH: dict[str, str] = {
     "step.new_loss_up": "损失从 {before} 变成了 {after}：这一步越过了谷底，学习率太大了。",
     "step.other_rule": "本次运行使用的更新规则是“{optimizer}”。下面手算的是从同一起点出发的普通梯度下降一步 "
                        "θ₁ = θ₀ − λ·∇Loss(θ₀)，该规则正是在此基础上改进的；后面的表格给出的是本次运行本身的数字。",
+    "step.standardized": "本次运行是在标准化后的特征 z = (x − 均值) / 标准差 上做梯度下降的，参数再换算回原始尺度报告。"
+                         "在原始尺度上，一步更新并不是 θ₀ − λ·∇Loss(θ₀)，所以这里不逐项手算第一步；"
+                         "不做标准化再拟合一次，就能看到手算过程。",
     "step.terms": "共 {n} 项",
     "step.rows": "共 {n} 行",
     "step.vector_start": "有多个特征时，同样的计算用向量来写。初始参数：",

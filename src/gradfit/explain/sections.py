@@ -100,8 +100,11 @@ def derivation(result, m) -> Section:
 # --- 2. the first step with numbers ---------------------------------------------------------
 
 def first_step(result, m) -> Section:
-    step = an.first_step(result)
     s = Section(m("step.title"))
+    if getattr(result, "standardized", False):
+        s.para(m("step.standardized"))
+        return s
+    step = an.first_step(result)
     if not an.plain_gradient_descent(result):
         s.para(m("step.other_rule", optimizer=result.optimizer))
     if result.model.n_features == 1:
