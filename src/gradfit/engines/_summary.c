@@ -16,9 +16,32 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define FLUSH_ROWS 4096          /* rows summed in Sb before it is added into the totals */
-#ifndef TILE_BYTES
-#define TILE_BYTES 16384         /* the shifted tile: well inside L1 */
+#ifndef PF_LOCALITY
+#define PF_LOCALITY 2
 #endif
+#ifndef TILE_BYTES
+#define TILE_BYTES 24576         /* the shifted tile: inside L1 (32 or 48 KiB) with the sums */
+#endif
+
+/* While a tile is multiplied (no loads from memory), the next tile's rows of X and y are fetched
+ * into the cache a line at a time, one line per row of every pass over the tile. */
+struct ahead {
+    const char *x;
+    size_t x_bytes;
+    const char *y;
+    size_t y_bytes;
+};
+
+static inline __attribute__((always_inline)) void fetch_ahead(struct ahead *pf)
+{
+    if (pf->x_bytes) {
+        __builtin_prefetch(pf->x, 0, PF_LOCALITY);
+        pf->x += 64, pf->x_bytes = pf->x_bytes > 64 ? pf->x_bytes - 64 : 0;
+    } else if (pf->y_bytes) {
+        __builtin_prefetch(pf->y, 0, PF_LOCALITY);
+        pf->y += 64, pf->y_bytes = pf->y_bytes > 64 ? pf->y_bytes - 64 : 0;
+    }
+}
 
 typedef void run_fn(const double *, const double *, const double *, size_t, size_t, size_t, size_t,
                     double *, double *, double *);

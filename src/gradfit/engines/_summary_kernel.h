@@ -13,13 +13,14 @@
 
 static inline __attribute__((always_inline)) TARGET_ATTR
 void PASS(const double *restrict Z, size_t rows, size_t Dp, size_t i0, size_t j0,
-          const int jb, const int U, double *restrict Sb)
+          const int jb, const int U, double *restrict Sb, struct ahead *pf)
 {
     VEC acc[4][JB_MAX];
     for (int u = 0; u < U; u++)
         for (int jj = 0; jj < jb; jj++)
             acc[u][jj] = u ? (VEC){0} : *(const VEC *)(Sb + (j0 + jj) * Dp + i0);
     for (size_t r = 0; r < rows; r += U) {
+        fetch_ahead(pf);
         for (int u = 0; u < U; u++) {
             const double *z = Z + (r + u) * Dp;
             const VEC a = *(const VEC *)(z + i0);
@@ -37,13 +38,14 @@ void PASS(const double *restrict Z, size_t rows, size_t Dp, size_t i0, size_t j0
 
 /* Every block of columns i0 against the columns j ≥ i0 of the tile (rows a multiple of 4). */
 static __attribute__((noinline)) TARGET_ATTR
-void TILE(const double *restrict Z, size_t rows, size_t D, size_t Dp, double *restrict Sb)
+void TILE(const double *restrict Z, size_t rows, size_t D, size_t Dp, double *restrict Sb,
+          struct ahead *pf)
 {
     for (size_t i0 = 0; i0 < D; i0 += W) {
         for (size_t j0 = i0; j0 < D; j0 += JB_MAX) {
             const int jb = (int)(D - j0 < JB_MAX ? D - j0 : JB_MAX);
             switch (jb) {
-#define CASE(J, UU) case J: PASS(Z, rows, Dp, i0, j0, J, UU, Sb); break;
+#define CASE(J, UU) case J: PASS(Z, rows, Dp, i0, j0, J, UU, Sb, pf); break;
             CASE(1, 4) CASE(2, 2) CASE(3, 2) CASE(4, 1) CASE(5, 1) CASE(6, 1) CASE(7, 1) CASE(8, 1)
 #if JB_MAX > 8
             CASE(9, 1) CASE(10, 1) CASE(11, 1) CASE(12, 1) CASE(13, 1) CASE(14, 1) CASE(15, 1) CASE(16, 1)
@@ -70,12 +72,6 @@ void CAT(run_, SUFFIX)(const double *restrict X, const double *restrict y, const
         for (size_t r = 0; r < rows; r++) {
             const double *x = X + (start + r) * d;
             double *z = Z + r * Dp;
-            if (start + r + tile_rows < n) {  /* the next tile comes into L2 while this one is multiplied */
-                for (size_t c = 0; c < d; c += 8)
-                    __builtin_prefetch(x + tile_rows * d + c, 0, 2);
-                if (r % 8 == 0)
-                    __builtin_prefetch(y + start + r + tile_rows, 0, 2);
-            }
             size_t c = 0;
             for (; c + W <= d; c += W) {
                 VEC v;
@@ -90,7 +86,10 @@ void CAT(run_, SUFFIX)(const double *restrict X, const double *restrict y, const
         const size_t rows4 = (rows + 3) & ~(size_t)3;
         for (size_t r = rows; r < rows4; r++)          /* zero rows add nothing */
             memset(Z + r * Dp, 0, Dz * sizeof(double));
-        TILE(Z, rows4, Dz, Dp, Sb);
+        const size_t next = start + rows, next_rows = n - next < tile_rows ? n - next : tile_rows;
+        struct ahead pf = {(const char *)(X + next * d), next_rows * d * sizeof(double),
+                           (const char *)(y + next), next_rows * sizeof(double)};
+        TILE(Z, rows4, Dz, Dp, Sb, &pf);
         since_flush += rows;
         if (since_flush >= FLUSH_ROWS || start + rows == n) {
             for (size_t k = 0; k < Dp * Dp; k++) {
