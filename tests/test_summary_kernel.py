@@ -51,12 +51,25 @@ def test_kernel_matches_the_numpy_path(n, d, seed, layout, block):
     assert_same_summary(summarize(blocks()), numpy_summary(blocks()))
 
 
-@pytest.mark.parametrize("d", [1, 7, 16, 128])
-def test_kernel_matches_the_numpy_path_over_many_tiles(d):
+@pytest.mark.parametrize("isa", stats._summary.KERNELS if stats._summary else [])
+@pytest.mark.parametrize("d", [1, 2, 7, 16, 33, 128])
+def test_every_kernel_matches_the_numpy_path_over_many_tiles(isa, d):
+    # Each instruction set's version this CPU can run, not only the one chosen by default.
     rng = np.random.default_rng(d)
     n = 30_011                          # several flushes of the kernel's partial sums, a ragged last tile
     X, y = rng.standard_normal((n, d)) + 5.0, rng.standard_normal(n) - 3.0
-    assert_same_summary(summarize([(X, y)]), numpy_summary([(X, y)]))
+    shift = np.append(X[:10].mean(axis=0), y[:10].mean())
+    S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
+    stats._summary.accumulate(X, y, shift, S, s, isa)
+    kernel, stats._summary = stats._summary, None
+    try:
+        S_ref, s_ref = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
+        stats.accumulate(X, y, shift, S_ref, s_ref)
+    finally:
+        stats._summary = kernel
+    scale = np.sqrt(np.outer(np.diag(S_ref), np.diag(S_ref)))
+    assert np.max(np.abs(S - S_ref) / scale) < 1e-12
+    assert np.max(np.abs(s - s_ref)) < 1e-12 * np.sqrt(n * np.diag(S_ref)).max()
 
 
 def comoment_digits(X, y, exact):
@@ -89,3 +102,5 @@ def test_kernel_rejects_mismatched_buffers():
         stats._summary.accumulate(np.ones((4, 2)), y, shift, np.zeros((4, 4)), np.zeros(4))
     with pytest.raises(ValueError, match="S has"):
         stats._summary.accumulate(X, y, shift, np.zeros((3, 3)), np.zeros(4))
+    with pytest.raises(ValueError, match="no vax kernel"):
+        stats._summary.accumulate(X, y, shift, np.zeros((4, 4)), np.zeros(4), "vax")

@@ -89,21 +89,27 @@ typedef double v8d __attribute__((vector_size(64)));
 #undef TARGET_ATTR
 #endif
 
-static run_fn *run = run_generic;
-static int width = 2;
-static const char *isa = "sse2";
+struct kernel {
+    const char *isa;
+    run_fn *run;
+    size_t width;
+};
 
-static void choose_kernel(void)
+/* Widest first; kernels[0 .. n_kernels) are the ones this CPU runs, the first of them the default. */
+static struct kernel kernels[3];
+static int n_kernels;
+
+static void find_kernels(void)
 {
 #ifdef HAVE_WIDE
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
-        run = run_avx512, width = 8, isa = "avx512f";
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        run = run_avx2, width = 4, isa = "avx2";
-    }
+    if (__builtin_cpu_supports("avx512f"))
+        kernels[n_kernels++] = (struct kernel){"avx512f", run_avx512, 8};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        kernels[n_kernels++] = (struct kernel){"avx2", run_avx2, 4};
+    kernels[n_kernels++] = (struct kernel){"sse2", run_generic, 2};
 #else
-    isa = "generic";
+    kernels[n_kernels++] = (struct kernel){"generic", run_generic, 2};
 #endif
 }
 
@@ -127,14 +133,24 @@ static int length_is(Py_buffer *b, Py_ssize_t count, const char *name)
 static PyObject *accumulate(PyObject *self, PyObject *args)
 {
     Py_buffer X, y, K, S, s;
+    const char *isa = NULL;
     PyObject *result = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*w*w*", &X, &y, &K, &S, &s))
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*|s", &X, &y, &K, &S, &s, &isa))
         return NULL;
+    const struct kernel *kernel = &kernels[0];
+    for (int k = 0; isa && k < n_kernels; k++)
+        if (!strcmp(isa, kernels[k].isa))
+            kernel = &kernels[k], isa = NULL;
+    if (isa) {
+        PyErr_Format(PyExc_ValueError, "accumulate: this CPU has no %s kernel", isa);
+        kernel = NULL;
+    }
     const Py_ssize_t n = y.len / (Py_ssize_t)sizeof(double), D = K.len / (Py_ssize_t)sizeof(double);
     const Py_ssize_t d = D - 1;
-    if (D >= 1 && length_is(&X, n * d, "X") && length_is(&y, n, "y") && length_is(&S, D * D, "S")
+    if (kernel && D >= 1 && length_is(&X, n * d, "X") && length_is(&y, n, "y") && length_is(&S, D * D, "S")
         && length_is(&s, D, "s")) {
-        const size_t Dp = ((size_t)D + 1 + width - 1) / width * width;   /* d + 2 columns, padded */
+        const size_t width = kernel->width, Dp = ((size_t)D + 1 + width - 1) / width * width;   /* d + 2 columns, padded */
         size_t tile_rows = TILE_BYTES / (Dp * sizeof(double)) / 4 * 4;
         if (tile_rows < 4)
             tile_rows = 4;
@@ -145,7 +161,7 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
             double *Sout = S.buf, *sout = s.buf;
             memcpy(Kp, K.buf, (size_t)D * sizeof(double));
             Py_BEGIN_ALLOW_THREADS
-            run(X.buf, y.buf, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
+            kernel->run(X.buf, y.buf, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
             for (Py_ssize_t j = 0; j < D; j++) {        /* St[j][i] holds Σ z_i z_j for i ≤ j */
                 for (Py_ssize_t i = 0; i <= j; i++) {
                     Sout[i * D + j] += St[j * Dp + i];
@@ -169,18 +185,24 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"accumulate", accumulate, METH_VARARGS,
-     "accumulate(X, y, K, S, s): S += Σ (z − K)(z − K)ᵀ and s += Σ (z − K) over the rows z = [x, y]."},
+     "accumulate(X, y, K, S, s[, isa]): S += Σ (z − K)(z − K)ᵀ and s += Σ (z − K) over the rows z = [x, y].\n"
+     "isa picks one of KERNELS (default: the first, the widest vectors this CPU has)."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_summary", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_summary", NULL, -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__summary(void)
 {
-    choose_kernel();
+    find_kernels();
     PyObject *m = PyModule_Create(&module);
-    if (m && PyModule_AddStringConstant(m, "ISA", isa) < 0) {
-        Py_DECREF(m);
+    PyObject *names = PyTuple_New(n_kernels);
+    for (int k = 0; names && k < n_kernels; k++)
+        PyTuple_SET_ITEM(names, k, PyUnicode_FromString(kernels[k].isa));
+    if (!m || !names || PyModule_AddObject(m, "KERNELS", names) < 0
+        || PyModule_AddStringConstant(m, "ISA", kernels[0].isa) < 0) {
+        Py_XDECREF(names);
+        Py_XDECREF(m);
         return NULL;
     }
     return m;
