@@ -16,9 +16,7 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define FLUSH_ROWS 4096          /* rows summed in Sb before it is added into the totals */
-#ifndef PF_LOCALITY
-#define PF_LOCALITY 2
-#endif
+#define PF_LOCALITY 2            /* prefetch into L2 (measured: L2 ≈ L1 > L3 only) */
 #ifndef TILE_BYTES
 #define TILE_BYTES 24576         /* the shifted tile: inside L1 (32 or 48 KiB) with the sums */
 #endif

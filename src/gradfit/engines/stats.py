@@ -45,6 +45,7 @@ except ImportError:                         # pragma: no cover - only where no c
 
 BLOCK_ROWS = 4096        # rows per block: the block's products stay in cache
 OPTIMUM_DIGITS = 9       # below this many expected digits the optimum takes the QR pass
+KERNEL_MAX_D = 200       # above this many features BLAS's blocked syrk outruns the C kernel (measured)
 EPS = np.finfo(np.float64).eps
 
 Blocks = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]  # a fresh pass over (X, y) blocks
@@ -113,7 +114,7 @@ def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Summary:
 
 def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
     """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``."""
-    if _summary is not None:
+    if _summary is not None and X.shape[1] <= KERNEL_MAX_D:
         if X.flags.c_contiguous and y.flags.c_contiguous:
             _summary.accumulate(X, y, shift, S, s)
         else:                                   # strided: contiguous copies, a block at a time
