@@ -13,7 +13,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The demo needs only gradfit's own dependencies (NumPy, pyarrow, Typer, rich, matplotlib).
-$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+# setup.py builds the C summary kernel, so a change to it reinstalls.
+$(VENV)/.demo-installed: pyproject.toml setup.py src/gradfit/engines/_summary.c src/gradfit/engines/_summary_kernel.h | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 

@@ -20,6 +20,10 @@ optimum is solved from ``M`` when its (equilibrated) condition number leaves at 
 ``OPTIMUM_DIGITS`` digits, and otherwise from a second, QR-based pass over the data
 (TSQR: the R-factor of the centred rows, merged by stacking two R's and factoring again),
 which does not square it. benchmarks/README.md has the measurements behind this.
+
+The pass itself runs in a small C kernel (``_summary.c``) that reads each row once, shifting
+and multiplying it while it is in the cache; where the kernel is not built, NumPy does the
+same arithmetic (a shifted copy and a ``syrk`` per block), a few times slower.
 """
 
 from __future__ import annotations
@@ -34,8 +38,14 @@ import numpy as np
 from gradfit import losses
 from gradfit.errors import GradfitWarning
 
+try:
+    from gradfit.engines import _summary    # the C kernel; optional, see setup.py
+except ImportError:                         # pragma: no cover - only where no compiler was found
+    _summary = None
+
 BLOCK_ROWS = 4096        # rows per block: the block's products stay in cache
 OPTIMUM_DIGITS = 9       # below this many expected digits the optimum takes the QR pass
+KERNEL_MAX_D = 200       # above this many features BLAS's blocked syrk outruns the C kernel (measured)
 EPS = np.finfo(np.float64).eps
 
 Blocks = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]  # a fresh pass over (X, y) blocks
@@ -78,32 +88,47 @@ class Summary:
 
 
 def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Summary:
-    """One pass over ``(X, y)`` blocks of at most ``BLOCK_ROWS`` rows (larger ones are split).
+    """One pass over ``(X, y)`` blocks of any size.
 
-    Within a pass the rows are shifted by ``K``, the mean of the first block, and
+    Within a pass the rows are shifted by ``K``, the mean of the first ``BLOCK_ROWS`` rows, and
     ``S = Σ (z − K)(z − K)ᵀ`` and ``s = Σ (z − K)`` are summed; then ``z̄ = K + s/n`` and
     ``M = S − n·(s/n)(s/n)ᵀ``. With ``K`` near the mean the correction is small, so this keeps
-    the digits of per-block centring at a fraction of its cost (one fused subtract-and-copy
-    into a reused buffer, one ``syrk``, one ``gemv`` per block).
+    the digits of per-block centring at a fraction of its cost.
     """
-    n, shift, S, s, Z, ones = 0, None, None, None, None, None
-    for X_all, y_all in blocks:
-        for X, y in array_blocks(np.asarray(X_all, dtype=np.float64), np.asarray(y_all, dtype=np.float64)):
-            m, d = X.shape
-            if shift is None:
-                shift = Summary.of_block(X, y).mean if m else np.zeros(d + 1)
-                S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
-                Z, ones = np.empty((BLOCK_ROWS, d + 1)), np.ones(BLOCK_ROWS)
-            Zb = Z[:m]
-            np.subtract(X, shift[:d], out=Zb[:, :d])
-            np.subtract(y, shift[d], out=Zb[:, d])
-            S += Zb.T @ Zb
-            s += ones[:m] @ Zb
-            n += m
+    n, shift, S, s = 0, None, None, None
+    for X, y in blocks:
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        m, d = X.shape
+        if shift is None:
+            if not m:
+                continue
+            shift = Summary.of_block(X[:BLOCK_ROWS], y[:BLOCK_ROWS]).mean
+            S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
+        accumulate(X, y, shift, S, s)
+        n += m
     if shift is None or not n:
         raise ValueError("no rows to summarize")
     delta = s / n
     return Summary(n, shift + delta, S - n * np.outer(delta, delta))
+
+
+def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
+    """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``."""
+    if _summary is not None and X.shape[1] <= KERNEL_MAX_D:
+        if X.flags.c_contiguous and y.flags.c_contiguous:
+            _summary.accumulate(X, y, shift, S, s)
+        else:                                   # strided: contiguous copies, a block at a time
+            for Xb, yb in array_blocks(X, y):
+                _summary.accumulate(np.ascontiguousarray(Xb), np.ascontiguousarray(yb), shift, S, s)
+        return
+    m, d = X.shape
+    Z, ones = np.empty((min(m, BLOCK_ROWS), d + 1)), np.ones(min(m, BLOCK_ROWS))
+    for Xb, yb in array_blocks(X, y):         # a fused subtract-and-copy, one syrk, one gemv per block
+        Zb = Z[:Xb.shape[0]]
+        np.subtract(Xb, shift[:d], out=Zb[:, :d])
+        np.subtract(yb, shift[d], out=Zb[:, d])
+        S += Zb.T @ Zb
+        s += ones[:Xb.shape[0]] @ Zb
 
 
 def tree_merge(summaries: list[Summary]) -> Summary:

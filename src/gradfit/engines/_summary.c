@@ -1,0 +1,207 @@
+/* gradfit's one-pass summary in one read of the data (stats.summarize uses it when built).
+ *
+ *     accumulate(X, y, K, S, s)    S += Σ (z − K)(z − K)ᵀ,  s += Σ (z − K)  over the rows z = [x, y]
+ *
+ * X: n × d and y: n, float64, C-contiguous; K: d + 1; S: (d + 1) × (d + 1) and s: d + 1, writable.
+ * NumPy's way is a shifted copy of each block and then a BLAS syrk: two trips through the data.
+ * Here each tile of rows is shifted into a small buffer that stays in the L1 cache and multiplied
+ * there at once, with the sums held in vector registers (_summary_kernel.h); the version for the
+ * widest vectors the CPU has (AVX-512, AVX2 + FMA, SSE2) is chosen when the module loads.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FLUSH_ROWS 4096          /* rows summed in Sb before it is added into the totals */
+#define PF_LOCALITY 2            /* prefetch into L2 (measured: L2 ≈ L1 > L3 only) */
+#ifndef TILE_BYTES
+#define TILE_BYTES 24576         /* the shifted tile: inside L1 (32 or 48 KiB) with the sums */
+#endif
+
+/* While a tile is multiplied (no loads from memory), the next tile's rows of X and y are fetched
+ * into the cache a line at a time, one line per row of every pass over the tile. */
+struct ahead {
+    const char *x;
+    size_t x_bytes;
+    const char *y;
+    size_t y_bytes;
+};
+
+static inline __attribute__((always_inline)) void fetch_ahead(struct ahead *pf)
+{
+    if (pf->x_bytes) {
+        __builtin_prefetch(pf->x, 0, PF_LOCALITY);
+        pf->x += 64, pf->x_bytes = pf->x_bytes > 64 ? pf->x_bytes - 64 : 0;
+    } else if (pf->y_bytes) {
+        __builtin_prefetch(pf->y, 0, PF_LOCALITY);
+        pf->y += 64, pf->y_bytes = pf->y_bytes > 64 ? pf->y_bytes - 64 : 0;
+    }
+}
+
+typedef void run_fn(const double *, const double *, const double *, size_t, size_t, size_t, size_t,
+                    double *, double *, double *);
+
+#define VEC v2d
+#define W 2
+#define JB_MAX 8
+#define SUFFIX generic
+#define TARGET_ATTR
+typedef double v2d __attribute__((vector_size(16)));
+#include "_summary_kernel.h"
+#undef VEC
+#undef W
+#undef JB_MAX
+#undef SUFFIX
+#undef TARGET_ATTR
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_WIDE 1
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
+
+#define VEC v4d
+#define W 4
+#define JB_MAX 8
+#define SUFFIX avx2
+#define TARGET_ATTR __attribute__((target("avx2,fma")))
+#include "_summary_kernel.h"
+#undef VEC
+#undef W
+#undef JB_MAX
+#undef SUFFIX
+#undef TARGET_ATTR
+
+#define VEC v8d
+#define W 8
+#define JB_MAX 16
+#define SUFFIX avx512
+#define TARGET_ATTR __attribute__((target("avx512f")))
+#include "_summary_kernel.h"
+#undef VEC
+#undef W
+#undef JB_MAX
+#undef SUFFIX
+#undef TARGET_ATTR
+#endif
+
+struct kernel {
+    const char *isa;
+    run_fn *run;
+    size_t width;
+};
+
+/* Widest first; kernels[0 .. n_kernels) are the ones this CPU runs, the first of them the default. */
+static struct kernel kernels[3];
+static int n_kernels;
+
+static void find_kernels(void)
+{
+#ifdef HAVE_WIDE
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        kernels[n_kernels++] = (struct kernel){"avx512f", run_avx512, 8};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        kernels[n_kernels++] = (struct kernel){"avx2", run_avx2, 4};
+    kernels[n_kernels++] = (struct kernel){"sse2", run_generic, 2};
+#else
+    kernels[n_kernels++] = (struct kernel){"generic", run_generic, 2};
+#endif
+}
+
+static double *zeroed(size_t count)
+{
+    size_t bytes = (count * sizeof(double) + 63) & ~(size_t)63;
+    double *p = aligned_alloc(64, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+static int length_is(Py_buffer *b, Py_ssize_t count, const char *name)
+{
+    if (b->len == count * (Py_ssize_t)sizeof(double))
+        return 1;
+    PyErr_Format(PyExc_ValueError, "accumulate: %s has %zd bytes, expected %zd float64", name, b->len, count);
+    return 0;
+}
+
+static PyObject *accumulate(PyObject *self, PyObject *args)
+{
+    Py_buffer X, y, K, S, s;
+    const char *isa = NULL;
+    PyObject *result = NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*|s", &X, &y, &K, &S, &s, &isa))
+        return NULL;
+    const struct kernel *kernel = &kernels[0];
+    for (int k = 0; isa && k < n_kernels; k++)
+        if (!strcmp(isa, kernels[k].isa))
+            kernel = &kernels[k], isa = NULL;
+    if (isa) {
+        PyErr_Format(PyExc_ValueError, "accumulate: this CPU has no %s kernel", isa);
+        kernel = NULL;
+    }
+    const Py_ssize_t n = y.len / (Py_ssize_t)sizeof(double), D = K.len / (Py_ssize_t)sizeof(double);
+    const Py_ssize_t d = D - 1;
+    if (kernel && D >= 1 && length_is(&X, n * d, "X") && length_is(&y, n, "y") && length_is(&S, D * D, "S")
+        && length_is(&s, D, "s")) {
+        const size_t width = kernel->width, Dp = ((size_t)D + 1 + width - 1) / width * width;   /* d + 2 columns, padded */
+        size_t tile_rows = TILE_BYTES / (Dp * sizeof(double)) / 4 * 4;
+        if (tile_rows < 4)
+            tile_rows = 4;
+        double *Z = zeroed(tile_rows * Dp), *Sb = zeroed(Dp * Dp), *St = zeroed(Dp * Dp), *Kp = zeroed(Dp);
+        if (!Z || !Sb || !St || !Kp) {
+            PyErr_NoMemory();
+        } else {
+            double *Sout = S.buf, *sout = s.buf;
+            memcpy(Kp, K.buf, (size_t)D * sizeof(double));
+            Py_BEGIN_ALLOW_THREADS
+            kernel->run(X.buf, y.buf, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
+            for (Py_ssize_t j = 0; j < D; j++) {        /* St[j][i] holds Σ z_i z_j for i ≤ j */
+                for (Py_ssize_t i = 0; i <= j; i++) {
+                    Sout[i * D + j] += St[j * Dp + i];
+                    if (i != j)
+                        Sout[j * D + i] += St[j * Dp + i];
+                }
+                sout[j] += St[D * Dp + j];              /* the products with the ones column */
+            }
+            Py_END_ALLOW_THREADS
+            Py_INCREF(Py_None);
+            result = Py_None;
+        }
+        free(Z), free(Sb), free(St), free(Kp);
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "accumulate: K must have d + 1 values");
+    }
+    PyBuffer_Release(&X), PyBuffer_Release(&y), PyBuffer_Release(&K);
+    PyBuffer_Release(&S), PyBuffer_Release(&s);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"accumulate", accumulate, METH_VARARGS,
+     "accumulate(X, y, K, S, s[, isa]): S += Σ (z − K)(z − K)ᵀ and s += Σ (z − K) over the rows z = [x, y].\n"
+     "isa picks one of KERNELS (default: the first, the widest vectors this CPU has)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_summary", NULL, -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__summary(void)
+{
+    find_kernels();
+    PyObject *m = PyModule_Create(&module);
+    PyObject *names = PyTuple_New(n_kernels);
+    for (int k = 0; names && k < n_kernels; k++)
+        PyTuple_SET_ITEM(names, k, PyUnicode_FromString(kernels[k].isa));
+    if (!m || !names || PyModule_AddObject(m, "KERNELS", names) < 0
+        || PyModule_AddStringConstant(m, "ISA", kernels[0].isa) < 0) {
+        Py_XDECREF(names);
+        Py_XDECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,106 @@
+"""The C summary kernel: built here, and the same sums as the NumPy path it replaces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strd import LONGLEY_CERTIFIED, LONGLEY_X, LONGLEY_Y, digits, exact_least_squares, filip_like
+
+from gradfit.engines import stats
+from gradfit.engines.stats import array_blocks, solve_equilibrated, summarize
+
+
+def numpy_summary(blocks):
+    """The same summary with the kernel switched off: the NumPy fallback."""
+    kernel, stats._summary = stats._summary, None
+    try:
+        return summarize(blocks)
+    finally:
+        stats._summary = kernel
+
+
+def assert_same_summary(a, b, rtol=1e-12):
+    assert a.n == b.n
+    scale = np.sqrt(np.outer(np.diag(b.M), np.diag(b.M))) + 1e-300   # relative to the entries' size
+    np.testing.assert_allclose(a.mean, b.mean, rtol=rtol, atol=rtol * np.sqrt(np.diag(b.M) / b.n).max())
+    assert np.max(np.abs(a.M - b.M) / np.maximum(scale, 1e-300)) < rtol
+    np.testing.assert_array_equal(a.M, a.M.T)
+
+
+def test_the_kernel_is_built_in_this_environment():
+    # `make test` installs gradfit with `pip install -e`, which compiles the kernel; a silent
+    # build failure (the extension is optional) would otherwise leave the slow path unnoticed.
+    assert stats._summary is not None, "gradfit.engines._summary was not built: is a C compiler installed?"
+    assert stats._summary.ISA in {"avx512f", "avx2", "sse2", "generic"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 700), d=st.integers(1, 64), seed=st.integers(0, 2**32 - 1),
+       layout=st.sampled_from(["c", "fortran", "strided"]), block=st.sampled_from([None, 1, 5, 97]))
+def test_kernel_matches_the_numpy_path(n, d, seed, layout, block):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.uniform(0.01, 100, d) + rng.uniform(-1e3, 1e3, d)
+    y = X @ rng.standard_normal(d) + rng.standard_normal(n)
+    if layout == "fortran":
+        X = np.asfortranarray(X)
+    elif layout == "strided":
+        X, y = np.repeat(X, 2, axis=0)[::2], np.repeat(y, 2)[::2]
+    blocks = (lambda: array_blocks(X, y, rows=block)) if block else (lambda: [(X, y)])
+    assert_same_summary(summarize(blocks()), numpy_summary(blocks()))
+
+
+@pytest.mark.parametrize("isa", stats._summary.KERNELS if stats._summary else [])
+@pytest.mark.parametrize("d", [1, 2, 7, 16, 33, 128])
+def test_every_kernel_matches_the_numpy_path_over_many_tiles(isa, d):
+    # Each instruction set's version this CPU can run, not only the one chosen by default.
+    rng = np.random.default_rng(d)
+    n = 30_011                          # several flushes of the kernel's partial sums, a ragged last tile
+    X, y = rng.standard_normal((n, d)) + 5.0, rng.standard_normal(n) - 3.0
+    shift = np.append(X[:10].mean(axis=0), y[:10].mean())
+    S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
+    stats._summary.accumulate(X, y, shift, S, s, isa)
+    kernel, stats._summary = stats._summary, None
+    try:
+        S_ref, s_ref = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
+        stats.accumulate(X, y, shift, S_ref, s_ref)
+    finally:
+        stats._summary = kernel
+    scale = np.sqrt(np.outer(np.diag(S_ref), np.diag(S_ref)))
+    assert np.max(np.abs(S - S_ref) / scale) < 1e-12
+    assert np.max(np.abs(s - s_ref)) < 1e-12 * np.sqrt(n * np.diag(S_ref)).max()
+
+
+def comoment_digits(X, y, exact):
+    """Digits of the optimum solved from the one-pass co-moments alone (no QR pass)."""
+    M = summarize([(X, y)]).M
+    return digits(solve_equilibrated(M[:-1, :-1], M[:-1, -1]), exact)
+
+
+@pytest.mark.parametrize("data", ["longley", "filip4", "filip6"])
+def test_ill_conditioned_data_keep_their_digits(data):
+    if data == "longley":
+        X, y, exact = LONGLEY_X, LONGLEY_Y, LONGLEY_CERTIFIED[:-1]
+    else:
+        X, y = filip_like(degree=int(data[-1]))
+        exact = exact_least_squares(X, y)[:-1]
+    kernel = comoment_digits(X, y, exact)
+    kernel_off, stats._summary = stats._summary, None
+    try:
+        numpy = comoment_digits(X, y, exact)
+    finally:
+        stats._summary = kernel_off
+    assert kernel >= numpy - 0.3                       # as many digits as the NumPy path keeps
+    if data == "longley":
+        assert kernel >= 12                           # benchmarks/README.md: 12.8 from the co-moments
+
+
+def test_kernel_rejects_mismatched_buffers():
+    X, y, shift = np.ones((4, 3)), np.ones(4), np.zeros(4)
+    with pytest.raises(ValueError, match="X has"):
+        stats._summary.accumulate(np.ones((4, 2)), y, shift, np.zeros((4, 4)), np.zeros(4))
+    with pytest.raises(ValueError, match="S has"):
+        stats._summary.accumulate(X, y, shift, np.zeros((3, 3)), np.zeros(4))
+    with pytest.raises(ValueError, match="no vax kernel"):
+        stats._summary.accumulate(X, y, shift, np.zeros((4, 4)), np.zeros(4), "vax")
