@@ -153,3 +153,12 @@ def test_sgd_with_lr_auto_on_chunked_data_asks_for_a_number(tmp_path):
     scan = open_files(str(tmp_path / "data" / "*.parquet"), ["a", "b"], "target")
     with pytest.raises(gradfit.ConfigError, match="--lr"):
         gradfit.fit(scan, None, optimizer="sgd", batch_size=64)
+
+
+def test_float32_on_data_read_in_chunks_asks_for_the_numpy_engine(tmp_path):
+    X, y = make_data(n=200)
+    write_parquet_parts(tmp_path / "data", X, y)
+    scan = open_files(str(tmp_path / "data" / "*.parquet"), ["a", "b"], "target")
+    with pytest.raises(gradfit.ConfigError, match="engine='numpy'"):
+        gradfit.fit(scan, None, dtype="float32")
+    assert gradfit.fit(scan, None, dtype="float32", engine="numpy", iters=5).engine == "numpy"

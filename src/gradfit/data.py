@@ -179,7 +179,7 @@ def as_features(X, *, n_features: int | None = None, names=None, check: bool = T
             f"expects {n_features}."
         )
     names = tuple(names) if names is not None else default_feature_names(arr.shape[1])
-    if check and not math.isfinite(np.add.reduce(arr.reshape(-1))):  # a finite sum: every value is finite
+    if check and not _all_finite(arr):
         for j, name in enumerate(names):
             check_finite(arr[:, j], name)
     return arr

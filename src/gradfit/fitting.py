@@ -227,12 +227,12 @@ def _in_memory_if_asked(data, engine: str):
 
 def _objective(opts, data, X_fit, scheduler):
     """The engine's objective over the (possibly standardized) features, or over data not in memory."""
-    full_batch = opts["optimizer"] != "sgd"
     if X_fit is None:
         return objective_for(data, opts["engine"], loss=opts["loss"], fit_intercept=opts["fit_intercept"],
-                             dtype=opts["dtype"], full_batch=full_batch, scheduler=scheduler)
+                             dtype=opts["dtype"], scheduler=scheduler)
     return make_objective(opts["engine"], X_fit, data.y, loss=opts["loss"], fit_intercept=opts["fit_intercept"],
-                          dtype=opts["dtype"], sample_weight=data.weight, device=opts["device"], full_batch=full_batch)
+                          dtype=opts["dtype"], sample_weight=data.weight, device=opts["device"],
+                          full_batch=opts["optimizer"] != "sgd")
 
 
 def _exact_reference(opts, data, X_fit, objective):

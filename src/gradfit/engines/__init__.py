@@ -61,31 +61,25 @@ def make_objective(engine: str, X: np.ndarray, y: np.ndarray, *, loss: str, fit_
 
 
 def objective_for(data, engine: str, *, loss: str, fit_intercept: bool, dtype: str = "float64",
-                  full_batch: bool = True, scheduler: str | None = None):
-    """The objective for validated data of any kind: arrays (``XY``), files (``Scan``) or Dask."""
+                  scheduler: str | None = None):
+    """The objective for data not in memory: files (a ``Scan``) read in chunks, or Dask collections.
+
+    Data for the in-memory engines are read whole before this (``fitting``); arrays go to
+    ``make_objective``.
+    """
     from gradfit.scan import Scan
 
-    if isinstance(data, Scan):
-        if engine == "dask":
-            from gradfit.engines.dask import DaskData, DaskObjective
+    if isinstance(data, Scan) and engine != "dask":
+        if dtype != "float64":
+            raise ConfigError(f"Data read in chunks are summarized in float64; dtype={dtype!r} needs the file "
+                              "in memory: use engine='numpy' (--engine numpy).")
+        from gradfit.engines.stream import StreamObjective
 
-            return DaskObjective(DaskData.from_scan(data), reduction=loss, fit_intercept=fit_intercept,
-                                 scheduler=scheduler)
-        if engine in ("auto", "stream", "stats") and dtype == "float64":
-            from gradfit.engines.stream import StreamObjective
+        return StreamObjective(data, reduction=loss, fit_intercept=fit_intercept)
+    if engine not in ("auto", "dask"):
+        raise ConfigError(f"Dask inputs run on engine='dask' (or 'auto'), not {engine!r}; "
+                          "call .compute() first to fit them in memory.")
+    from gradfit.engines.dask import DaskData, DaskObjective
 
-            return StreamObjective(data, reduction=loss, fit_intercept=fit_intercept)
-        from gradfit.scan import read_all
-
-        X, y = read_all(data)
-        return make_objective("numpy" if engine in ("auto", "stream") else engine, X, y, loss=loss,
-                              fit_intercept=fit_intercept, dtype=dtype, full_batch=full_batch)
-    if getattr(data, "is_dask", False):
-        if engine not in ("auto", "dask"):
-            raise ConfigError(f"Dask inputs run on engine='dask' (or 'auto'), not {engine!r}; "
-                              "call .compute() first to fit them in memory.")
-        from gradfit.engines.dask import DaskObjective
-
-        return DaskObjective(data, reduction=loss, fit_intercept=fit_intercept, scheduler=scheduler)
-    return make_objective(engine, data.X, data.y, loss=loss, fit_intercept=fit_intercept, dtype=dtype,
-                          full_batch=full_batch)
+    dask_data = DaskData.from_scan(data) if isinstance(data, Scan) else data
+    return DaskObjective(dask_data, reduction=loss, fit_intercept=fit_intercept, scheduler=scheduler)
