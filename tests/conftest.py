@@ -44,3 +44,17 @@ def tutorial_csv(tmp_path) -> Path:
     path = tmp_path / "tutorial.csv"
     path.write_text("x,y\n1,3\n2,5\n3,7\n")
     return path
+
+
+def objective(engine: str, X, y, *, loss: str = "mse", fit_intercept: bool = True, sample_weight=None, **kw):
+    """An engine's objective over arrays, built the way ``fit`` builds it."""
+    import numpy as np
+
+    from gradfit.data.arrays import XY, default_feature_names
+    from gradfit.engines import make_objective
+    from gradfit.loss import Loss
+
+    X = np.asarray(X, dtype=np.float64)
+    data = XY(X, np.asarray(y, dtype=np.float64), default_feature_names(X.shape[1]))
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return make_objective(engine, data, Loss(loss, fit_intercept, weight), **kw)

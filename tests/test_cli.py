@@ -6,7 +6,7 @@ import io
 import subprocess
 import sys
 
-from gradfit import progress
+from gradfit.training import progress
 from gradfit.descent import LoopState
 
 
@@ -38,7 +38,7 @@ class Terminal(io.StringIO):
 
 def _states(n):
     for k in range(1, n + 1):
-        yield LoopState(k, n, None, 1.0 / k, None, 0.1)
+        yield LoopState(k, n, None, 1.0 / k, None, 0.1, None)
 
 
 def test_progress_bar_appears_on_a_terminal_for_slow_runs(monkeypatch):

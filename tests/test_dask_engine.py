@@ -15,6 +15,7 @@ distributed = pytest.importorskip("distributed")
 
 import gradfit  # noqa: E402
 import gradfit.engines.dask  # noqa: E402
+from gradfit.loss import Loss  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +92,7 @@ def test_a_worker_killed_mid_fit_does_not_change_the_result(client):
 
 def test_iter_batches_pulls_every_row_once(client):
     X, y = make_dask(n=5_000, d=2, chunk=700)
-    objective = gradfit.engines.dask.DaskObjective(gradfit.engines.dask.DaskData.from_dask(X, y),
-                                                   reduction="mse", fit_intercept=True)
+    objective = gradfit.engines.dask.DaskObjective(gradfit.engines.dask.DaskData.from_dask(X, y), Loss("mse"))
     batches = list(objective.iter_batches(256, np.random.default_rng(0)))
     seen = np.concatenate([b for _, b in batches])
     np.testing.assert_array_equal(np.sort(seen), np.sort(y.compute()))

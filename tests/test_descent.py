@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import gradfit
 from gradfit import descent
-from gradfit.engines import make_objective
+from conftest import objective as make_objective
 
 TUTORIAL = dict(iters=1000, init=(1.0, 0.0), loss="sse", tol=None, engine="python")
 
@@ -92,11 +92,12 @@ def test_momentum_follows_pytorchs_convention():
     out = descent.run(objective, [1.0, 0.0], lr=0.01, max_iter=2, rule=descent.momentum(0.9))
     g0 = np.array([-40.0, -18.0])
     theta1 = np.array([1.0, 0.0]) - 0.01 * g0          # v₁ = g₀
-    g1 = objective.gradient(theta1)
+    g1 = objective.loss_and_gradient(theta1)[1]
     theta2 = theta1 - 0.01 * (0.9 * g0 + g1)           # v₂ = μ·v₁ + g₁
     np.testing.assert_array_equal(out.history.theta[1], theta1)
     np.testing.assert_array_equal(out.theta, theta2)
-    np.testing.assert_array_equal(out.rule_state[0], 0.9 * g0 + g1)
+    np.testing.assert_array_equal(out.rule_state.velocity, 0.9 * g0 + g1)
+    assert out.rule_state.count == 2
 
 
 def test_momentum_reaches_the_optimum():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
 import gradfit
 from gradfit import datasets
 from gradfit.errors import ConfigError
-from gradfit.explain import analysis, explain
+from gradfit.outputs import compare
+from gradfit.outputs.explain import analysis, explain
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,7 @@ def test_iteration_table_is_log_spaced_and_read_from_history(tutorial_run):
 
 
 def test_learning_rate_section_shows_a_run_just_above_the_bound_diverging(tutorial_run):
-    assert analysis.rate_just_above(tutorial_run.stable_lr) == 0.061
+    assert compare.rate_just_above(tutorial_run.stable_lr) == 0.061
     text = explain(tutorial_run).text()
     assert "λ = 0.061" in text
     assert "It diverges" in text
@@ -84,12 +87,11 @@ def test_autograd_gradient_matches_the_hand_derived_one(tutorial_run):
 
 
 def test_explanation_reads_the_result_and_does_not_retrain(tutorial_run, monkeypatch):
-    import gradfit.fitting
-
     def refuse(*a, **k):
         raise AssertionError("explain re-ran training")
 
-    monkeypatch.setattr(gradfit.fitting, "fit_data", refuse)
+    monkeypatch.setattr(compare, "fit_data", refuse)
+    monkeypatch.setattr(importlib.import_module("gradfit.fit"), "fit_data", refuse)
     assert "= 29" in explain(tutorial_run, compare=False).text()
 
 
@@ -162,7 +164,7 @@ def test_without_torch_the_autograd_section_says_how_to_install_it(tutorial_run,
 def test_catalogues_have_the_same_keys_and_placeholders():
     import string
 
-    from gradfit.explain.messages import EN, ZH
+    from gradfit.messages import EN, ZH
 
     assert set(EN) == set(ZH)
     fields = lambda text: {f for _, f, _, _ in string.Formatter().parse(text) if f}  # noqa: E731
@@ -185,8 +187,8 @@ def test_chinese_vector_form_has_no_english_words():
 
 
 def test_extra_runs_are_shortened_on_big_data_and_still_show_divergence(tutorial_run, monkeypatch):
-    monkeypatch.setattr(analysis, "REFIT_BUDGET", 300)  # as if the data were 100× larger
-    run = analysis.refit(tutorial_run, 0.061)
+    monkeypatch.setattr(compare, "RERUN_BUDGET", 300)  # as if the data were 100× larger
+    run = compare.rerun(tutorial_run, 0.061)
     assert run.n_iter == 100 and run.diverged
     assert run.history.loss[-1] > 100 * run.history.loss[0]
 

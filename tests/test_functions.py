@@ -9,7 +9,7 @@ import pytest
 
 import gradfit
 from gradfit.errors import ConfigError
-from gradfit.functions import descend, parse
+from gradfit.warmup import descend, parse
 
 
 def test_x_squared_first_step_is_the_tutorials():

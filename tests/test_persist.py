@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradfit
-from gradfit.persist import atomic_write_text, load_model, save_model
+from gradfit.atomic import write_text as atomic_write_text
+from gradfit.outputs.persist import load_model, save_model
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 

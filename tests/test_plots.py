@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 import gradfit
-from gradfit import plots
-from gradfit.explain import analysis
-from gradfit.functions import descend
+from gradfit.outputs import plots
+from gradfit.outputs.explain import analysis
+from gradfit.warmup import descend
 
 SIZE = (640, 480)
 

@@ -10,7 +10,7 @@ import pytest
 
 from gradfit import datasets, fit
 from gradfit.errors import ConfigError
-from gradfit.report import render_report, report_data
+from gradfit.outputs.report import render_report, report_data
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gradfit import datasets, fit
-from gradfit.report import write_report
+from gradfit.outputs.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

@@ -8,8 +8,27 @@ from strd import (LONGLEY_CERTIFIED, LONGLEY_R2, LONGLEY_X, LONGLEY_Y, digits, e
                   filip_like)
 
 import gradfit
-from gradfit.engines import STATS_MIN_ROWS, make_objective
-from gradfit.engines.stats import OPTIMUM_DIGITS, StatsObjective, Summary, array_blocks, summarize, tree_merge
+from conftest import objective as make_objective
+from gradfit import exact
+from gradfit.data.arrays import XY
+from gradfit.engines import STATS_MIN_ROWS, choose_engine
+from gradfit.engines.stats import StatsObjective, Summary, array_blocks, summarize
+from gradfit.exact import OPTIMUM_DIGITS
+from gradfit.loss import Loss, extreme_eigenvalues
+from gradfit.metrics import from_sse
+
+
+def tree_merge(summaries):
+    """Merge pairwise, level by level (the shape of the Dask engine's tree reduction)."""
+    while len(summaries) > 1:
+        pairs = [summaries[i:i + 2] for i in range(0, len(summaries), 2)]
+        summaries = [p[0].merge(p[1]) if len(p) == 2 else p[0] for p in pairs]
+    return summaries[0]
+
+
+def lambda_max(objective):
+    return extreme_eigenvalues(objective.loss.hessian(objective.gram(), objective.n_rows))[1]
+
 
 RTOL = 1e-9  # stats against numpy, float64
 
@@ -57,28 +76,31 @@ def test_lambda_max_and_loss_match_the_numpy_engine():
     X, y = shifted_data()
     stats = make_objective("stats", X, y, loss="mse", fit_intercept=True)
     numpy = make_objective("numpy", X, y, loss="mse", fit_intercept=True)
-    assert stats.hessian_max_eigenvalue() == pytest.approx(numpy.hessian_max_eigenvalue(), rel=1e-12)
+    assert lambda_max(stats) == pytest.approx(lambda_max(numpy), rel=1e-12)
     theta = np.array([0.4, -1.0, 20.0, 3.0])
-    assert stats.loss(theta) == pytest.approx(numpy.loss(theta), rel=1e-12)
-    np.testing.assert_allclose(stats.gradient(theta), numpy.gradient(theta), rtol=1e-10)
+    (loss_s, grad_s), (loss_n, grad_n) = stats.loss_and_gradient(theta), numpy.loss_and_gradient(theta)
+    assert loss_s == pytest.approx(loss_n, rel=1e-12)
+    np.testing.assert_allclose(grad_s, grad_n, rtol=1e-10)
 
 
 def test_longley_optimum_and_r2_match_the_certified_values():
-    objective = StatsObjective.from_arrays(LONGLEY_X, LONGLEY_Y, reduction="sse", fit_intercept=True)
-    theta = objective.optimum()
+    objective = StatsObjective.from_arrays(LONGLEY_X, LONGLEY_Y, Loss("sse"))
+    theta = exact.from_summary(objective.summary, True, objective.rescan)
     assert digits(theta, LONGLEY_CERTIFIED) >= 11       # NIST's log relative error, worst coefficient
-    assert objective.metrics(theta)["r2"] == pytest.approx(LONGLEY_R2, rel=1e-11)
+    sse = objective.loss_and_gradient(theta)[0]
+    assert from_sse(sse, objective.n_rows, objective.summary.M[-1, -1])["r2"] == pytest.approx(LONGLEY_R2, rel=1e-11)
 
 
 def test_ill_conditioned_polynomial_takes_the_qr_pass():
     X, y = filip_like(degree=7)
-    exact = exact_least_squares(X, y)
-    objective = StatsObjective.from_arrays(X, y, reduction="sse", fit_intercept=True)
-    assert objective.expected_digits() < OPTIMUM_DIGITS   # the co-moments alone would keep ~3 digits
-    assert objective.optimum(second_pass=False) is None  # without a second pass there is no trusted answer
+    certified = exact_least_squares(X, y)
+    objective = StatsObjective.from_arrays(X, y, Loss("sse"))
+    assert exact.expected_digits(objective.summary.M) < OPTIMUM_DIGITS   # the co-moments alone would keep ~3 digits
+    # without a second pass there is no trusted answer
+    assert exact.from_summary(objective.summary, True, objective.rescan, second_pass=False) is None
     with pytest.warns(gradfit.GradfitWarning, match="second, QR-based pass"):
-        theta = objective.optimum()
-    assert digits(theta, exact) >= 7                      # QR keeps what lstsq keeps
+        theta = exact.from_summary(objective.summary, True, objective.rescan)
+    assert digits(theta, certified) >= 7                      # QR keeps what lstsq keeps
 
 
 def test_stats_fit_over_a_stream_skips_the_second_pass_for_its_diagnostics(tmp_path):
@@ -87,7 +109,7 @@ def test_stats_fit_over_a_stream_skips_the_second_pass_for_its_diagnostics(tmp_p
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from gradfit.scan import open_files
+    from gradfit.data.files import open_files
 
     X, y = filip_like(degree=7)
     pq.write_table(pa.table({f"x{j}": X[:, j] for j in range(X.shape[1])} | {"y": y}), tmp_path / "f.parquet")
@@ -105,10 +127,12 @@ def test_stats_fit_over_a_stream_skips_the_second_pass_for_its_diagnostics(tmp_p
 def test_auto_chooses_stats_for_full_batch_runs_over_many_rows():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((STATS_MIN_ROWS, 2)), rng.standard_normal(STATS_MIN_ROWS)
-    assert make_objective("auto", X, y, loss="mse", fit_intercept=True).name == "stats"
-    assert make_objective("auto", X[:100], y[:100], loss="mse", fit_intercept=True).__class__.__name__ == "NumpyObjective"
-    assert make_objective("auto", X, y, loss="mse", fit_intercept=True, dtype="float32").__class__.__name__ == "NumpyObjective"
-    assert make_objective("auto", X, y, loss="mse", fit_intercept=True, full_batch=False).__class__.__name__ == "NumpyObjective"
+    data = XY(X, y, ("a", "b"))
+    assert choose_engine(data) == "stats"
+    assert choose_engine(XY(X[:100], y[:100], ("a", "b"))) == "numpy"
+    assert choose_engine(data, dtype="float32") == "numpy"
+    assert choose_engine(data, optimizer="sgd") == "numpy"
+    assert choose_engine(data, weighted=True) == "numpy"
     assert gradfit.fit(X, y, iters=5).engine == "stats"
 
 

@@ -9,7 +9,8 @@ import pytest
 
 import gradfit
 from gradfit.engines.stream import StreamObjective
-from gradfit.scan import open_files
+from gradfit.loss import Loss
+from gradfit.data.files import open_files
 
 
 def make_data(n=5000, seed=3):
@@ -48,7 +49,7 @@ def test_a_csv_directory_streams_through_small_batches(tmp_path, monkeypatch):
     (tmp_path / "csv").mkdir()
     write_csv(tmp_path / "csv" / "one.csv", X[:1000], y[:1000])
     write_csv(tmp_path / "csv" / "two.csv", X[1000:], y[1000:])
-    monkeypatch.setattr("gradfit.scan.BATCH_ROWS", 256)   # many chunks from small files
+    monkeypatch.setattr("gradfit.data.files.BATCH_ROWS", 256)   # many chunks from small files
     scan = open_files(tmp_path / "csv", ["a", "b"], "target")
     streamed = gradfit.fit(scan, None, iters=100, tol=None, engine="stream")
     in_memory = gradfit.fit(X, y, engine="numpy", iters=100, tol=None)
@@ -58,8 +59,7 @@ def test_a_csv_directory_streams_through_small_batches(tmp_path, monkeypatch):
 def test_iter_batches_covers_every_row_once_in_a_seeded_order(tmp_path):
     X, y = make_data(2345)
     write_parquet_parts(tmp_path / "data", X, y, parts=2, row_group_size=300)
-    objective = StreamObjective(open_files(tmp_path / "data", ["a", "b"], "target"), reduction="mse",
-                                fit_intercept=True)
+    objective = StreamObjective(open_files(tmp_path / "data", ["a", "b"], "target"), Loss("mse"))
 
     def epoch(seed):
         return list(objective.iter_batches(100, np.random.default_rng(seed)))
@@ -82,7 +82,7 @@ def test_a_bad_value_in_a_later_csv_chunk_names_file_column_and_line(tmp_path, m
     lines = bad.read_text().splitlines()
     lines[901] = lines[901].split(",")[0] + ",oops," + lines[901].split(",")[2]
     bad.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr("gradfit.scan.BATCH_ROWS", 128)
+    monkeypatch.setattr("gradfit.data.files.BATCH_ROWS", 128)
     with pytest.raises(gradfit.DataError) as info:
         gradfit.fit(open_files(tmp_path / "*.csv", ["a", "b"], "target"), None, iters=5)
     message = str(info.value)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from strd import LONGLEY_CERTIFIED, LONGLEY_X, LONGLEY_Y, digits, exact_least_squares, filip_like
 
 from gradfit.engines import stats
-from gradfit.engines.stats import array_blocks, solve_equilibrated, summarize
+from gradfit.engines.stats import array_blocks, summarize
+from gradfit.exact import solve_equilibrated
 
 
 def numpy_summary(blocks):

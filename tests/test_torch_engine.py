@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 import gradfit  # noqa: E402
 from gradfit import ConfigError, LinearModel  # noqa: E402
-from gradfit.engines import make_objective  # noqa: E402
+from conftest import objective as make_objective  # noqa: E402
 
 RTOL = {"float64": 1e-10, "float32": 1e-4}   # tolerance per dtype, declared once
 
@@ -98,20 +98,23 @@ def test_momentum_follows_torch_optim_sgd_step_for_step():
         assert r.model.bias == pytest.approx(linear.bias.item(), rel=1e-12)
 
 
-def test_torch_rule_state_is_the_same_plain_velocity_as_the_numpy_rule():
+def test_momentum_state_is_torch_optim_sgds_momentum_buffer():
+    """gradfit's velocity is the same plain data as torch.optim.SGD's momentum buffer, step for step."""
     from gradfit import descent
 
-    objective = make_objective("torch", np.array([[1.0], [2], [3]]), np.array([3.0, 5, 7]), loss="sse",
-                               fit_intercept=True)
-    ours, theirs = descent.momentum(0.9, nesterov=True), objective.rule(0.9, nesterov=True)
-    state_ours, state_theirs = ours.init(np.zeros(2)), theirs.init(np.zeros(2))
+    rule = descent.momentum(0.9, nesterov=True)
+    state = rule.init(np.zeros(2))
+    direction = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([direction], lr=1.0, momentum=0.9, nesterov=True)
     for grad in ([-40.0, -18.0], [10.0, 3.0], [-1.0, 0.5]):
-        step_ours, state_ours = ours.update(np.array(grad), state_ours)
-        step_theirs, state_theirs = theirs.update(np.array(grad), state_theirs)
-        np.testing.assert_allclose(step_theirs, step_ours, rtol=1e-15)
-        assert isinstance(state_theirs[0], np.ndarray)
-        np.testing.assert_allclose(state_theirs[0], state_ours[0], rtol=1e-15)
-
+        step, state = rule.update(np.array(grad), state)
+        with torch.no_grad():
+            direction.zero_()
+        direction.grad = torch.tensor(grad, dtype=torch.float64)
+        optimizer.step()   # from 0 with lr = 1, the parameter moves to exactly −step
+        np.testing.assert_allclose(-direction.detach().numpy(), step, rtol=1e-15)
+        np.testing.assert_allclose(optimizer.state[direction]["momentum_buffer"].numpy(), state.velocity, rtol=1e-15)
+    assert state.count == 3
 
 def test_a_fitted_model_converts_to_and_from_nn_linear():
     r = gradfit.fit([[1, 2], [2, 1], [3, 5], [4, 4]], [9, 7, 20, 19], feature_names=["a", "b"])

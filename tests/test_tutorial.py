@@ -86,7 +86,7 @@ def test_demo_figure_draws_the_tutorials_colours(tmp_path):
     import matplotlib.image as mpimg
     import numpy as np
 
-    from gradfit.plots import save_figure, tutorial_figure
+    from gradfit.outputs.plots import save_figure, tutorial_figure
 
     r = gradfit.fit([1, 2, 3], [3, 5, 7], engine="python", **TUTORIAL)
     save_figure(tutorial_figure(r.model, [1, 2, 3], [3, 5, 7], [4], [9]), tmp_path / "f.png")

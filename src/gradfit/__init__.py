@@ -6,20 +6,22 @@
 array([9.00025623])
 """
 
-from gradfit import datasets, scan
-from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitError, GradfitWarning
-from gradfit.fitting import FitResult, fit
-from gradfit.functions import descend
-from gradfit.explain import explain  # noqa: E402  (the function; the subpackage stays importable by name)
+from gradfit.data import datasets
+from gradfit.data.files import open_files
+from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitError, GradfitWarning, Interrupted
+from gradfit.fit import fit
 from gradfit.model import LinearModel
-from gradfit.persist import load_model, save_model
+from gradfit.outputs.explain import explain
+from gradfit.outputs.persist import load_model, save_model
+from gradfit.result import FitResult
+from gradfit.warmup import descend
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "GradfitWarning",
-    "LinearModel",
-    "datasets", "descend", "explain", "fit", "load_model", "save_model",
+    "Interrupted", "LinearModel",
+    "datasets", "descend", "explain", "fit", "load_model", "open_files", "save_model",
 ]
 
 

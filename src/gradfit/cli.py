@@ -32,6 +32,31 @@ app = typer.Typer(
 )
 
 
+class _CtrlC(Exception):
+    """Carries Ctrl-C past the parser (which would turn it into a bare exit 130) to ``main``."""
+
+    def __init__(self, interrupt: KeyboardInterrupt):
+        super().__init__("interrupted")
+        self.interrupt = interrupt
+
+
+def command(*names, **options):
+    """``app.command``, with Ctrl-C in the command handed to ``main`` (which says what to do next)."""
+    import functools
+
+    def register(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except KeyboardInterrupt as exc:
+                raise _CtrlC(exc) from None
+
+        return app.command(*names, **options)(run)
+
+    return register
+
+
 def _out(text: str = "") -> None:
     typer.echo(text)
 
@@ -86,7 +111,7 @@ def _tol(text: str):
 
 # --- commands -------------------------------------------------------------------------------
 
-@app.command()
+@command()
 def demo(
     data: Annotated[str, typer.Option("--data", metavar="tutorial|noisy", help="tutorial (x = 1, 2, 3) or noisy (x = 1, 1.5, 3)")] = "tutorial",
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="directory for the figure")] = Path("."),
@@ -94,10 +119,10 @@ def demo(
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="also write the loss curve, contours and 3-D surface as PNGs here")] = None,
 ):
     """Replay the tutorial: first step by hand, 1000 iterations, the test row, the figure."""
-    from gradfit import datasets
-    from gradfit.explain import render_demo
-    from gradfit.fitting import fit
-    from gradfit.plots import save_figure, tutorial_figure
+    from gradfit.data import datasets
+    from gradfit.fit import fit
+    from gradfit.outputs.explain import render_demo
+    from gradfit.outputs.plots import save_figure, tutorial_figure
 
     dataset = datasets.preset(data)
     result = fit(dataset.x_train, dataset.y_train, lr=0.01, iters=1000, tol=None, init=(1.0, 0.0),
@@ -108,7 +133,7 @@ def demo(
     _write_plots(result, plot, dataset.name, lang)
 
 
-@app.command("fit")
+@command("fit")
 def fit_command(
     file: Annotated[str, typer.Argument(metavar="DATA", help="CSV or Parquet file with a header, a glob such as "
                                         "'data/*.parquet' (quoted), or a directory; large data are read in chunks",
@@ -158,33 +183,29 @@ def fit_command(
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="write the fit, loss curve, contours and 3-D surface as PNGs here")] = None,
 ):
     """Fit f(x) = w·x + b to columns of a file; print the parameters, the verdict and the metrics."""
-    from gradfit.checkpoint import DEFAULT_PATH, resume_hint
-    from gradfit.data import load_xy
-    from gradfit.diagnostics import export_history
-    from gradfit.errors import DivergenceError, RunInterrupted
-    from gradfit.fitting import fit_data
-    from gradfit.persist import save_model
-    from gradfit.progress import ProgressBar
-    from gradfit.scan import open_data
+    from gradfit.data.files import load_xy, open_files
+    from gradfit.errors import DivergenceError
+    from gradfit.fit import fit_data
+    from gradfit.outputs.persist import export_history, save_model
+    from gradfit.training.checkpoint import DEFAULT_PATH
+    from gradfit.training.progress import ProgressBar
 
     if checkpoint is None and not every:
         checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
     try:
-        data = open_data(file, x, y, engine.lower(), weight_column=weight, dropna=dropna)
+        data = open_files(file, x, y, weight_column=weight)
         test_data = load_xy(test, x, y, dropna=dropna, min_rows=1) if test is not None else None
         with ProgressBar(enabled=not quiet) as bar:
             result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
                               loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
                               standardize=standardize, optimizer=optimizer, momentum=momentum, batch_size=batch_size,
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
-                              solver=solver, device=device, test_fraction=test_fraction, seed=seed, callbacks=(bar,),
-                              scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
+                              solver=solver, device=device, test_fraction=test_fraction, seed=seed, dropna=dropna,
+                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
     except DivergenceError as exc:
         if history is not None and exc.result is not None:
             export_history(exc.result, history)   # the run up to the blow-up, to look at
         raise
-    except KeyboardInterrupt as exc:  # click would swallow it; exit 130 with the way to resume
-        raise RunInterrupted(resume_hint(exc, _ARGV)) from None
     _out(render_fit(result, str(file)))
     if summary:
         _out("")
@@ -203,7 +224,7 @@ def fit_command(
     _write_plots(result, plot, "fit", "en", quiet)
 
 
-@app.command()
+@command()
 def predict(
     model: Annotated[Path, typer.Argument(metavar="MODEL", help="model JSON written by `gradfit fit --model`", show_default=False)],
     file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV or Parquet file holding the model's feature columns",
@@ -214,8 +235,8 @@ def predict(
     """Apply a saved model to a file: one prediction per row, as CSV."""
     import numpy as np
 
-    from gradfit.data import read_columns, write_csv_atomic
-    from gradfit.persist import load_model
+    from gradfit.data.files import read_columns, write_csv_atomic
+    from gradfit.outputs.persist import load_model
 
     fitted = load_model(model)
     columns = read_columns(file, list(fitted.feature_names), min_rows=1)
@@ -253,8 +274,7 @@ TUTORIAL_SETTINGS = {"lr": 0.01, "iters": 1000, "tol": None, "init": (1.0, 0.0),
 
 def _learner_data(file, x, y, data):
     """The data to explain: FILE's columns, or a tutorial data set (with its test row)."""
-    from gradfit import datasets
-    from gradfit.data import as_xy, load_xy
+    from gradfit.data import as_xy, datasets, load_xy
     from gradfit.errors import ConfigError
 
     if file is None:
@@ -279,8 +299,8 @@ def _learner_settings(from_file: bool, no_intercept: bool, **given) -> dict:
 
 
 def _learner_fit(xy, settings, no_intercept):
-    from gradfit.fitting import fit_data
-    from gradfit.progress import ProgressBar
+    from gradfit.fit import fit_data
+    from gradfit.training.progress import ProgressBar
 
     with ProgressBar() as bar:
         return fit_data(xy, **settings, fit_intercept=not no_intercept, dtype="float64", momentum=0.0,
@@ -300,8 +320,8 @@ def _plot_dir(path: Path) -> Path:
 def _write_plots(result, directory, prefix: str, lang: str, quiet: bool = False) -> None:
     if directory is None:
         return
-    from gradfit.explain.messages import message
-    from gradfit.plots import save_fit_plots
+    from gradfit.messages import message
+    from gradfit.outputs.plots import save_fit_plots
 
     paths = save_fit_plots(result, _plot_dir(directory), prefix=prefix)
     _note(message("plots.written", lang, paths=", ".join(map(str, paths))), quiet)
@@ -315,7 +335,7 @@ def _show(document_or_explanation, fmt: str) -> None:
         _out(document_or_explanation.render(fmt).rstrip("\n"))
 
 
-@app.command("explain")
+@command("explain")
 def explain_command(
     file: DataFileArg = None,
     x: OptXOpt = None,
@@ -336,7 +356,7 @@ def explain_command(
     the run's own numbers, the iterations, the result against the exact optimum, the largest stable
     learning rate (and a run just above it, diverging) and PyTorch's autograd check."""
     from gradfit.errors import DivergenceError
-    from gradfit.explain import Explanation, check_lang, explain
+    from gradfit.outputs.explain import Explanation, check_lang, explain
 
     check_lang(lang)
     if fmt not in ("text", "markdown", "html"):
@@ -356,7 +376,7 @@ def explain_command(
     _write_plots(result, plot, "explain", lang)
 
 
-@app.command("descend")
+@command("descend")
 def descend_command(
     function: Annotated[str, typer.Argument(metavar="FUNCTION", help="a function in Python syntax, such as 'x**2' or 'x**2 + y**2' (numbers, variables, + - * / **, sin cos tan exp log sqrt abs tanh)", show_default=False)],
     start: Annotated[str, typer.Option("--start", metavar="X[,Y,…]", help="the starting point: one number per variable, variables in alphabetical order", show_default=False)],
@@ -367,11 +387,11 @@ def descend_command(
 ):
     """Gradient descent on a plain function, the tutorial's warm-up: each step's point, value and
     gradient (derived symbolically). Plots for one or two variables with --plot."""
-    from gradfit.explain import Explanation
-    from gradfit.explain.descent import descent_document
-    from gradfit.explain.messages import check_lang, message
-    from gradfit.functions import descend
-    from gradfit.plots import save_descend_plots
+    from gradfit.messages import check_lang, message
+    from gradfit.outputs.explain import Explanation
+    from gradfit.outputs.explain.descent import descent_document
+    from gradfit.outputs.plots import save_descend_plots
+    from gradfit.warmup import descend
 
     check_lang(lang)
     path = descend(function, _parse_floats(start, "--start"), lr=lr, steps=steps)
@@ -383,7 +403,7 @@ def descend_command(
               else message("descend.no_plot", lang, n=n), False)
 
 
-@app.command("report")
+@command("report")
 def report_command(
     file: DataFileArg = None,
     x: OptXOpt = None,
@@ -402,8 +422,8 @@ def report_command(
     """Write one self-contained HTML report that works offline: the explanation, a slider over the
     iterations moving the fitted line and the point on the loss surface together, the loss curve and
     a comparison of learning rates."""
-    from gradfit.explain import check_lang
-    from gradfit.report import write_report
+    from gradfit.messages import check_lang
+    from gradfit.outputs.report import write_report
 
     check_lang(lang)
     xy, test, source = _learner_data(file, x, y, data)
@@ -426,7 +446,7 @@ def render_fit(result, source: str) -> str:
            f"{result.optimizer}, learning rate {result.lr:.6g}")
     lines = [
         f"Fitted {'f(x) = w·x + b' if m.fit_intercept else 'f(x) = w·x'} to '{source}' "
-        f"({result.data.n_rows} rows, {d} feature{'s' * (d != 1)}; engine {result.engine}, "
+        f"({result.n_rows} rows, {d} feature{'s' * (d != 1)}; engine {result.engine}, "
         f"loss {result.reduction}, {how}{', standardized' if result.standardized else ''})",
         result.verdict(),
     ]
@@ -461,28 +481,42 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     typer.echo(f"warning: {message}", err=True)
 
 
-_ARGV: list[str] = []  # the arguments of this invocation, to print the command that resumes it
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``gradfit`` console script."""
+    """Entry point of the ``gradfit`` console script: the one place where errors become messages and exit codes."""
     import warnings
 
-    _ARGV[:] = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            app(args=argv, prog_name="gradfit")
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+            code = app(args=args, prog_name="gradfit", standalone_mode=False)
+        if code == EXIT_INTERRUPTED:   # Ctrl-C before a command started
+            typer.echo("Interrupted.", err=True)
+        return code if isinstance(code, int) else 0
+    except _CtrlC as exc:
+        typer.echo(_interrupted(exc.interrupt, args), err=True)
+        return EXIT_INTERRUPTED
     except GradfitError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
-    return 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:   # a usage error of the parser: its own message, exit 2
+        exc.show()
+        return exc.exit_code
+
+
+def _interrupted(exc, args: list[str]) -> str:
+    """What to say after Ctrl-C: where a run's state was saved and the command that resumes it."""
+    from gradfit.errors import Interrupted
+    from gradfit.training.checkpoint import resume_hint
+
+    if isinstance(exc, Interrupted):
+        return resume_hint(exc, args)
+    return "Interrupted."
 
 
 if __name__ == "__main__":

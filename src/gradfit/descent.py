@@ -1,61 +1,123 @@
-"""Descent: update rules, stopping, divergence and the loop that drives any objective.
+"""Descent: update rules, learning-rate schedules, stopping, divergence and the loop that drives any objective.
 
-The loop sees only an *objective*: something with ``loss_and_gradient(θ) -> (loss, ∇)``
-(and ``dtype``). It never knows which engine computes it.
+The loop sees only an *objective* (``gradfit.engines.Objective``): ``loss_and_gradient(θ)``, and
+for mini-batch SGD ``iter_batches`` and ``batch_gradient``. It never knows which engine computes them.
 
 Update rules are pairs of pure functions over plain-data state, as in optax::
 
     state = rule.init(θ)
     step, state = rule.update(gradient, state)
-    θ = θ − λ_t·step
+    θ = θ − λ_t·step          (t = state.count, the number of updates made)
+
+The state is a small named tuple (the update count, and a velocity for momentum), so a
+checkpoint stores it as JSON and a resumed run continues bit for bit.
 
 One *iteration* is one full-batch update, or — for mini-batch SGD — one epoch: a pass over
-every row in a seeded shuffled order (``objective.iter_batches``), one update per batch. The
-loss, the stopping rule and the history are evaluated once per iteration, on all the data.
+every row in a seeded shuffled order, one update per batch. The loss, the stopping rule and the
+history are evaluated once per iteration, on all the data.
 """
 
 from __future__ import annotations
 
+import enum
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
+
+from gradfit.errors import ConfigError
 
 # A loss this many times the starting loss means the run is blowing up.
 EXPLODE_FACTOR = 1e12
 
 
-class Rule(NamedTuple):
-    """An update rule: ``init(θ) -> state`` and ``update(gradient, state) -> (step, state)``."""
+class Stop(enum.StrEnum):
+    """Why a run ended."""
 
-    name: str
-    init: Callable[[np.ndarray], tuple]
+    TOL = "tol"              # the stopping rule was met
+    MAX_ITER = "max_iter"    # the iteration (epoch) limit came first
+    DIVERGED = "diverged"    # the loss blew up, or grew with a learning rate above 2/λ_max
+    EXACT = "exact"          # no descent: the exact least-squares solution
+
+
+# --- update rules ----------------------------------------------------------------------------
+
+class GDState(NamedTuple):
+    count: int                     # updates made so far: t of the learning-rate schedule
+
+
+class MomentumState(NamedTuple):
+    count: int
+    velocity: np.ndarray           # v in v = μ·v + g
+
+
+class Rule(NamedTuple):
+    """An update rule: ``init(θ, count) -> state`` and ``update(gradient, state) -> (step, state)``."""
+
+    init: Callable[..., tuple]
     update: Callable[[np.ndarray, tuple], tuple[np.ndarray, tuple]]
 
 
 def gradient_descent() -> Rule:
-    """Plain gradient descent: the step is the gradient (θ ← θ − λ·∇Loss). No state."""
-    return Rule("gd", lambda theta: (), lambda grad, state: (grad, state))
+    """Plain gradient descent: the step is the gradient (θ ← θ − λ·∇Loss)."""
+    return Rule(lambda theta, count=0: GDState(count),
+                lambda grad, state: (grad, GDState(state.count + 1)))
 
 
 def momentum(mu: float, nesterov: bool = False) -> Rule:
     """Heavy-ball momentum in PyTorch's convention: ``v = μ·v + g``; ``θ = θ − λ·v``.
 
     With ``nesterov=True`` the step is ``g + μ·v`` (PyTorch's Nesterov form). The
-    velocity ``v`` is the whole state, so a checkpoint that stores it resumes exactly.
+    velocity ``v`` and the count are the whole state, so a checkpoint that stores them resumes exactly.
     """
 
-    def init(theta):
-        return (np.zeros_like(theta),)
+    def init(theta, count=0):
+        return MomentumState(count, np.zeros_like(theta))
 
     def update(grad, state):
-        (velocity,) = state
-        velocity = mu * velocity + grad
+        velocity = mu * state.velocity + grad
         step = grad + mu * velocity if nesterov else velocity
-        return step, (velocity,)
+        return step, MomentumState(state.count + 1, velocity)
 
-    return Rule("nesterov" if nesterov else "momentum", init, update)
+    return Rule(init, update)
+
+
+def rule_for(optimizer: str, momentum_: float = 0.0, nesterov: bool = False) -> Rule:
+    """The update rule of ``optimizer`` (gd, momentum, nesterov, sgd) with ``momentum``/``nesterov``.
+
+    ``momentum`` and ``nesterov`` with ``optimizer="gd"`` or ``"sgd"`` add momentum to those;
+    ``optimizer="momentum"``/``"nesterov"`` use μ = 0.9 unless ``momentum`` says otherwise.
+    """
+    if nesterov and not momentum_ and optimizer != "nesterov":
+        raise ConfigError("nesterov=True needs momentum > 0 (for example momentum=0.9).")
+    mu = momentum_ or (0.9 if optimizer in ("momentum", "nesterov") else 0.0)
+    if not mu:
+        return gradient_descent()
+    return momentum(mu, nesterov or optimizer == "nesterov")
+
+
+def state_to_dict(state) -> dict:
+    """A rule's state as plain JSON-ready data."""
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in state._asdict().items()}
+
+
+def state_from_dict(rule: Rule, theta: np.ndarray, doc: dict):
+    """The rule's state from ``state_to_dict``'s data, checked against the rule and θ (ValueError if it does not fit)."""
+    template = rule.init(np.asarray(theta, dtype=np.float64))
+    if not isinstance(doc, dict) or set(doc) != set(template._fields):
+        raise ValueError(f"the update rule's state needs the fields {', '.join(template._fields)}")
+    values = {}
+    for name, example in template._asdict().items():
+        value = doc[name]
+        if isinstance(example, np.ndarray):
+            value = np.array(value, dtype=np.float64)
+            if value.shape != example.shape or not np.isfinite(value).all():
+                raise ValueError(f"'{name}' must hold {example.size} finite numbers")
+        elif not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62):
+            raise ValueError(f"'{name}' must be a count")
+        values[name] = value
+    return type(template)(**values)
 
 
 def learning_rate_schedule(name: str, lr: float, power_t: float = 0.25) -> Callable[[int], float]:
@@ -68,29 +130,29 @@ def learning_rate_schedule(name: str, lr: float, power_t: float = 0.25) -> Calla
         return lambda t: lr
     if name == "invscaling":
         return lambda t: lr / t ** power_t
-    raise ValueError(f"unknown learning-rate schedule {name!r}")
+    raise ConfigError(f"unknown learning-rate schedule {name!r}; choose constant or invscaling.")
 
 
-@dataclass(frozen=True)
-class MiniBatches:
-    """Mini-batch SGD: ``size`` rows per update, shuffled each epoch by ``rng``.
+# --- stopping and divergence -------------------------------------------------------------------
 
-    The batch gradient is an unbiased estimate of the full one: the loss's own gradient on the
-    batch ("mse": the mean over the batch), scaled by n / |batch| for "sse".
-    """
+def relative_change(previous: float, current: float) -> float:
+    """|ΔLoss| / |Loss|: how much the loss still moves, relative to its size."""
+    if previous == current:
+        return 0.0
+    return abs(previous - current) / max(abs(previous), abs(current))
 
-    size: int
-    rng: np.random.Generator
-    reduction: str
-    fit_intercept: bool
 
-    def gradient(self, X_batch, y_batch, theta, n_rows: int) -> np.ndarray:
-        from gradfit import losses
+def blew_up(loss: float, loss0: float) -> bool:
+    """The loss is no longer a number, or has grown past ``EXPLODE_FACTOR`` times its start."""
+    return not math.isfinite(loss) or (loss0 > 0 and loss > EXPLODE_FACTOR * loss0)
 
-        r = losses.residual(X_batch, y_batch, theta, self.fit_intercept)
-        grad = losses.gradient(X_batch, r, self.reduction, self.fit_intercept)
-        return grad * (n_rows / X_batch.shape[0]) if self.reduction == "sse" else grad
 
+def diverging(loss: float, loss0: float, lr: float, stable_lr: float) -> bool:
+    """Growing, with a learning rate at or above 2/λ_max: it would blow up given more iterations."""
+    return loss > loss0 and lr >= stable_lr
+
+
+# --- the loop ----------------------------------------------------------------------------------
 
 class History:
     """Loss, parameters and gradient per iteration, thinned beyond ``cap`` records.
@@ -138,17 +200,13 @@ class History:
         self.theta = [self.theta[i] for i in keep]
         self.gradient = [self.gradient[i] for i in keep]
 
+    def map(self, theta_map, gradient_map) -> None:
+        """Rewrite the recorded parameters and gradients (to the original scale), in place."""
+        self.theta = [theta_map(t) for t in self.theta]
+        self.gradient = [gradient_map(g) for g in self.gradient]
+
     def __len__(self) -> int:
         return len(self.iteration)
-
-    def as_dict(self) -> dict[str, list]:
-        return {
-            "iteration": list(self.iteration),
-            "loss": list(self.loss),
-            "theta": [t.tolist() for t in self.theta],
-            "gradient": [g.tolist() for g in self.gradient],
-            **({"loss_gap": list(self.loss_gap), "param_gap": list(self.param_gap)} if self.loss_gap else {}),
-        }
 
 
 @dataclass
@@ -161,8 +219,7 @@ class LoopState:
     loss: float
     gradient: np.ndarray
     lr: float
-    rule_state: Any = ()
-    n_updates: int = 0      # parameter updates so far (t of the learning-rate schedule)
+    rule_state: Any
     rng: Any = None         # the mini-batch shuffle's numpy Generator, for checkpoints
 
 
@@ -174,21 +231,17 @@ class Outcome:
     loss: float
     gradient: np.ndarray
     n_iter: int
-    stop_reason: str  # "tol" | "max_iter" | "diverged"
+    stop_reason: Stop
     history: History
-    rule_state: Any = field(default=())
-    n_updates: int = 0  # parameter updates: n_iter for full batch, batches seen for SGD
-
-    @property
-    def converged(self) -> bool:
-        return self.stop_reason == "tol"
+    rule_state: Any
 
 
-def relative_change(previous: float, current: float) -> float:
-    """|ΔLoss| / |Loss|: how much the loss still moves, relative to its size."""
-    if previous == current:
-        return 0.0
-    return abs(previous - current) / max(abs(previous), abs(current))
+@dataclass(frozen=True)
+class MiniBatches:
+    """Mini-batch SGD: ``size`` rows per update, shuffled each epoch by ``rng``."""
+
+    size: int
+    rng: np.random.Generator
 
 
 def run(
@@ -206,57 +259,53 @@ def run(
     batches: MiniBatches | None = None,
     start: int = 0,
     rule_state: Any = None,
-    updates_start: int | None = None,
+    stable_lr: float = math.inf,
 ) -> Outcome:
     """Repeat ``θ ← θ − λ_t·step`` until ``max_iter``, the tolerance, or divergence.
 
-    Stops with ``stop_reason="tol"`` when the relative change of the loss has been ``tol`` or
-    below for ``n_iter_no_change`` iterations in a row ("until the loss almost stops
-    decreasing"), and with ``"diverged"`` as soon as the loss is not finite or has grown past
-    ``EXPLODE_FACTOR`` times its starting value. ``schedule(t)`` gives λ_t (default: ``lr``);
-    with ``batches`` each iteration is an epoch of mini-batch updates.
+    Stops with ``Stop.TOL`` when the relative change of the loss has been ``tol`` or below for
+    ``n_iter_no_change`` iterations in a row ("until the loss almost stops decreasing"), and with
+    ``Stop.DIVERGED`` as soon as the loss blows up (``blew_up``) — or, at the end, when it has
+    grown with a learning rate at or above ``stable_lr`` = 2/λ_max. ``schedule(t)`` gives λ_t
+    (default: ``lr``); with ``batches`` each iteration is an epoch of mini-batch updates.
 
     To resume a run, pass the iteration it had completed as ``start`` with its ``θ`` as
-    ``theta0``, the rule's ``rule_state`` and (for schedules and SGD) the number of updates
-    made as ``updates_start``, with ``batches.rng`` restored: the iterations that follow are
-    the same, bit for bit, as those of the uninterrupted run.
+    ``theta0`` and the rule's ``rule_state``, with ``batches.rng`` restored: the iterations that
+    follow are the same, bit for bit, as those of the uninterrupted run.
     """
     rule = rule or gradient_descent()
     lr_at = schedule or (lambda t: lr)
-    # An engine may compute batch gradients itself (torch: autograd); else they come from gradfit.losses.
-    batch_gradient = batches and (getattr(objective, "batch_gradient", None) or batches.gradient)
-    theta = np.array(theta0, dtype=getattr(objective, "dtype", np.float64))
+    theta = np.array(theta0, dtype=objective.dtype)
     state = rule.init(theta) if rule_state is None else rule_state
     loss, grad = objective.loss_and_gradient(theta)
+    loss0 = loss
     history = History(history_cap)
     history.record(start, theta, loss, grad)
-    explode_at = EXPLODE_FACTOR * loss if loss > 0 else math.inf
-    stop_reason, k, quiet_iters = "max_iter", start, 0
-    t = start if updates_start is None else updates_start
+    stop, k, quiet_iters = Stop.MAX_ITER, start, 0
     if not math.isfinite(loss):
-        stop_reason = "diverged"
+        stop = Stop.DIVERGED
     with np.errstate(over="ignore", invalid="ignore"):
-        while stop_reason == "max_iter" and k < max_iter:
+        while stop is Stop.MAX_ITER and k < max_iter:
             k += 1
             if batches is None:
-                t += 1
                 step, state = rule.update(grad, state)
-                theta = theta - lr_at(t) * step
+                theta = theta - lr_at(state.count) * step
             else:
-                for X_batch, y_batch in objective.iter_batches(batches.size, batches.rng):
-                    t += 1
-                    step, state = rule.update(batch_gradient(X_batch, y_batch, theta, objective.n_rows), state)
-                    theta = theta - lr_at(t) * step
+                for batch in objective.iter_batches(batches.size, batches.rng):
+                    step, state = rule.update(objective.batch_gradient(batch, theta), state)
+                    theta = theta - lr_at(state.count) * step
             previous = loss
             loss, grad = objective.loss_and_gradient(theta)
             history.record(k, theta, loss, grad)
             for callback in callbacks:
-                callback(LoopState(k, max_iter, theta, loss, grad, lr_at(t), state, t,
+                callback(LoopState(k, max_iter, theta, loss, grad, lr_at(state.count), state,
                                    batches.rng if batches is not None else None))
             quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
-            if not math.isfinite(loss) or loss > explode_at:
-                stop_reason = "diverged"
+            if blew_up(loss, loss0):
+                stop = Stop.DIVERGED
             elif quiet_iters >= n_iter_no_change:
-                stop_reason = "tol"
+                stop = Stop.TOL
+    if stop is not Stop.DIVERGED and diverging(loss, history.loss[0], lr, stable_lr):
+        stop = Stop.DIVERGED
     history.record(k, theta, loss, grad, force=True)
-    return Outcome(theta, loss, grad, k, stop_reason, history, state, t)
+    return Outcome(theta, loss, grad, k, stop, history, state)

@@ -8,7 +8,6 @@ plain Python callers catch them as they expect. The library raises them; only
 from __future__ import annotations
 
 # Exit codes that scripts can rely on (also listed in ``gradfit --help``).
-EXIT_OK = 0
 EXIT_DATA = 1        # the data or a file is wrong: missing, ragged, non-numeric, NaN, corrupted
 EXIT_USAGE = 2       # an option is wrong: unknown, out of range, inconsistent
 EXIT_DIVERGED = 3    # the run diverged: the learning rate is too large for these data
@@ -47,10 +46,14 @@ class GradfitWarning(UserWarning):
     """Something the user should know that does not stop the fit (collinear features, p > n, …)."""
 
 
-class RunInterrupted(GradfitError):
-    """Ctrl-C stopped a run (the CLI's form of ``KeyboardInterrupt``); the message says how to resume."""
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; ``path`` holds its last completed iteration (``None``: nothing was saved)."""
 
     exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, path=None, iteration: int | None = None):
+        super().__init__(f"interrupted after iteration {iteration}" if iteration is not None else "interrupted")
+        self.path, self.iteration = path, iteration
 
 
 def missing_extra(package: str, extra: str) -> ConfigError:

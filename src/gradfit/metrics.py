@@ -17,3 +17,10 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     mse = sse / r.shape[0]
     r2 = 1.0 - sse / total if total > 0 else math.nan
     return {"mse": mse, "rmse": math.sqrt(mse), "mae": float(np.abs(r, out=r).mean()), "r2": r2}
+
+
+def from_sse(sse: float, n: int, tss: float) -> dict[str, float]:
+    """MSE, RMSE and R² from the sum of squared residuals and the total sum of squares Σ(y − ȳ)²
+    (what a one-pass summary gives without another pass; MAE would need one)."""
+    mse = sse / n
+    return {"mse": mse, "rmse": math.sqrt(mse), "r2": 1.0 - sse / tss if tss > 0 else math.nan}

@@ -1,4 +1,8 @@
-"""The model of the tutorial, ``f(x) = w·x + b``, with ``w`` a vector of weights."""
+"""The model of the tutorial, ``f(x) = w·x + b``, with ``w`` a vector of weights.
+
+The descent works on one parameter vector ``θ = [w₁, …, w_d, b]`` (no ``b`` without intercept);
+``split`` and ``join`` are the one place that knows how ``θ`` holds ``(w, b)``.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradfit.data.arrays import as_features, default_feature_names, matched_columns
+from gradfit.errors import ConfigError
 
-def default_feature_names(d: int) -> tuple[str, ...]:
-    """``x`` for one feature (as in the tutorial), ``x1 … xd`` for several."""
-    return ("x",) if d == 1 else tuple(f"x{j}" for j in range(1, d + 1))
+
+def split(theta, fit_intercept: bool):
+    """θ → (w, b): the weights and the bias (0 without intercept)."""
+    if fit_intercept:
+        return theta[:-1], theta[-1]
+    return theta, 0.0
+
+
+def join(weights, bias: float, fit_intercept: bool) -> np.ndarray:
+    """(w, b) → θ = [w₁, …, w_d, b] (θ = w without intercept)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    return np.append(weights, bias) if fit_intercept else weights.copy()
 
 
 @dataclass(frozen=True)
@@ -28,10 +43,10 @@ class LinearModel:
 
     def __post_init__(self):
         object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
-        object.__setattr__(self, "bias", float(self.bias))
+        object.__setattr__(self, "bias", float(self.bias) if self.fit_intercept else 0.0)
         names = tuple(str(n) for n in self.feature_names) or default_feature_names(len(self.weights))
         if len(names) != len(self.weights):
-            raise ValueError(f"{len(names)} feature names for {len(self.weights)} weights")
+            raise ConfigError(f"{len(names)} feature names for {len(self.weights)} weights; give one name per weight.")
         object.__setattr__(self, "feature_names", names)
 
     @property
@@ -41,37 +56,46 @@ class LinearModel:
     @property
     def theta(self) -> np.ndarray:
         """The parameter vector the descent works on: ``[w₁, …, w_d, b]`` (no ``b`` without intercept)."""
-        if self.fit_intercept:
-            return np.array([*self.weights, self.bias], dtype=np.float64)
-        return np.array(self.weights, dtype=np.float64)
+        return join(self.weights, self.bias, self.fit_intercept)
 
     @classmethod
     def from_theta(cls, theta, *, fit_intercept=True, **names) -> "LinearModel":
-        theta = [float(t) for t in theta]
-        if fit_intercept:
-            return cls(tuple(theta[:-1]), theta[-1], fit_intercept=True, **names)
-        return cls(tuple(theta), 0.0, fit_intercept=False, **names)
+        weights, bias = split([float(t) for t in theta], fit_intercept)
+        return cls(tuple(weights), bias, fit_intercept=fit_intercept, **names)
 
     def predict(self, X) -> np.ndarray:
-        """``f(x) = w·x + b`` for each row of ``X`` (a list of numbers is one feature, many rows)."""
-        from gradfit.data import as_features
+        """``f(x) = w·x + b`` for each row of ``X`` (a list of numbers is one feature, many rows).
 
-        X = as_features(X, n_features=self.n_features)
+        A frame's columns are matched to the model's features by name (any order; extra columns
+        are ignored, a missing one is an error naming it).
+        """
+        X = as_features(matched_columns(X, self.feature_names), n_features=self.n_features, names=self.feature_names)
         return X @ np.asarray(self.weights, dtype=np.float64) + self.bias
 
     def to_torch(self, *, dtype: str = "float64", device: str = "cpu"):
         """This model as a PyTorch ``nn.Linear(d, 1)`` (needs the ``torch`` extra)."""
-        from gradfit.engines.torch import to_linear
+        from gradfit.errors import missing_extra
 
-        return to_linear(self, dtype=dtype, device=device)
+        try:
+            import torch
+        except ImportError:
+            raise missing_extra("torch", "torch") from None
+        linear = torch.nn.Linear(self.n_features, 1, bias=self.fit_intercept, dtype=getattr(torch, dtype), device=device)
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor([list(self.weights)], dtype=getattr(torch, dtype)))
+            if self.fit_intercept:
+                linear.bias.fill_(self.bias)
+        return linear
 
     @classmethod
     def from_torch(cls, linear, **names) -> "LinearModel":
         """A model from a PyTorch ``nn.Linear(d, 1)``: its weight row and bias."""
-        from gradfit.engines.torch import from_linear
-
-        return from_linear(linear, **names)
+        if linear.out_features != 1:
+            raise ConfigError(f"A gradfit model has one output; this nn.Linear has out_features={linear.out_features}.")
+        weights = linear.weight.detach().cpu().double().view(-1).tolist()
+        bias = float(linear.bias.detach().cpu().double()) if linear.bias is not None else 0.0
+        return cls(tuple(weights), bias, fit_intercept=linear.bias is not None, **names)
 
     def __str__(self) -> str:
         terms = " + ".join(f"{w!r}·{n}" for w, n in zip(self.weights, self.feature_names))
-        return f"f({', '.join(self.feature_names)}) = {terms} + {self.bias!r}"
+        return f"f({', '.join(self.feature_names)}) = {terms}" + (f" + {self.bias!r}" if self.fit_intercept else "")

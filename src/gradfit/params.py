@@ -143,5 +143,11 @@ def _describe(p: Param) -> str:
     return what + (f", or {' or '.join(extras)}" if extras else "")
 
 
-def defaults() -> dict[str, object]:
-    return {name: p.default for name, p in PARAMS.items()}
+def validate_all(options: dict) -> dict:
+    """Every option of the table, validated, defaults filled in; an unknown name is a TypeError
+    (as for any Python function's unexpected keyword)."""
+    unknown = sorted(set(options) - set(PARAMS))
+    if unknown:
+        raise TypeError(f"fit() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                        f"the options are: {', '.join(PARAMS)}")
+    return {name: validate(name, options.get(name, p.default)) for name, p in PARAMS.items()}

@@ -17,10 +17,9 @@ import warnings
 import numpy as np
 
 from gradfit import params
-from gradfit.data import XY
-from gradfit.diagnostics import AT_OPTIMUM
+from gradfit.data.arrays import XY, default_feature_names
+from gradfit.outputs.verdict import AT_OPTIMUM
 from gradfit.errors import missing_extra
-from gradfit.model import default_feature_names
 
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
@@ -85,7 +84,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, options, n_iter_before=0 if first else self.n_iter_)
 
     def _fit(self, X, y, sample_weight, options, n_iter_before: int, warn: bool = False):
-        from gradfit.fitting import fit_data
+        from gradfit.fit import fit_data
 
         weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         names = tuple(getattr(self, "feature_names_in_", ())) or default_feature_names(X.shape[1])
@@ -94,7 +93,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.coef_ = np.array(model.weights)
         self.intercept_ = float(model.bias)
         self.n_iter_ = n_iter_before + result.n_iter
-        self.t_ += result.n_updates
+        self.t_ = result.n_updates
         self.loss_curve_ = list(result.history.loss)
         self.converged_, self.stop_reason_, self.lr_ = result.converged, result.stop_reason, result.lr
         if warn and result.stop_reason == "max_iter" and not (result.param_gap is not None and result.param_gap <= AT_OPTIMUM):

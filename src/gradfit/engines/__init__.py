@@ -1,85 +1,166 @@
-"""Objectives ("engines"): the same loss and gradient, computed where the data lives.
+"""Objectives ("engines"): the same loss and gradient, computed where the data live.
 
-An engine is anything with ``loss_and_gradient(θ) -> (loss, gradient)``, ``loss(θ)``,
-``gradient(θ)``, ``dtype``, ``n_rows`` and ``hessian_max_eigenvalue()``. The descent loop
-(``gradfit.descent.run``) drives any of them. One that can be walked in mini-batches also has
-``iter_batches(batch_size, rng)`` (every row once per epoch, in a seeded shuffled order).
+An engine builds an ``Objective`` (the Protocol below: exactly what the descent loop and
+``fit`` use). ``choose_engine`` is the one answer to ``engine="auto"``; ``make_objective``
+builds the chosen engine's objective from the registry. Engines know the ``Loss`` they
+evaluate, never the update rule that uses it.
 """
 
 from __future__ import annotations
 
+from typing import Callable, Iterator, Protocol, runtime_checkable
+
 import numpy as np
 
+from gradfit.data.arrays import XY
+from gradfit.data.files import Scan
 from gradfit.errors import ConfigError
+from gradfit.loss import Loss
 
-ENGINES = ("auto", "python", "numpy", "torch", "stats", "stream", "dask")
 # engine="auto" reduces full-batch runs over this many rows to the stats summary (one pass).
 STATS_MIN_ROWS = 100_000
+# Files up to this size are read into memory by engine="auto"; larger ones (or several) stream.
+IN_MEMORY_BYTES = 256 * 2**20
+# The engines that need the whole data in memory as arrays.
+IN_MEMORY = ("python", "numpy", "torch")
 
 
-def make_objective(engine: str, X: np.ndarray, y: np.ndarray, *, loss: str, fit_intercept: bool,
-                   dtype: str = "float64", sample_weight=None, device: str = "cpu", full_batch: bool = True):
-    """Build the objective of ``engine`` over the validated arrays ``X`` (n×d) and ``y`` (n)."""
+@runtime_checkable
+class Objective(Protocol):
+    """The loss of some data as the descent sees it."""
+
+    name: str
+    dtype: np.dtype
+    n_rows: int
+    loss: Loss
+    summary: object | None      # the one-pass ``stats.Summary``, where the engine reduces the data to one
+    rescan: Callable[[], Iterator] | None   # with a summary: a fresh pass over the (X, y) blocks
+
+    def loss_and_gradient(self, theta) -> tuple[float, np.ndarray]:
+        """Loss(θ) and ∇Loss(θ)."""
+
+    def gram(self) -> np.ndarray:
+        """AᵀSA (float64), so that the Hessian is ``loss.hessian(gram, n_rows)``."""
+
+    def iter_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator:
+        """Mini-batches covering every row once, in an order drawn from ``rng`` (ConfigError where not possible)."""
+
+    def batch_gradient(self, batch, theta) -> np.ndarray:
+        """An unbiased estimate of ∇Loss(θ) from one mini-batch."""
+
+    def close(self) -> None:
+        """Release what the engine holds (a Dask cluster it started)."""
+
+
+def _python(data: XY, loss: Loss, **_):
+    from gradfit.engines.python import PythonObjective
+
+    return PythonObjective(data.X.tolist(), data.y.tolist(), loss)
+
+
+def _numpy(data: XY, loss: Loss, *, dtype, **_):
+    from gradfit.engines.numpy import NumpyObjective
+
+    return NumpyObjective(data.X, data.y, loss, dtype=dtype)
+
+
+def _torch(data: XY, loss: Loss, *, dtype, device, **_):
+    from gradfit.engines.torch import TorchObjective
+
+    return TorchObjective(data.X, data.y, loss, dtype=dtype, device=device)
+
+
+def _stats(data, loss: Loss, **_):
+    if isinstance(data, Scan):   # the summary of files is the stream engine's
+        return _stream(data, loss)
+    from gradfit.engines.stats import StatsObjective
+
+    return StatsObjective.from_arrays(data.X, data.y, loss)
+
+
+def _stream(data: Scan, loss: Loss, **_):
+    from gradfit.engines.stream import StreamObjective
+
+    return StreamObjective(data, loss)
+
+
+def _dask(data, loss: Loss, *, scheduler=None, **_):
+    from gradfit.engines.dask import DaskData, DaskObjective
+
+    if isinstance(data, XY):
+        data = DaskData.from_arrays(data.X, data.y, data.feature_names, data.target_name)
+    elif isinstance(data, Scan):
+        data = DaskData.from_scan(data)
+    return DaskObjective(data, loss, scheduler=scheduler)
+
+
+REGISTRY: dict[str, Callable[..., Objective]] = {
+    "python": _python, "numpy": _numpy, "torch": _torch, "stats": _stats, "stream": _stream, "dask": _dask,
+}
+ENGINES = ("auto", *REGISTRY)
+
+
+def choose_engine(data, *, engine: str = "auto", optimizer: str = "gd", dtype: str = "float64",
+                  device: str = "cpu", weighted: bool = False, in_memory_only: tuple[str, ...] = ()) -> str:
+    """The engine that runs: ``engine`` checked against the data, or the answer to ``"auto"``.
+
+    auto: Dask data → dask; CUDA → torch; files → read whole (numpy) when one file of at most
+    ``IN_MEMORY_BYTES`` or an option needs them in memory, else streamed; arrays → stats for
+    full-batch float64 runs over ``STATS_MIN_ROWS`` rows or more, else numpy.
+    ``in_memory_only`` names options of the run that need the data in memory (for the message).
+    """
+    is_dask = not isinstance(data, (XY, Scan))
     if engine == "auto":
-        many = full_batch and dtype == "float64" and sample_weight is None and X.shape[0] >= STATS_MIN_ROWS
-        engine = "torch" if device == "cuda" else "stats" if many else "numpy"
+        if is_dask:
+            engine = "dask"
+        elif device == "cuda":
+            engine = "torch"
+        elif isinstance(data, Scan):
+            small = len(data.files) == 1 and data.size_bytes <= IN_MEMORY_BYTES
+            engine = "numpy" if small or weighted or in_memory_only else "stream"
+        else:
+            many = optimizer != "sgd" and dtype == "float64" and not weighted and data.n_rows >= STATS_MIN_ROWS
+            engine = "stats" if many else "numpy"
+    if engine not in REGISTRY:
+        raise ConfigError(f"Unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}.")
+    _check_combination(engine, data, is_dask, optimizer=optimizer, dtype=dtype, device=device, weighted=weighted,
+                       in_memory_only=in_memory_only)
+    return engine
+
+
+def _check_combination(engine, data, is_dask, *, optimizer, dtype, device, weighted, in_memory_only) -> None:
     if device == "cuda" and engine != "torch":
         raise ConfigError(f"device='cuda' runs on the torch engine; engine={engine!r} computes on the CPU. "
                           "Use engine='torch' (--engine torch).")
-    if engine in ("python", "stats") and dtype != "float64":
-        raise ConfigError(f"The {engine} engine computes in float64; dtype={dtype!r} needs engine='numpy'.")
-    if engine in ("stats", "dask", "stream") and sample_weight is not None:
+    if engine in ("python", "stats", "stream", "dask") and dtype != "float64":
+        raise ConfigError(f"The {engine} engine computes in float64; dtype={dtype!r} needs engine='numpy' or 'torch'"
+                          + (" (which read the files whole into memory)." if isinstance(data, Scan) else "."))
+    if weighted and optimizer == "sgd":
+        raise ConfigError("Sample weights are used by the full-batch optimizers (gd, momentum, nesterov) and "
+                          "solver='exact'; choose one of those instead of optimizer='sgd'.")
+    if engine in ("stats", "stream", "dask") and weighted:
         raise ConfigError(f"Sample weights run on the python, numpy or torch engines, not {engine!r}.")
-    if engine == "python":
-        from gradfit.engines.python import PythonObjective
-
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).tolist()
-        return PythonObjective(X.tolist(), y.tolist(), reduction=loss, fit_intercept=fit_intercept,
-                               sample_weight=weights)
-    if engine == "numpy":
-        from gradfit.engines.numpy import NumpyObjective
-
-        return NumpyObjective(X, y, reduction=loss, fit_intercept=fit_intercept, dtype=dtype,
-                              sample_weight=sample_weight)
-    if engine == "torch":
-        from gradfit.engines.torch import TorchObjective
-
-        return TorchObjective(X, y, reduction=loss, fit_intercept=fit_intercept, dtype=dtype,
-                              sample_weight=sample_weight, device=device)
-    if engine == "stats":
-        from gradfit.engines.stats import StatsObjective
-
-        return StatsObjective.from_arrays(X, y, reduction=loss, fit_intercept=fit_intercept)
-    if engine == "dask":
-        from gradfit.engines.dask import DaskData, DaskObjective
-
-        return DaskObjective(DaskData.from_arrays(X, y), reduction=loss, fit_intercept=fit_intercept)
-    if engine == "stream":
-        raise ConfigError("engine='stream' reads files: give a path (CSV or Parquet, a glob or a "
-                          "directory), or use engine='stats' for arrays in memory.")
-    raise ConfigError(f"Unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}.")
-
-
-def objective_for(data, engine: str, *, loss: str, fit_intercept: bool, dtype: str = "float64",
-                  scheduler: str | None = None):
-    """The objective for data not in memory: files (a ``Scan``) read in chunks, or Dask collections.
-
-    Data for the in-memory engines are read whole before this (``fitting``); arrays go to
-    ``make_objective``.
-    """
-    from gradfit.scan import Scan
-
-    if isinstance(data, Scan) and engine != "dask":
-        if dtype != "float64":
-            raise ConfigError(f"Data read in chunks are summarized in float64; dtype={dtype!r} needs the file "
-                              "in memory: use engine='numpy' (--engine numpy).")
-        from gradfit.engines.stream import StreamObjective
-
-        return StreamObjective(data, reduction=loss, fit_intercept=fit_intercept)
-    if engine not in ("auto", "dask"):
+    if engine in ("python", "stats") and optimizer == "sgd":
+        raise ConfigError(f"Mini-batch SGD (optimizer='sgd') needs the numpy, torch, stream or dask engine; the {engine} "
+                          "engine " + ("replays the tutorial's full-batch loop." if engine == "python"
+                                       else "reduces the data to a summary, which has no rows to sample."))
+    if is_dask and engine != "dask":
         raise ConfigError(f"Dask inputs run on engine='dask' (or 'auto'), not {engine!r}; "
                           "call .compute() first to fit them in memory.")
-    from gradfit.engines.dask import DaskData, DaskObjective
+    if engine == "stream" and not isinstance(data, Scan):
+        raise ConfigError("engine='stream' reads files: give a path (CSV or Parquet, a glob or a "
+                          "directory), or use engine='stats' for arrays in memory.")
+    if engine in ("stream", "dask") and in_memory_only:
+        raise ConfigError(f"{' and '.join(in_memory_only)} need the data in memory; the {engine} engine reads them "
+                          "in chunks or on a cluster. Use engine='numpy' to read the file whole.")
 
-    dask_data = DaskData.from_scan(data) if isinstance(data, Scan) else data
-    return DaskObjective(dask_data, reduction=loss, fit_intercept=fit_intercept, scheduler=scheduler)
+
+def make_objective(engine: str, data, loss: Loss, *, dtype: str = "float64", device: str = "cpu",
+                   scheduler=None) -> Objective:
+    """The objective of the (chosen, concrete) ``engine`` over ``data``."""
+    return REGISTRY[engine](data, loss, dtype=dtype, device=device, scheduler=scheduler)
+
+
+def batches_not_supported(engine: str):
+    """The error of an engine that cannot walk mini-batches."""
+    return ConfigError(f"Mini-batch SGD needs the numpy, torch, stream or dask engine, not {engine!r}.")

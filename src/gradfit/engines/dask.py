@@ -10,18 +10,17 @@ its tasks recomputed.
 
 from __future__ import annotations
 
-import atexit
-from contextlib import contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit.data import check_finite
+from gradfit.data.arrays import check_finite, default_feature_names
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, summarize
 from gradfit.errors import DataError, missing_extra
+from gradfit.loss import Loss
 
 PARTITION_ROWS = 250_000
-_local = {}  # the LocalCluster and Client gradfit started, if any
 
 
 def _dask():
@@ -43,16 +42,19 @@ class DaskData:
     feature_names: tuple[str, ...]
     target_name: str = "y"
     source: str | None = None
-    n_rows: int | None = None
-    is_dask = True
+
+    @property
+    def n_rows(self) -> float:
+        """The number of rows (NaN while unknown: a CSV read by Dask counts them when it reads)."""
+        return self.X.shape[0]
 
     @classmethod
-    def from_arrays(cls, X, y, names=None) -> "DaskData":
+    def from_arrays(cls, X, y, names=None, target="y") -> "DaskData":
         _, da, _ = _dask()
         X = np.asarray(X, dtype=np.float64)
         rows = max(PARTITION_ROWS // max(X.shape[1], 1), 1024)
         return cls.from_dask(da.from_array(X, chunks=(rows, -1)), da.from_array(np.asarray(y, dtype=np.float64),
-                                                                                chunks=rows), names)
+                                                                                chunks=rows), names, target)
 
     @classmethod
     def from_dask(cls, X, y, names=None, target="y") -> "DaskData":
@@ -70,10 +72,8 @@ class DaskData:
             raise DataError(f"X must be 2-D (rows × features) and y 1-D; got shapes {X.shape} and {y.shape}.")
         X = X.astype(np.float64).rechunk({1: -1})
         y = y.astype(np.float64).rechunk(X.chunks[0])
-        from gradfit.model import default_feature_names
-
         names = tuple(names) if names else default_feature_names(X.shape[1])
-        return cls(X, y, names, target, n_rows=X.shape[0])
+        return cls(X, y, names, target)
 
     @classmethod
     def from_scan(cls, scan) -> "DaskData":
@@ -94,24 +94,21 @@ class DaskData:
         return list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(), starts.tolist()))
 
 
-@contextmanager
-def connect(scheduler: str | None = None):
-    """The Dask client: at ``scheduler`` (closed afterwards), the current one, or a LocalCluster started once."""
+def connect(scheduler, stack: ExitStack):
+    """The Dask client: ``scheduler`` itself when it is a ``distributed.Client``, a client of the
+    scheduler at that address, the current client, or else a ``LocalCluster`` for this fit —
+    what gradfit started is closed with ``stack``."""
     _, _, distributed = _dask()
+    if isinstance(scheduler, distributed.Client):
+        return scheduler
     if scheduler:
-        with distributed.Client(scheduler) as client:
-            yield client
-        return
+        return stack.enter_context(distributed.Client(scheduler))
     try:
-        yield distributed.get_client()
-        return
+        return distributed.get_client()
     except ValueError:
         pass
-    if "client" not in _local:
-        cluster = distributed.LocalCluster(processes=True, dashboard_address=None)
-        _local["client"] = distributed.Client(cluster)
-        atexit.register(lambda: (_local["client"].close(), cluster.close()))
-    yield _local["client"]
+    cluster = stack.enter_context(distributed.LocalCluster(processes=True, dashboard_address=None))
+    return stack.enter_context(distributed.Client(cluster))
 
 
 def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str) -> Summary:
@@ -138,18 +135,24 @@ def tree_summary(data: DaskData):
 class DaskObjective(StatsObjective):
     name = "dask"
 
-    def __init__(self, data: DaskData, *, reduction: str, fit_intercept: bool, scheduler: str | None = None):
-        self.data, self.scheduler = data, scheduler
-        with connect(scheduler) as client:
-            summary = client.compute(tree_summary(data)).result()
-        data.n_rows = summary.n
-        super().__init__(summary, reduction=reduction, fit_intercept=fit_intercept, rescan=self._partitions)
+    def __init__(self, data: DaskData, loss: Loss, *, scheduler=None):
+        self.data, self._stack = data, ExitStack()
+        try:
+            self.client = connect(scheduler, self._stack)
+            summary = self.client.compute(tree_summary(data)).result()
+        except BaseException:
+            self._stack.close()
+            raise
+        super().__init__(summary, loss, rescan=self._partitions)
+
+    def close(self) -> None:
+        """Close the client and the cluster this fit started (none when it used the caller's)."""
+        self._stack.close()
 
     def _read(self, i: int):
         """Partition ``i`` as numpy arrays on the client."""
         X, y, _ = self.data.partitions()[i]
-        with connect(self.scheduler) as client:
-            return [tuple(client.compute([X, y], sync=True))]
+        return [tuple(self.client.compute([X, y], sync=True))]
 
     def _partitions(self):
         """A pass over the partitions, one at a time on the client (for the QR pass)."""
@@ -163,3 +166,7 @@ class DaskObjective(StatsObjective):
 
         return shuffled_batches(len(self.data.partitions()), self._read, batch_size, rng,
                                 len(self.data.feature_names))
+
+    def batch_gradient(self, batch, theta) -> np.ndarray:
+        X_batch, y_batch = batch
+        return self.loss.batch_gradient(X_batch, y_batch, np.asarray(theta, dtype=np.float64), self.n_rows)

@@ -15,11 +15,9 @@ memory, over a stream of file chunks, and as a Dask tree reduction. Centring kee
 digits that large column means would cost a plain Gram matrix (the Longley data).
 
 The co-moments square the condition number of the centred features. Gradient descent
-only needs ``M·v``, which is as accurate as the numpy engine's ``Xᵀr``; the exact
-optimum is solved from ``M`` when its (equilibrated) condition number leaves at least
-``OPTIMUM_DIGITS`` digits, and otherwise from a second, QR-based pass over the data
-(TSQR: the R-factor of the centred rows, merged by stacking two R's and factoring again),
-which does not square it. benchmarks/README.md has the measurements behind this.
+only needs ``M·v``, which is as accurate as the numpy engine's ``Xᵀr``; the exact optimum
+is ``gradfit.exact``'s, from the summary where it keeps enough digits and otherwise from
+further passes (``rescan``). benchmarks/README.md has the measurements behind this.
 
 The pass itself runs in a small C kernel (``_summary.c``) that reads each row once, shifting
 and multiplying it while it is in the cache; where the kernel is not built, NumPy does the
@@ -28,15 +26,14 @@ same arithmetic (a shifted copy and a ``syrk`` per block), a few times slower.
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from gradfit import losses
-from gradfit.errors import GradfitWarning
+from gradfit.engines import batches_not_supported
+from gradfit.loss import Loss
+from gradfit.model import split
 
 try:
     from gradfit.engines import _summary    # the C kernel; optional, see setup.py
@@ -44,9 +41,7 @@ except ImportError:                         # pragma: no cover - only where no c
     _summary = None
 
 BLOCK_ROWS = 4096        # rows per block: the block's products stay in cache
-OPTIMUM_DIGITS = 9       # below this many expected digits the optimum takes the QR pass
 KERNEL_MAX_D = 200       # above this many features BLAS's blocked syrk outruns the C kernel (measured)
-EPS = np.finfo(np.float64).eps
 
 Blocks = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]  # a fresh pass over (X, y) blocks
 
@@ -131,146 +126,56 @@ def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s
         s += ones[:Xb.shape[0]] @ Zb
 
 
-def tree_merge(summaries: list[Summary]) -> Summary:
-    """Merge pairwise, level by level (the shape of a Dask tree reduction)."""
-    while len(summaries) > 1:
-        pairs = [summaries[i:i + 2] for i in range(0, len(summaries), 2)]
-        summaries = [p[0].merge(p[1]) if len(p) == 2 else p[0] for p in pairs]
-    return summaries[0]
-
-
 def array_blocks(X: np.ndarray, y: np.ndarray, rows: int = BLOCK_ROWS):
     """``(X, y)`` in blocks of ``rows`` rows (views, no copies)."""
     for start in range(0, X.shape[0], rows):
         yield X[start:start + rows], y[start:start + rows]
 
 
-# --- the exact optimum -----------------------------------------------------------------------
-
-def qr_factor(blocks: Iterable[tuple[np.ndarray, np.ndarray]], mean: np.ndarray) -> np.ndarray:
-    """TSQR: the R-factor of the rows ``[x − x̄, y − ȳ]``, one block at a time.
-
-    ``[R; block] = Q·R'`` keeps ``R'ᵀR' = RᵀR + blockᵀblock`` without ever forming a
-    product of the data with itself, so the condition number is not squared.
-    """
-    R = np.zeros((0, mean.shape[0]))
-    for X, y in blocks:
-        Z = np.column_stack([X, y]) - mean
-        R = np.linalg.qr(np.vstack([R, Z]), mode="r")
-    return R
-
-
-def solve_equilibrated(M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """w from ``M·w = rhs``, the columns scaled to unit diagonal first (equilibration)."""
-    diag = np.diag(M)
-    s = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
-    return s * np.linalg.lstsq(M * np.outer(s, s), rhs * s, rcond=None)[0]
-
-
-def solve_triangular(R: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """w from ``R·w = rhs`` (least squares, so a rank-deficient R still gives an answer)."""
-    return np.linalg.lstsq(R, rhs, rcond=None)[0]
-
-
-def condition_number(M: np.ndarray) -> float:
-    """Condition number of the equilibrated co-moment matrix of the features."""
-    Mxx = M[:-1, :-1]
-    diag = np.diag(Mxx)
-    if not diag.size:
-        return 1.0
-    if (diag <= 0).any():
-        return math.inf
-    s = 1.0 / np.sqrt(diag)
-    return float(np.linalg.cond(Mxx * np.outer(s, s)))
-
-
 # --- the objective ---------------------------------------------------------------------------
 
 class StatsObjective:
-    """Loss and gradient from a ``Summary``; ``rescan`` gives a second pass for the optimum."""
+    """Loss and gradient from a ``Summary``; ``rescan()`` gives another pass over the data (for θ*)."""
 
     name = "stats"
-    dtype = np.float64
+    dtype = np.dtype(np.float64)
 
-    def __init__(self, summary: Summary, *, reduction: str, fit_intercept: bool, rescan: Blocks | None = None):
-        self.summary, self.reduction, self.fit_intercept = summary, reduction, fit_intercept
-        self.rescan = rescan
+    def __init__(self, summary: Summary, loss: Loss, *, rescan: Blocks | None = None):
+        self.summary, self.loss, self.rescan = summary, loss, rescan
         self.n_rows = summary.n
         d = summary.d
         self.xbar, self.ybar = summary.mean[:d], summary.mean[d]
         self.Mxx, self.Mxy, self.Myy = summary.M[:d, :d], summary.M[:d, d], summary.M[d, d]
-        self.scale = losses.scale(reduction, summary.n)
+        self.scale = loss.scale(summary.n)
 
     @classmethod
-    def from_arrays(cls, X, y, *, reduction: str, fit_intercept: bool) -> "StatsObjective":
+    def from_arrays(cls, X, y, loss: Loss) -> "StatsObjective":
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        return cls(summarize([(X, y)]), reduction=reduction, fit_intercept=fit_intercept,
-                   rescan=lambda: array_blocks(X, y))
-
-    def _split(self, theta):
-        d = self.xbar.shape[0]
-        return theta[:d], (theta[d] if self.fit_intercept else 0.0)
+        return cls(summarize([(X, y)]), loss, rescan=lambda: array_blocks(X, y))
 
     def loss_and_gradient(self, theta) -> tuple[float, np.ndarray]:
-        w, b = self._split(np.asarray(theta, dtype=np.float64))
+        w, b = split(np.asarray(theta, dtype=np.float64), self.loss.fit_intercept)
         n = self.n_rows
         c = self.xbar @ w + b - self.ybar                      # mean residual
         Mw = self.Mxx @ w - self.Mxy                           # Σ (xᵢ − x̄)·rᵢ
         loss = max(w @ Mw - (w @ self.Mxy - self.Myy), 0.0) + n * c * c
         grad_w = 2 * Mw + 2 * n * c * self.xbar
-        grad = np.append(grad_w, 2 * n * c) if self.fit_intercept else grad_w
+        grad = np.append(grad_w, 2 * n * c) if self.loss.fit_intercept else grad_w
         return loss * self.scale, grad * self.scale
-
-    def loss(self, theta) -> float:
-        return self.loss_and_gradient(theta)[0]
-
-    def gradient(self, theta) -> np.ndarray:
-        return self.loss_and_gradient(theta)[1]
 
     def gram(self) -> np.ndarray:
         """AᵀA with A = [X 1], rebuilt from the summary: Σxxᵀ = Mxx + n·x̄x̄ᵀ."""
         n, xbar = self.n_rows, self.xbar
         G = self.Mxx + n * np.outer(xbar, xbar)
-        if not self.fit_intercept:
+        if not self.loss.fit_intercept:
             return G
         return np.block([[G, n * xbar[:, None]], [n * xbar[None, :], np.array([[float(n)]])]])
 
-    def hessian_max_eigenvalue(self) -> float:
-        return losses.largest_eigenvalue(losses.hessian_from_gram(self.gram(), self.reduction, self.n_rows))
+    def iter_batches(self, batch_size: int, rng):
+        raise batches_not_supported(self.name)
 
-    def expected_digits(self) -> float:
-        """Digits the optimum keeps when solved from the co-moments: −log10(κ(M)·ε), κ(M) = κ(Xc)²."""
-        kappa = condition_number(self.summary.M)
-        return -math.log10(kappa * EPS) if math.isfinite(kappa) else 0.0
+    def batch_gradient(self, batch, theta):
+        raise batches_not_supported(self.name)
 
-    def optimum(self, second_pass: bool = True) -> np.ndarray | None:
-        """The exact least-squares θ* = [w*, b*]: from the co-moments, or a QR pass when ill-conditioned.
-
-        With ``second_pass=False`` an ill-conditioned problem gives ``None`` rather than reading
-        the data again (the caller then does without the reference).
-        """
-        if not self.fit_intercept:
-            # Without the bias the raw (uncentred) products are the ones to solve.
-            G = self.gram()
-            rhs = self.Mxy + self.n_rows * self.xbar * self.ybar
-            return solve_equilibrated(G, rhs)
-        digits = self.expected_digits()
-        if digits >= OPTIMUM_DIGITS or self.rescan is None:
-            w = solve_equilibrated(self.Mxx, self.Mxy)
-        elif not second_pass:
-            return None
-        else:
-            warnings.warn(
-                f"The features are ill-conditioned: solved from the one-pass summary, the exact optimum would "
-                f"keep only about {max(digits, 0):.0f} correct digits, so gradfit took a second, QR-based pass "
-                "over the data for it.", GradfitWarning, stacklevel=2)
-            R = qr_factor(self.rescan(), self.summary.mean)
-            w = solve_triangular(R[:-1, :-1], R[:-1, -1])
-        return np.append(w, self.ybar - self.xbar @ w)
-
-    def metrics(self, theta) -> dict[str, float]:
-        """MSE, RMSE and R² = 1 − Σr²/Σ(y − ȳ)², from the summary (no pass over the data)."""
-        sse = self.loss(theta) / self.scale
-        mse = sse / self.n_rows
-        r2 = 1.0 - sse / self.Myy if self.Myy > 0 else math.nan
-        return {"mse": mse, "rmse": math.sqrt(mse), "r2": r2}
+    def close(self) -> None:
+        pass

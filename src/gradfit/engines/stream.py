@@ -12,8 +12,9 @@ from typing import Iterator
 
 import numpy as np
 
+from gradfit.data.files import Scan
 from gradfit.engines.stats import StatsObjective, array_blocks, summarize
-from gradfit.scan import Scan
+from gradfit.loss import Loss
 
 
 def scan_blocks(scan: Scan):
@@ -27,18 +28,19 @@ class StreamObjective(StatsObjective):
 
     name = "stream"
 
-    def __init__(self, scan: Scan, *, reduction: str, fit_intercept: bool):
+    def __init__(self, scan: Scan, loss: Loss):
         self.scan = scan
-        summary = summarize(scan_blocks(scan))
-        scan.n_rows = summary.n
-        super().__init__(summary, reduction=reduction, fit_intercept=fit_intercept,
-                         rescan=lambda: scan_blocks(scan))
+        super().__init__(summarize(scan_blocks(scan)), loss, rescan=lambda: scan_blocks(scan))
 
     def iter_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(X, y)`` mini-batches covering every row once, in an order drawn from ``rng``."""
         chunks = self.scan.chunks()
         return shuffled_batches(len(chunks), lambda i: self.scan.batches(chunks[i]), batch_size, rng,
                                 len(self.scan.feature_names))
+
+    def batch_gradient(self, batch, theta) -> np.ndarray:
+        X_batch, y_batch = batch
+        return self.loss.batch_gradient(X_batch, y_batch, np.asarray(theta, dtype=np.float64), self.n_rows)
 
 
 def shuffled_batches(n_chunks: int, read, batch_size: int, rng: np.random.Generator, d: int):

@@ -1,12 +1,14 @@
-"""Files larger than memory: CSV or Parquet (one file, a glob or a directory) read in bounded chunks.
+"""The one file reader: CSV or Parquet (one file, a glob or a directory), read in bounded chunks.
 
 ``open_files`` checks the paths and columns once; ``Scan.batches()`` then yields validated
 float blocks ``(X, y)`` of at most ``BATCH_ROWS`` rows, so memory does not grow with the
-data. Every problem is a ``DataError`` naming the file, the column and the row.
+data. Reading a file whole (``read_columns``, ``load_xy``) is the same chunked read,
+concatenated. Every problem is a ``DataError`` naming the file, the column and the row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import re
 from dataclasses import dataclass
@@ -15,10 +17,12 @@ from typing import Iterator
 
 import numpy as np
 
-from gradfit.data import CSV_SUFFIXES, PARQUET_SUFFIXES, _check_known, check_finite, column_to_float
-from gradfit.errors import ConfigError, DataError
+from gradfit.data.arrays import MIN_ROWS, XY, check_finite, check_rows, checked, column_to_float
+from gradfit.errors import DataError
 
 BATCH_ROWS = 65_536
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,18 @@ class Scan:
     target_name: str
     source: str
     format: str                  # "parquet" | "csv"
-    n_rows: int | None = None    # known for Parquet up front, for CSV after the first pass
-    X = None                     # not in memory: fitting reads it through an engine
+    n_rows: int | None = None    # known for Parquet up front (None for CSV until read)
+
+    weight_name: str | None = None   # a column of sample weights (read whole only)
 
     @property
     def columns(self) -> list[str]:
-        return list(dict.fromkeys([*self.feature_names, self.target_name]))
+        return list(dict.fromkeys([*self.feature_names, *([self.weight_name] if self.weight_name else []),
+                                   self.target_name]))
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(Path(f).stat().st_size for f in self.files)
 
     def chunks(self) -> list[Chunk]:
         """Parquet row groups (each readable alone), or whole CSV files."""
@@ -62,10 +72,15 @@ class Scan:
 
     def batches(self, chunk: Chunk | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Validated ``(X, y)`` blocks of the whole data (or of one chunk), in file order."""
+        for columns in self.column_batches(chunk):
+            yield np.column_stack([columns[c] for c in self.feature_names]), columns[self.target_name]
+
+    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False):
+        """Every wanted column as float64, a block at a time; NaN refused unless ``allow_missing``."""
         for c in ([chunk] if chunk else self._file_chunks()):
             row = c.first_row
             for batch in self._record_batches(c):
-                yield self._to_arrays(batch, c.file, row)
+                yield self._to_arrays(batch, c.file, row, allow_missing)
                 row += batch.num_rows
 
     def _file_chunks(self) -> list[Chunk]:
@@ -82,29 +97,31 @@ class Scan:
             yield from fragment.to_batches(columns=self.columns, batch_size=BATCH_ROWS,
                                            batch_readahead=1, fragment_readahead=1,
                                            fragment_scan_options=_scan_options(self.format))
-        except (pa.ArrowInvalid, OSError) as exc:
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
             raise _read_error(c.file, self.format, exc) from None
 
-    def _to_arrays(self, batch, file: str, first_row: int):
+    def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False) -> dict[str, np.ndarray]:
         is_csv = self.format == "csv"
         columns = {}
         for name in self.columns:
             values = batch.column(name).to_numpy(zero_copy_only=False)
             column = column_to_float(values, name, file=is_csv, source=f"'{file}'", offset=first_row)
-            check_finite(column, name, file=is_csv, source=f"'{file}'", offset=first_row)
+            if not allow_missing:
+                check_finite(column, name, file=is_csv, source=f"'{file}'", offset=first_row)
             columns[name] = column
-        X = np.column_stack([columns[c] for c in self.feature_names])
-        return X, columns[self.target_name]
+        return columns
 
 
-def open_files(path, x_columns: list[str], y_column: str) -> Scan:
-    """A ``Scan`` of the CSV or Parquet files at ``path`` (a file, a glob such as ``data/*.parquet``, or a directory)."""
+def open_files(path, x_columns: list[str], y_column: str, *, weight_column: str | None = None) -> Scan:
+    """A ``Scan`` of the CSV or Parquet files at ``path`` (a file, a glob such as ``data/*.parquet``, or a directory).
+
+    Nothing is read but the schemas: the data are read in chunks by an engine, or whole by ``read_all``."""
     files = _resolve(str(path))
     formats = {_format_of(f) for f in files}
     if len(formats) > 1:
         raise DataError(f"'{path}' mixes CSV and Parquet files; give files of one format.")
     fmt = formats.pop()
-    scan = Scan(tuple(files), tuple(x_columns), y_column, str(path), fmt)
+    scan = Scan(tuple(files), tuple(x_columns), y_column, str(path), fmt, weight_name=weight_column)
     for f in files:
         _check_known(f, scan.columns, _schema_names(f, fmt))
     if fmt == "parquet":
@@ -114,21 +131,58 @@ def open_files(path, x_columns: list[str], y_column: str) -> Scan:
     return scan
 
 
-def read_all(scan: Scan) -> tuple[np.ndarray, np.ndarray]:
-    """The whole data in memory (for the engines that need it there)."""
-    blocks = list(scan.batches())
-    if not blocks:
-        raise DataError(f"'{scan.source}' holds no rows.")
-    return np.vstack([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
+def read_columns(path, columns: list[str], *, min_rows: int = MIN_ROWS,
+                 allow_missing: bool = False) -> dict[str, np.ndarray]:
+    """The named numeric columns of the file(s) at ``path``, whole: the chunked read, concatenated."""
+    columns = list(dict.fromkeys(columns))
+    return _read_whole(open_files(path, columns[:-1], columns[-1]), min_rows, allow_missing)
 
 
-def is_large(path, limit_bytes: int) -> bool:
-    """Whether the files at ``path`` are many, or together larger than ``limit_bytes``."""
-    try:
-        files = _resolve(str(path))
-    except DataError:
-        return False
-    return len(files) > 1 or sum(Path(f).stat().st_size for f in files) > limit_bytes
+def _read_whole(scan: Scan, min_rows: int, allow_missing: bool) -> dict[str, np.ndarray]:
+    blocks = list(scan.column_batches(allow_missing=allow_missing))
+    n = sum(len(b[scan.target_name]) for b in blocks)
+    check_rows(n, f"'{scan.source}'", min_rows)
+    return {c: np.concatenate([b[c] for b in blocks]) for c in scan.columns}
+
+
+def read_all(scan: Scan, *, dropna: bool = False, min_rows: int = MIN_ROWS) -> XY:
+    """The whole data of a ``Scan`` in memory, validated as arrays are: missing values refused
+    (counted per column) or their rows dropped with ``dropna``; sample weights checked."""
+    columns = _read_whole(scan, min_rows, allow_missing=True)
+    X = np.column_stack([columns[c] for c in scan.feature_names])
+    weight = columns[scan.weight_name] if scan.weight_name else None
+    data = checked(X, columns[scan.target_name], scan.feature_names, scan.target_name, weight, dropna=dropna,
+                   source=f"'{scan.source}'", file=scan.format == "csv",
+                   weight_name=scan.weight_name or "sample_weight", min_rows=min_rows)
+    return dataclasses.replace(data, source=scan.source)
+
+
+def load_xy(path, x_columns: list[str], y_column: str, *, weight_column: str | None = None,
+            dropna: bool = False, min_rows: int = MIN_ROWS) -> XY:
+    """Training data from a file, whole: the ``x_columns`` as features, ``y_column`` as target,
+    ``weight_column`` as sample weights; missing values refused (counted per column) or dropped."""
+    return read_all(open_files(path, x_columns, y_column, weight_column=weight_column), dropna=dropna,
+                    min_rows=min_rows)
+
+
+def _check_known(path, wanted, available) -> None:
+    unknown = [c for c in wanted if c not in available]
+    if unknown:
+        raise DataError(
+            f"Column{'s' * (len(unknown) != 1)} {', '.join(repr(c) for c in unknown)} not found in "
+            f"'{path}'. Its columns are: {', '.join(available)}."
+        )
+
+
+def write_csv_atomic(path, columns: dict[str, np.ndarray]) -> None:
+    """Write columns as CSV, floats in full (round-trip) precision, atomically."""
+    from gradfit.atomic import write_text
+
+    names = list(columns)
+    lines = [",".join(names)]
+    for row in zip(*(columns[n].tolist() for n in names)):
+        lines.append(",".join(repr(float(v)) for v in row))
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def _resolve(path: str) -> list[str]:
@@ -148,8 +202,10 @@ def _resolve(path: str) -> list[str]:
         return files
     if not p.exists():
         raise DataError(f"File not found: '{path}'. Check the path and the current directory.")
+    if not p.is_file():
+        raise DataError(f"'{path}' is not a regular file; give a CSV or Parquet file, a glob or a directory.")
     if p.stat().st_size == 0:
-        raise DataError(f"'{path}' is empty. A CSV needs a header line and data rows.")
+        raise DataError(f"'{path}' is empty. A CSV needs a header line and at least {MIN_ROWS} data rows.")
     return [path]
 
 
@@ -186,7 +242,7 @@ def _schema_names(f: str, fmt: str) -> list[str]:
 
     try:
         return ds.dataset([f], format=fmt).schema.names
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise _read_error(f, fmt, exc) from None
 
 
@@ -207,31 +263,27 @@ def _read_error(file: str, fmt: str, exc: Exception) -> DataError:
         what = f"holds {value.group(1)!r}" if value else match.group(3)
         return DataError(
             f"Column '{name}' in '{file}' is not numeric: line {line} of the file (data row {line - 1}) {what}. "
-            "gradfit fits numbers only; fix or remove that row, or leave the column out."
+            "gradfit fits numbers only; fix or remove that row, encode text or categories as numeric "
+            "columns, or leave the column out."
         )
-    from gradfit.data import _csv_error
-
     return _csv_error(Path(file), "\t" if file.endswith(".tsv") else ",", exc)
 
 
-# Files up to this size are read into memory by engine="auto"; larger ones (or several) stream.
-IN_MEMORY_BYTES = 256 * 2**20
+def _csv_error(path: Path, delimiter: str, exc: Exception) -> DataError:
+    """Turn pyarrow's parse error into a message with the line number."""
+    import csv
 
-
-def open_data(path, x_columns: list[str], y_column: str, engine: str = "auto", *,
-              weight_column: str | None = None, dropna: bool = False):
-    """Training data at ``path``: in memory (``XY``) when small and one file, else a ``Scan``.
-
-    Sample weights and dropping rows with missing values work on data in memory: with either,
-    one file is read into memory whatever its size.
-    """
-    from gradfit.data import load_xy
-
-    single = not any(ch in str(path) for ch in "*?[") and not Path(path).is_dir()
-    in_memory = engine in ("python", "numpy", "torch") or weight_column is not None or dropna
-    if single and (in_memory or (engine == "auto" and not is_large(path, IN_MEMORY_BYTES))):
-        return load_xy(path, x_columns, y_column, weight_column=weight_column, dropna=dropna)
-    if weight_column is not None or dropna:
-        raise ConfigError("--weight and --dropna work on one file read into memory; for many files or "
-                          "a directory, prepare the data first (drop missing rows, fold weights in).")
-    return open_files(path, x_columns, y_column)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = next(reader, [])
+            for row in reader:
+                if row and len(row) != len(header):
+                    return DataError(
+                        f"'{path}' is ragged: line {reader.line_num} has {len(row)} field"
+                        f"{'s' * (len(row) != 1)} but the header has {len(header)} "
+                        f"({', '.join(header)}). Fix that line so every row has one value per column."
+                    )
+    except UnicodeDecodeError:
+        return DataError(f"'{path}' is not a UTF-8 text file; is it really a CSV? Export it as CSV (UTF-8).")
+    return DataError(f"'{path}' could not be read as CSV: {exc}. Check that it is a comma-separated text file with a header line.")

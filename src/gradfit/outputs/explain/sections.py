@@ -9,10 +9,13 @@ import math
 
 import numpy as np
 
-from gradfit.explain import analysis as an
-from gradfit.explain.document import Document, Section
-from gradfit.explain.messages import message
+from gradfit.descent import Stop
+from gradfit.outputs.explain import analysis as an
+from gradfit.outputs.explain.document import Document, Section
+from gradfit.messages import message
 
+STOP_KEYS = {Stop.TOL: "result.stop_tol", Stop.MAX_ITER: "result.stop_max_iter",
+             Stop.DIVERGED: "result.stop_diverged", Stop.EXACT: "result.stop_exact"}
 MAX_TERMS = 4          # rows written out term by term; beyond, the first three and "…"
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -48,10 +51,12 @@ def _vector(values, digits: int = 6) -> str:
 def build(result, lang: str = "en", test=None, compare: bool = True) -> Document:
     """The whole explanation of ``result`` as a ``Document``."""
     m = lambda key, **kw: message(key, lang, **kw)  # noqa: E731
-    sections = [derivation(result, m), first_step(result, m), iteration_table(result, m),
-                outcome(result, m, test)]
-    sections += [learning_rate(result, m, compare), autograd(result, m)]
     data = an.require_data(result)
+    if result.stop_reason is Stop.EXACT:   # no descent: the formulas, the optimum and the gradient there
+        sections = [derivation(result, m), outcome(result, m, test), autograd(result, m)]
+    else:
+        sections = [derivation(result, m), first_step(result, m), iteration_table(result, m),
+                    outcome(result, m, test), learning_rate(result, m, compare), autograd(result, m)]
     d = data.X.shape[1]
     title = m("explain.title_one" if d == 1 else "explain.title_many", rows=data.n_rows, features=d)
     return Document(title, sections, lang)
@@ -89,6 +94,8 @@ def derivation(result, m) -> Section:
         lines.append(f"∇Loss = {'(2/n)' if mean else '2'}·Aᵀ(Aθ − y)   (A = [X{' 1' if has_b else ''}], "
                      f"θ = (w{', b' if has_b else ''}))")
     s.math(*lines)
+    if result.stop_reason is Stop.EXACT:
+        return s
     s.para(m("derive.update", lr=num(result.lr), start=_vector(result.init)))
     lines = ["w ← w − λ·∂Loss/∂w" if one else "wⱼ ← wⱼ − λ·∂Loss/∂wⱼ"]
     if has_b:
@@ -210,7 +217,7 @@ def iteration_table(result, m) -> Section:
 def outcome(result, m, test=None) -> Section:
     names = an.parameter_names(result)
     s = Section(m("result.title"))
-    s.para(m(f"result.stop_{result.stop_reason}", n=result.n_iter))
+    s.para(m(STOP_KEYS[result.stop_reason], n=result.n_iter))
     theta = result.model.theta
     s.math(*[f"{p} = {float(t)!r}" for p, t in zip(names, theta)], f"Loss = {num(result.loss)}")
     if test is not None:
@@ -220,11 +227,12 @@ def outcome(result, m, test=None) -> Section:
         s.math(*[f"f({', '.join(num(v) for v in np.atleast_1d(x))}) = {float(pred)!r}   (y = {num(t)}, "
                  f"(f − y)² = {num((pred - t) ** 2, 6)})"
                  for x, pred, t in zip(np.asarray(x_test, dtype=float).tolist(), prediction, y_test)])
-    optimum = an.exact_optimum(result)
+    if result.theta_exact is None:
+        return s
+    optimum = result.theta_exact
     s.para(m("result.optimum"))
     lines = [f"{p}* = {num(t)}    |{p} − {p}*| = {num(abs(a - t), 6)}" for p, a, t in zip(names, theta, optimum)]
-    lines.append(f"Loss* = {num(an.loss_at(result, optimum))}    Loss − Loss* = "
-                 f"{num(result.loss - an.loss_at(result, optimum), 6)}")
+    lines.append(f"Loss* = {num(result.loss_exact)}    Loss − Loss* = {num(result.loss - result.loss_exact, 6)}")
     s.math(*lines)
     return s
 
@@ -245,8 +253,10 @@ def learning_rate(result, m, compare: bool = True) -> Section:
         return s
     if not compare:
         return s
-    above = an.rate_just_above(stable)
-    run = an.refit(result, above)
+    from gradfit.outputs import compare   # the one extra run of an explanation, on purpose
+
+    above = compare.rate_just_above(stable)
+    run = compare.rerun(result, above)
     s.para(m("lr.above", lr=num(above)))
     h = run.history
     picks = [k for k in an.chosen_iterations(h) if k <= 3 or k >= 10]

@@ -6,20 +6,20 @@ says what to do; nothing past this module checks the data again.
 
 from __future__ import annotations
 
-import csv
 import math
 import numbers
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from gradfit.errors import DataError
-from gradfit.model import default_feature_names
 
 MIN_ROWS = 2
-CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
-PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+def default_feature_names(d: int) -> tuple[str, ...]:
+    """``x`` for one feature (as in the tutorial), ``x1 … xd`` for several."""
+    return ("x",) if d == 1 else tuple(f"x{j}" for j in range(1, d + 1))
 
 
 @dataclass(frozen=True)
@@ -232,10 +232,10 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
         weight = _to_float_array(sample_weight, "sample_weight").reshape(-1)
         if weight.shape[0] != Xa.shape[0]:
             raise DataError(f"sample_weight has {weight.shape[0]} values for {Xa.shape[0]} rows; give one per row.")
-    return _checked(Xa, ya, tuple(names), target, weight, dropna=dropna, min_rows=min_rows)
+    return checked(Xa, ya, tuple(names), target, weight, dropna=dropna, min_rows=min_rows)
 
 
-def _checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file: bool = False,
+def checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file: bool = False,
              weight_name: str = "sample_weight", min_rows: int = MIN_ROWS) -> XY:
     """Missing values per column (refused, or rows dropped), infinities, weights, row count."""
     if not _all_finite(X, y, weight):  # only then look column by column, to name what is wrong
@@ -303,106 +303,22 @@ def _frame_to_array(frame, check: bool = True) -> tuple[np.ndarray, tuple[str, .
     return np.column_stack(columns), names
 
 
-# --- files ---------------------------------------------------------------------------------
-
-def read_columns(path, columns: list[str], *, min_rows: int = MIN_ROWS,
-                 allow_missing: bool = False) -> dict[str, np.ndarray]:
-    """Read the named numeric columns of a CSV or Parquet file, validated (NaN kept if allowed)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"File not found: '{path}'. Check the path and the current directory.")
-    if path.is_dir():
-        raise DataError(f"'{path}' is a directory; give a CSV or Parquet file.")
-    if path.stat().st_size == 0:
-        raise DataError(f"'{path}' is empty. A CSV needs a header line and at least {MIN_ROWS} data rows.")
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        table, is_csv = _read_parquet(path, columns), False
-    else:
-        table, is_csv = _read_csv(path, columns), True
-    check_rows(table.num_rows, f"'{path}'", min_rows)
-    out = {}
-    for name in columns:
-        column = column_to_float(table.column(name).to_numpy(zero_copy_only=False), name,
-                                 file=is_csv, source=f"'{path}'")
-        if not allow_missing:
-            check_finite(column, name, file=is_csv, source=f"'{path}'")
-        out[name] = column
-    return out
-
-
-def load_xy(path, x_columns: list[str], y_column: str, *, weight_column: str | None = None,
-            dropna: bool = False, min_rows: int = MIN_ROWS) -> XY:
-    """Training data from a file: the ``x_columns`` as features, ``y_column`` as target,
-    ``weight_column`` as sample weights; missing values refused (counted per column) or dropped."""
-    wanted = [*x_columns, y_column] + ([weight_column] if weight_column else [])
-    columns = read_columns(path, list(dict.fromkeys(wanted)), allow_missing=True, min_rows=min_rows)
-    X = np.column_stack([columns[c] for c in x_columns])
-    weight = columns[weight_column] if weight_column else None
-    data = _checked(X, columns[y_column], tuple(x_columns), y_column, weight, dropna=dropna,
-                    source=f"'{path}'", file=Path(path).suffix.lower() not in PARQUET_SUFFIXES,
-                    weight_name=weight_column or "sample_weight", min_rows=min_rows)
-    return XY(data.X, data.y, data.feature_names, data.target_name, str(path), data.weight)
-
-
-def _check_known(path, wanted, available) -> None:
-    unknown = [c for c in wanted if c not in available]
-    if unknown:
-        raise DataError(
-            f"Column{'s' * (len(unknown) != 1)} {', '.join(repr(c) for c in unknown)} not found in "
-            f"'{path}'. Its columns are: {', '.join(available)}."
-        )
-
-
-def _read_csv(path: Path, columns):
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    try:
-        table = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delimiter))
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise _csv_error(path, delimiter, exc) from None
-    _check_known(path, columns, table.column_names)
-    return table.select(columns)
-
-
-def _csv_error(path: Path, delimiter: str, exc: Exception) -> DataError:
-    """Turn pyarrow's parse error into a message with the line number."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            header = next(reader, [])
-            for row in reader:
-                if row and len(row) != len(header):
-                    return DataError(
-                        f"'{path}' is ragged: line {reader.line_num} has {len(row)} field"
-                        f"{'s' * (len(row) != 1)} but the header has {len(header)} "
-                        f"({', '.join(header)}). Fix that line so every row has one value per column."
-                    )
-    except UnicodeDecodeError:
-        return DataError(f"'{path}' is not a UTF-8 text file; is it really a CSV? Export it as CSV (UTF-8).")
-    return DataError(f"'{path}' could not be read as CSV: {exc}. Check that it is a comma-separated text file with a header line.")
-
-
-def _read_parquet(path: Path, columns):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-        _check_known(path, columns, schema.names)
-        return pq.read_table(path, columns=columns)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"'{path}' is not a readable Parquet file ({exc}). Check that the file is complete.") from None
-
-
-def write_csv_atomic(path, columns: dict[str, np.ndarray]) -> None:
-    """Write columns as CSV, floats in full (round-trip) precision, atomically."""
-    from gradfit.persist import atomic_write_text
-
-    names = list(columns)
-    lines = [",".join(names)]
-    for row in zip(*(columns[n].tolist() for n in names)):
-        lines.append(",".join(repr(float(v)) for v in row))
-    atomic_write_text(path, "\n".join(lines) + "\n")
-
+def matched_columns(X, names):
+    """A frame's columns in the order of ``names`` (matched by name; extra columns left out);
+    anything else as it is. A missing column is a ``DataError`` naming it."""
+    if not _is_frame(X):
+        return X
+    have = [str(c) for c in X.columns]
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise DataError(f"Column{'s' * (len(missing) != 1)} {', '.join(map(repr, missing))} of the model "
+                        f"{'are' if len(missing) != 1 else 'is'} not in the data; its columns are: "
+                        f"{', '.join(have[:20])}{', …' if len(have) > 20 else ''}.")
+    if len(set(have)) != len(have):
+        twice = sorted({n for n in have if have.count(n) > 1})
+        raise DataError(f"The data name column{'s' * (len(twice) != 1)} {', '.join(map(repr, twice))} more than once; "
+                        "give each column a distinct name.")
+    if have == list(names):
+        return X
+    by_name = dict(zip(have, X.columns))
+    return X[[by_name[n] for n in names]]

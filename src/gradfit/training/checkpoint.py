@@ -1,8 +1,9 @@
 """Checkpoints: the loop's whole state as JSON, written atomically; resume ends bit for bit where an uninterrupted run would.
 
-The state is plain data (STYLE.md): the parameters θ, the update rule's state (momentum
-buffers), the iteration (and epoch), and for seeded mini-batches the RNG state
-(``rng.bit_generator.state``, a dict of integers). ``json`` writes floats with ``repr``, which
+The state is plain data (STYLE.md): the parameters θ, the update rule's state (the update
+count and momentum buffers, as ``descent.state_to_dict`` gives them), the iteration, and for
+seeded mini-batches the RNG state at the end of that iteration (``rng.bit_generator.state``,
+a dict of integers). ``json`` writes floats with ``repr``, which
 reads back to the same bits, so a resumed run continues from exactly the same numbers.
 A checkpoint also records the options of the run, and a resume refuses different ones.
 """
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gradfit.errors import ConfigError, DataError
-from gradfit.persist import atomic_write_text
+from gradfit.atomic import write_text
+from gradfit.errors import ConfigError, DataError, Interrupted
 
 FORMAT = "gradfit.checkpoint"
 VERSION = 1
@@ -27,30 +28,27 @@ DEFAULT_PATH = "gradfit-checkpoint.json"
 class Checkpoint:
     iteration: int
     theta: np.ndarray
-    rule_state: tuple
+    rule_state: dict                # the update rule's state as plain data (count, velocity)
     config: dict
-    epoch: int | None = None
-    rng_state: dict | None = None
-    updates: int | None = None      # parameter updates so far: t of the schedule, batches seen by SGD
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run; ``path`` holds its last completed iteration (``None``: none yet)."""
-
-    def __init__(self, path, iteration: int | None):
-        super().__init__(f"interrupted after iteration {iteration}" if iteration is not None else "interrupted")
-        self.path, self.iteration = path, iteration
+    rng_state: dict | None = None   # the SGD shuffle's generator at the end of ``iteration``
 
 
 class Checkpointer:
-    """A loop callback: keeps the latest state and writes it every ``every`` iterations (0: only on demand)."""
+    """A loop callback: keeps the latest state and writes it every ``every`` iterations (0: only on demand).
 
-    def __init__(self, path, every: int, config: dict):
-        self.path, self.every, self.config = Path(path), int(every), config
-        self.latest = None
+    ``plain(rule_state)`` turns the update rule's state into JSON-ready data. The shuffle's RNG
+    state is copied at each iteration's end, so that it pairs with that iteration's θ even when
+    Ctrl-C arrives part-way into the next epoch.
+    """
+
+    def __init__(self, path, every: int, config: dict, plain):
+        self.path, self.every, self.config, self.plain = Path(path), int(every), config, plain
+        self.latest: Checkpoint | None = None
 
     def __call__(self, state) -> None:
-        self.latest = state
+        rng = state.rng.bit_generator.state if state.rng is not None else None
+        self.latest = Checkpoint(state.iteration, np.array(state.theta, dtype=np.float64),
+                                 self.plain(state.rule_state), self.config, rng)
         if self.every and state.iteration % self.every == 0:
             self.save()
 
@@ -58,29 +56,24 @@ class Checkpointer:
         """Write the latest state; ``None`` when no iteration has completed."""
         if self.latest is None:
             return None
-        save(self.path, to_checkpoint(self.latest, self.config))
+        save(self.path, self.latest)
         return self.path
 
-
-def to_checkpoint(state, config: dict) -> Checkpoint:
-    rng = getattr(state, "rng", None)
-    return Checkpoint(state.iteration, np.array(state.theta, dtype=np.float64),
-                      tuple(getattr(state, "rule_state", ())), config, getattr(state, "epoch", None),
-                      rng.bit_generator.state if rng is not None else None, getattr(state, "n_updates", None))
+    def interrupted(self) -> Interrupted:
+        """Ctrl-C: the latest state written, and the error that says where."""
+        return Interrupted(self.save(), self.latest.iteration if self.latest else None)
 
 
 def save(path, checkpoint: Checkpoint) -> None:
     doc = {
         "format": FORMAT, "version": VERSION,
         "iteration": checkpoint.iteration,
-        "epoch": checkpoint.epoch,
         "theta": checkpoint.theta.tolist(),
-        "rule_state": [np.asarray(s).tolist() for s in checkpoint.rule_state],
+        "rule_state": checkpoint.rule_state,
         "rng_state": checkpoint.rng_state,
-        "updates": checkpoint.updates,
         "config": checkpoint.config,
     }
-    atomic_write_text(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    write_text(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
 
 
 def load(path) -> Checkpoint:
@@ -90,22 +83,20 @@ def load(path) -> Checkpoint:
         raise DataError(f"Checkpoint not found: '{path}'. Write one with --checkpoint {path} --every N.")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError, OSError) as exc:
         raise DataError(f"'{path}' is not a valid gradfit checkpoint: it is not complete JSON ({exc}).") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
         raise DataError(f"'{path}' is not a gradfit checkpoint (version {VERSION}).")
     try:
         theta = np.array(doc["theta"], dtype=np.float64)
-        rule_state = tuple(np.array(s, dtype=np.float64) for s in doc["rule_state"])
         iteration = doc["iteration"]
-        if theta.ndim != 1 or not isinstance(iteration, int) or iteration < 0 or not isinstance(doc["config"], dict):
+        if (theta.ndim != 1 or not np.isfinite(theta).all() or not isinstance(iteration, int) or iteration < 0
+                or not isinstance(doc["config"], dict) or not isinstance(doc["rule_state"], dict)
+                or not isinstance(doc.get("rng_state"), (dict, type(None)))):
             raise ValueError
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise DataError(f"'{path}' is not a valid gradfit checkpoint: a field is missing or malformed.") from None
-    updates = doc.get("updates")
-    if updates is not None and (not isinstance(updates, int) or updates < 0):
-        raise DataError(f"'{path}' is not a valid gradfit checkpoint: 'updates' must be a count.")
-    return Checkpoint(iteration, theta, rule_state, doc["config"], doc.get("epoch"), doc.get("rng_state"), updates)
+    return Checkpoint(iteration, theta, doc["rule_state"], doc["config"], doc.get("rng_state"))
 
 
 def check_same_run(checkpoint: Checkpoint, config: dict, path) -> None:
@@ -118,7 +109,7 @@ def check_same_run(checkpoint: Checkpoint, config: dict, path) -> None:
                           "Resume with the same data and options; only --iters (--epochs for SGD) may change.")
 
 
-def resume_hint(exc: KeyboardInterrupt, argv: list[str]) -> str:
+def resume_hint(exc: Interrupted, argv: list[str]) -> str:
     """What to tell the user after Ctrl-C: where the state is, and the command that continues."""
     import shlex
 

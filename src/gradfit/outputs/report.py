@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from gradfit.errors import missing_extra
-from gradfit.explain import analysis as an
-from gradfit.explain.messages import check_lang, message
+from gradfit.messages import check_lang, message
+from gradfit.outputs import compare
+from gradfit.outputs.explain import analysis as an
 
 MAX_FRAMES = 120        # slider positions
 MAX_POINTS = 500        # data points drawn
@@ -115,10 +116,10 @@ def _rates(result, m) -> list[dict]:
     stable = result.stable_lr
     if not math.isfinite(stable):
         return []
-    rates = [f * stable for f in RATE_FRACTIONS] + [an.rate_just_above(stable)]
+    rates = [f * stable for f in RATE_FRACTIONS] + [compare.rate_just_above(stable)]
     runs = []
     for lr in rates:
-        run = an.refit(result, float(f"{lr:.3g}"), iters=RATE_ITERS)
+        run = compare.rerun(result, float(f"{lr:.3g}"), iters=RATE_ITERS)  # extra runs, on purpose
         label = f"λ = {float(f'{lr:.3g}'):g}" + (f" ({m('report.diverged')})" if run.diverged else "")
         runs.append({"lr": lr, "label": label, "diverged": run.diverged,
                      "iteration": list(run.history.iteration), "loss": _finite(run.history.loss)})
@@ -132,14 +133,14 @@ def _json_for_script(payload: dict) -> str:
 
 def render_report(result, *, lang: str = "en", test=None, source: str = "") -> str:
     """The report as one HTML string."""
-    from gradfit.explain import explain
+    from gradfit.outputs.explain import explain
 
     lang = check_lang(lang)
     e = html.escape
     m = lambda key, **kw: e(message(key, lang, **kw))  # noqa: E731
     plotly_js = _plotly_js()
     explanation = explain(result, lang=lang, test=test).html(full_page=False)
-    from gradfit.explain.document import STYLE as EXPLAIN_STYLE
+    from gradfit.outputs.explain.document import STYLE as EXPLAIN_STYLE
 
     frames = len(_frames(result.history))
     has_surface = len(result.history.theta[0]) >= 2
@@ -177,9 +178,9 @@ def render_report(result, *, lang: str = "en", test=None, source: str = "") -> s
 
 def write_report(result, path, *, lang: str = "en", test=None, source: str = "") -> Path:
     """Write the report to ``path`` atomically."""
-    from gradfit.persist import atomic_write_text
+    from gradfit.atomic import write_text
 
-    atomic_write_text(path, render_report(result, lang=lang, test=test, source=source))
+    write_text(path, render_report(result, lang=lang, test=test, source=source))
     return Path(path)
 
 

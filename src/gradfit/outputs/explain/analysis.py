@@ -1,6 +1,8 @@
 """The numbers an explanation shows, read from a ``FitResult``: first step, chosen iterations,
-the exact optimum, the loss over a plane of two parameters, runs at other learning rates, and
-autograd's gradient. Only ``refit`` trains again, on purpose (the learning-rate comparison).
+the exact optimum, the loss over a plane of two parameters, and autograd's gradient.
+
+Nothing here trains or solves again: θ* and the Loss (its reduction and sample weights) are the
+result's own. Runs at other learning rates come from ``gradfit.outputs.compare``.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit import losses
-from gradfit.errors import ConfigError, DivergenceError
+from gradfit.errors import ConfigError
+from gradfit.exact import design as weighted_design
 
 
 def require_data(result):
+    """The training data as arrays; a clear error for results fitted on data not in memory."""
     if result.data is None:
         raise ConfigError("This result does not carry its training data (FitResult.data is None); "
                           "fit it with gradfit.fit to explain or plot it.")
+    if not result.in_memory:
+        raise ConfigError(f"This result was fitted on data read in chunks or on a Dask cluster ({result.engine} "
+                          "engine); explanations, plots and reports show every row, so they need the data in "
+                          "memory: fit with engine='numpy' (--engine numpy) to explain or plot it.")
     return result.data
 
 
@@ -65,9 +72,9 @@ def plain_gradient_descent(result) -> bool:
 
 
 def loss_at(result, theta) -> float:
+    """The run's own Loss (reduction and sample weights) at θ."""
     data = require_data(result)
-    r = losses.residual(data.X, data.y, np.asarray(theta, dtype=np.float64), fit_intercept(result))
-    return losses.squared_error(r, result.reduction)
+    return result.loss_spec.value(result.loss_spec.residual(data.X, data.y, np.asarray(theta, dtype=np.float64)))
 
 
 def chosen_iterations(history, per_decade=(1, 2, 5)) -> list[int]:
@@ -85,21 +92,24 @@ def index_of(history, k: int) -> int:
     return history.iteration.index(k)
 
 
-def exact_optimum(result) -> np.ndarray | None:
-    """The least-squares θ* (minimum-norm where it is not unique), or None without data."""
-    A, y = design(result), np.asarray(result.data.y, dtype=np.float64)
-    if A.shape[0] * A.shape[1] <= 10_000_000:
-        return np.linalg.lstsq(A, y, rcond=None)[0]
-    return np.linalg.lstsq(A.T @ A, A.T @ y, rcond=None)[0]  # normal equations: bounded memory
+def exact_optimum(result) -> np.ndarray:
+    """θ* as the fit stored it (the weighted optimum of a weighted fit)."""
+    if result.theta_exact is None:
+        raise ConfigError("This result has no exact optimum θ* (it is computed for data up to "
+                          "10 million numbers, or with solver='exact'); refit with solver='exact' first.")
+    return result.theta_exact
 
 
 class QuadraticLoss:
-    """Loss(θ) = s·(θᵀGθ − 2cᵀθ + yᵀy) with G = AᵀA, c = Aᵀy: cheap on any grid of θ."""
+    """Loss(θ) = s·(θᵀGθ − 2cᵀθ + yᵀSy) with G = AᵀSA, c = AᵀSy: the run's Loss, cheap on any grid of θ."""
 
     def __init__(self, result):
-        A, y = design(result), np.asarray(result.data.y, dtype=np.float64)
+        data, spec = require_data(result), result.loss_spec
+        A = weighted_design(data.X, spec.fit_intercept, spec.sample_weight)
+        root_w = 1.0 if spec.sample_weight is None else np.sqrt(spec.sample_weight)
+        y = np.asarray(data.y, dtype=np.float64) * root_w
         self.G, self.c, self.yy = A.T @ A, A.T @ y, float(y @ y)
-        self.s = losses.scale(result.reduction, len(y))
+        self.s = spec.scale(len(y))
 
     def on_plane(self, theta_ref, i: int, j: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The loss where θᵢ = u, θⱼ = v (arrays of one shape) and the others stay at ``theta_ref``."""
@@ -132,35 +142,6 @@ def plane_limits(values, optimum_value, margin: float = 0.25) -> tuple[float, fl
     return lo - margin * span, hi + margin * span
 
 
-def rate_just_above(stable_lr: float) -> float:
-    """A round learning rate 1–2 % above 2/λ_max (0.061 for the tutorial's bound 0.0601)."""
-    target = 1.015 * stable_lr
-    digits = -int(math.floor(math.log10(target))) + 1
-    return math.ceil(target * 10 ** digits) / 10 ** digits
-
-
-REFIT_BUDGET = 50_000_000   # numbers read per extra run (rows × columns × iterations), so big data stay quick
-
-
-def refit(result, lr: float, iters: int = 500):
-    """The same run again with another learning rate; a diverged run is returned, not raised.
-
-    On big data the run is shortened to about ``REFIT_BUDGET`` numbers read (at least 30
-    iterations): a run above the stable rate is already visibly growing by then.
-    """
-    from gradfit.fitting import fit_data
-
-    data = require_data(result)
-    iters = max(30, min(iters, REFIT_BUDGET // max(1, data.X.size)))
-
-    try:
-        return fit_data(require_data(result), lr=lr, iters=iters, tol=None, init=result.init,
-                        loss=result.reduction, engine=result.engine, fit_intercept=fit_intercept(result),
-                        dtype="float64", momentum=0.0, nesterov=False, history_cap=10_000)
-    except DivergenceError as exc:
-        return exc.result
-
-
 def autograd_gradient(result) -> np.ndarray | None:
     """∇Loss(θ₀) computed by PyTorch's autograd, or None when PyTorch is not installed."""
     try:
@@ -174,7 +155,10 @@ def autograd_gradient(result) -> np.ndarray | None:
     w = torch.tensor(step.theta0[:d], requires_grad=True)
     b = torch.tensor(step.theta0[d] if fit_intercept(result) else 0.0, requires_grad=fit_intercept(result))
     squared = (X @ w + b - y) ** 2
-    loss = squared.sum() if result.reduction == "sse" else squared.mean()
+    weight = result.loss_spec.sample_weight
+    if weight is not None:
+        squared = torch.tensor(np.asarray(weight, dtype=np.float64)) * squared
+    loss = squared.sum() * result.loss_spec.scale(len(data.y))
     loss.backward()
     parts = [w.grad.numpy()] + ([b.grad.numpy().reshape(1)] if fit_intercept(result) else [])
     return np.concatenate(parts)

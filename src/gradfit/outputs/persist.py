@@ -1,4 +1,5 @@
-"""Models as JSON: floats written to read back bit-identical, written atomically, validated on load.
+"""Models as JSON (floats written to read back bit-identical, written atomically, validated on
+load), and a run's history as CSV or JSON.
 
 Loading never executes anything: the file is parsed by ``json`` and checked field by field.
 """
@@ -7,62 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
+from gradfit.atomic import write_text
 from gradfit.errors import DataError
 from gradfit.model import LinearModel
 
 MODEL_FORMAT = "gradfit.model"
 MODEL_VERSION = 1
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically; see ``atomic_write_bytes``."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
-
-    A temporary file in the same directory is written, flushed and fsync'ed, then renamed
-    over the target (rename is atomic on POSIX), and the directory is fsync'ed.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise DataError(f"Cannot write '{path}': the directory '{directory}' does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, _file_mode(path))  # mkstemp makes 0600; give the file the mode a plain open() would
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's permissions, or 0666 less the umask for a new file."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def model_to_dict(model: LinearModel, metadata: dict | None = None) -> dict:
@@ -81,7 +34,7 @@ def model_to_dict(model: LinearModel, metadata: dict | None = None) -> dict:
 def save_model(model: LinearModel, path, metadata: dict | None = None) -> None:
     """Write the model as JSON; ``json`` writes floats with ``repr``, which round-trips exactly."""
     text = json.dumps(model_to_dict(model, metadata), indent=2, allow_nan=False, ensure_ascii=False)
-    atomic_write_text(path, text + "\n")
+    write_text(path, text + "\n")
 
 
 def load_model(path) -> LinearModel:
@@ -130,3 +83,33 @@ def model_from_dict(doc, source: str = "the model") -> LinearModel:
 
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# --- the history of a run -------------------------------------------------------------------
+
+def history_table(result) -> tuple[list[str], list[list[float]]]:
+    """The history as named columns: iteration, loss, gaps, each parameter and its gradient."""
+    m = result.model
+    params = [f"w[{n}]" for n in m.feature_names] + (["b"] if m.fit_intercept else [])
+    h = result.history
+    header = ["iteration", "loss"] + (["loss_gap", "param_gap"] if h.loss_gap else [])
+    header += params + [f"grad_{p}" for p in params]
+    rows = []
+    for i, k in enumerate(h.iteration):
+        gaps = [h.loss_gap[i], h.param_gap[i]] if h.loss_gap else []
+        rows.append([k, h.loss[i], *gaps, *h.theta[i].tolist(), *h.gradient[i].tolist()])
+    return header, rows
+
+
+def export_history(result, path) -> None:
+    """Write the history as JSON (``.json``) or CSV (anything else), atomically."""
+    from gradfit.atomic import write_text
+
+    header, rows = history_table(result)
+    if str(path).lower().endswith(".json"):
+        finite = lambda v: v if math.isfinite(v) else None  # noqa: E731  (JSON has no inf/nan)
+        doc = {name: [finite(float(row[j])) if j else int(row[j]) for row in rows] for j, name in enumerate(header)}
+        write_text(path, json.dumps(doc, indent=1) + "\n")
+    else:
+        lines = [",".join(header)] + [",".join([str(int(r[0]))] + [repr(float(v)) for v in r[1:]]) for r in rows]
+        write_text(path, "\n".join(lines) + "\n")

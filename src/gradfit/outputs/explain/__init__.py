@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from gradfit.explain.messages import check_lang, message  # noqa: F401  (check_lang is public here)
+from gradfit.messages import check_lang, message  # noqa: F401  (check_lang is public here)
 
 
 def short(x: float) -> str:
@@ -23,17 +23,17 @@ class Explanation:
         self.document = document
 
     def text(self) -> str:
-        from gradfit.explain.document import to_text
+        from gradfit.outputs.explain.document import to_text
 
         return to_text(self.document)
 
     def markdown(self) -> str:
-        from gradfit.explain.document import to_markdown
+        from gradfit.outputs.explain.document import to_markdown
 
         return to_markdown(self.document)
 
     def html(self, full_page: bool = True) -> str:
-        from gradfit.explain.document import to_html_fragment, to_html_page
+        from gradfit.outputs.explain.document import to_html_fragment, to_html_page
 
         return to_html_page(self.document) if full_page else to_html_fragment(self.document)
 
@@ -41,7 +41,7 @@ class Explanation:
         """Print with rich (colours, boxed tables) on ``console`` (default: stdout)."""
         from rich.console import Console
 
-        from gradfit.explain.document import to_rich
+        from gradfit.outputs.explain.document import to_rich
 
         to_rich(self.document, console or Console())
 
@@ -54,7 +54,7 @@ class Explanation:
         return renderers[format]()
 
     def _repr_html_(self) -> str:
-        from gradfit.explain.document import STYLE
+        from gradfit.outputs.explain.document import STYLE
 
         return f"<style>{STYLE}</style>" + self.html(full_page=False)
 
@@ -69,7 +69,7 @@ def explain(result, *, lang: str = "en", test=None, compare: bool = True) -> Exp
 
     ``test`` is an optional ``(X_test, y_test)`` pair to show predictions for.
     """
-    from gradfit.explain.sections import build
+    from gradfit.outputs.explain.sections import build
 
     return Explanation(build(result, check_lang(lang), test=test, compare=compare))
 
@@ -78,7 +78,7 @@ def result_html(result) -> str:
     """A FitResult as a small HTML table (Jupyter's ``_repr_html_``), names escaped."""
     import html
 
-    from gradfit.explain.analysis import parameter_names
+    from gradfit.outputs.explain.analysis import parameter_names
 
     rows = [(name, repr(float(value))) for name, value in zip(parameter_names(result), result.model.theta)]
     rows += [("Loss", f"{result.loss:.10g}"), ("iterations", str(result.n_iter)),

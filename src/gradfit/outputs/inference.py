@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit.diagnostics import design
+from gradfit.exact import design
 from gradfit.errors import DataError, missing_extra
 
 
@@ -70,38 +70,83 @@ class Summary:
 
 
 def summarize(X, y, theta, *, names, fit_intercept: bool, sample_weight=None) -> Summary:
-    """The OLS (WLS with weights) summary of the parameters ``theta`` on the data ``(X, y)``."""
-    try:
-        from scipy import stats
-    except ImportError:  # pragma: no cover - scipy is a dependency
-        raise missing_extra("scipy", "inference") from None
+    """The OLS (WLS with weights) summary of the parameters ``theta`` on the data ``(X, y)``.
+
+    Rows of weight 0 are absent, as in R's ``lm``: they count neither in n nor in the degrees of freedom.
+    """
+    if sample_weight is not None and (sample_weight == 0).any():
+        keep = sample_weight > 0
+        X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
     A = design(X, fit_intercept, sample_weight)
     root_w = 1.0 if sample_weight is None else np.sqrt(sample_weight)
     b = y * root_w
     theta = np.asarray(theta, dtype=np.float64)
     n, p = A.shape
-    df_resid, k = n - p, int(fit_intercept)
-    if df_resid <= 0:
-        raise DataError(f"The summary needs more rows than parameters: {n} rows for {p} parameters "
-                        "leave no degrees of freedom for the residual variance. Add rows or drop features.")
+    _check_dof(n, p)
     r = b - A @ theta
-    ssr = float(r @ r)
-    sigma2 = ssr / df_resid
     pinv = np.linalg.pinv(A)
-    std_err = np.sqrt(sigma2 * np.einsum("ij,ij->i", pinv, pinv))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = theta / std_err
-    p_value = 2 * stats.t.sf(np.abs(t), df_resid)
-    half = stats.t.ppf(0.975, df_resid) * std_err
     if fit_intercept:
         w = np.ones(n) if sample_weight is None else sample_weight
         tss = float(w @ (y - np.average(y, weights=w)) ** 2)
     else:
         tss = float(b @ b)
+    return _table(theta, float(r @ r), tss, n, np.einsum("ij,ij->i", pinv, pinv), np.linalg.eigvalsh(A.T @ A),
+                  names, fit_intercept)
+
+
+def summarize_gram(G: np.ndarray, theta, ssr: float, tss: float, n: int, *, names, fit_intercept: bool) -> Summary:
+    """The same table from AᵀA, the residual and total sums of squares (a one-pass summary's, no rows needed)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    _check_dof(n, G.shape[0])
+    diag = np.diag(G)
+    s = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))          # equilibrate before inverting
+    inverse = np.linalg.pinv(G * np.outer(s, s)) * np.outer(s, s)
+    return _table(theta, ssr, tss, n, np.diag(inverse), np.linalg.eigvalsh(G), names, fit_intercept)
+
+
+def summarize_result(result) -> Summary:
+    """The summary of a ``FitResult``: from its rows when in memory, else from its one-pass summary."""
+    names, fit_intercept = result.model.feature_names, result.model.fit_intercept
+    if result.in_memory:
+        d = result.data
+        return summarize(d.X, d.y, result.model.theta, names=names, fit_intercept=fit_intercept,
+                         sample_weight=d.weight)
+    summary = result.data_summary
+    if summary is None:
+        raise DataError("This result carries neither its rows nor a one-pass summary of them; refit to get its summary.")
+    n = summary.n
+    xbar, ybar = summary.mean[:-1], summary.mean[-1]
+    G = summary.M[:-1, :-1] + n * np.outer(xbar, xbar)
+    if fit_intercept:
+        G = np.block([[G, n * xbar[:, None]], [n * xbar[None, :], np.array([[float(n)]])]])
+    tss = summary.M[-1, -1] if fit_intercept else summary.M[-1, -1] + n * ybar * ybar
+    ssr = result.loss / result.loss_spec.scale(n)
+    return summarize_gram(G, result.model.theta, ssr, tss, n, names=names, fit_intercept=fit_intercept)
+
+
+def _check_dof(n: int, p: int) -> None:
+    if n - p <= 0:
+        raise DataError(f"The summary needs more rows than parameters: {n} rows for {p} parameters "
+                        "leave no degrees of freedom for the residual variance. Add rows or drop features.")
+
+
+def _table(theta, ssr: float, tss: float, n: int, inverse_diag, eig, names, fit_intercept: bool) -> Summary:
+    """σ̂², standard errors, t, p, CIs, R², F from the sums of squares and diag((AᵀA)⁻¹)."""
+    try:
+        from scipy import stats
+    except ImportError:  # pragma: no cover - scipy is a dependency
+        raise missing_extra("scipy", "inference") from None
+    p, k = len(theta), int(fit_intercept)
+    df_resid = n - p
+    sigma2 = ssr / df_resid
+    std_err = np.sqrt(sigma2 * inverse_diag)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = theta / std_err
+    p_value = 2 * stats.t.sf(np.abs(t), df_resid)
+    half = stats.t.ppf(0.975, df_resid) * std_err
     r2 = 1 - ssr / tss if tss > 0 else math.nan
     df_model = p - k
     f = ((tss - ssr) / df_model) / sigma2 if df_model > 0 and sigma2 > 0 else math.nan
-    eig = np.linalg.eigvalsh(A.T @ A)
     return Summary(
         names=tuple(names) + (("const",) if fit_intercept else ()), coef=theta, std_err=std_err, t=t,
         p_value=p_value, ci_low=theta - half, ci_high=theta + half, r2=r2,

@@ -22,11 +22,11 @@ def save_figure(fig, path) -> Path:
     """Write the figure as PNG atomically (a temporary file renamed over the target)."""
     import io
 
-    from gradfit.persist import atomic_write_bytes
+    from gradfit.atomic import write_bytes
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
     return Path(path)
 
 
@@ -68,7 +68,7 @@ def loss_curve(result, title: str = "Loss per iteration"):
 
 def _loss_plane(result, points: int = 80):
     """The loss over the two parameters that moved most (the others held at the result)."""
-    from gradfit.explain import analysis as an
+    from gradfit.outputs.explain import analysis as an
 
     i, j = an.moving_pair(result)
     names = an.parameter_names(result)
@@ -103,7 +103,7 @@ def loss_contours(result):
 def loss_surface(result):
     """The loss as a 3-D surface over (w, b), the descent path drawn on it."""
     (ni, nj), (U, V, Z), path, optimum = _loss_plane(result, points=50)
-    from gradfit.explain import analysis as an
+    from gradfit.outputs.explain import analysis as an
 
     i, j = an.moving_pair(result)
     quadratic = an.QuadraticLoss(result)
@@ -142,10 +142,15 @@ def fit_figure(result):
 
 
 def save_fit_plots(result, directory, prefix: str = "fit") -> list[Path]:
-    """All figures of a run, as PNGs in ``directory``: fit, loss curve, contours and 3-D surface."""
+    """All figures of a run, as PNGs in ``directory``: fit, loss curve, contours and 3-D surface.
+
+    A run on data not in memory (files read in chunks, Dask) gets its loss curve only: the other
+    figures draw every row; the loss surface needs θ* as well."""
     directory = Path(directory)
-    figures = {"fit": lambda: fit_figure(result), "loss": lambda: loss_curve(result)}
-    if len(result.history.theta[0]) >= 2:
+    figures = {"loss": lambda: loss_curve(result)}
+    if result.in_memory:
+        figures = {"fit": lambda: fit_figure(result)} | figures
+    if result.in_memory and result.theta_exact is not None and len(result.history.theta[0]) >= 2:
         figures |= {"contours": lambda: loss_contours(result), "surface": lambda: loss_surface(result)}
     return [save_figure(make(), directory / f"{prefix}-{name}.png") for name, make in figures.items()]
 

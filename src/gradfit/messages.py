@@ -79,6 +79,7 @@ EN: dict[str, str] = {
     "result.stop_tol": "Stopped after {n} iterations: the loss almost stopped decreasing (its relative "
                        "change fell to the tolerance).",
     "result.stop_max_iter": "Stopped after {n} iterations, the limit that was set.",
+    "result.stop_exact": "No iterations: this is the exact least-squares solution (solver='exact').",
     "result.stop_diverged": "Stopped after {n} iterations: the run diverged (the loss grew instead of "
                             "shrinking).",
     "result.test": "Prediction for the held-out test row:",
@@ -192,6 +193,7 @@ ZH: dict[str, str] = {
     "result.title": "四、结果",
     "result.stop_tol": "迭代 {n} 次后停止：损失几乎不再下降（相对变化已小于容差）。",
     "result.stop_max_iter": "迭代 {n} 次后停止，达到了设定的迭代次数上限。",
+    "result.stop_exact": "没有迭代：这是精确的最小二乘解（solver='exact'）。",
     "result.stop_diverged": "迭代 {n} 次后停止：训练发散了（损失不降反升）。",
     "result.test": "对留出的测试样本的预测：",
     "result.optimum": "最小二乘法的精确最优解 θ*（解正规方程 AᵀA·θ = Aᵀy），以及梯度下降的结果离它还有多远：",

@@ -1,4 +1,5 @@
-"""Gradient descent on a plain function, the tutorial's warm-up: ``x ← x − λ·f'(x)``.
+"""Gradient descent on a plain function, the tutorial's warm-up: ``x ← x − λ·f'(x)``, run by the
+same loop as every fit (the function is the loop's objective).
 
 The expression is parsed with Python's ``ast`` against an allow-list (numbers, variables,
 ``+ − × ÷ **``, unary minus, parentheses and a few named functions) and the SymPy
@@ -104,41 +105,52 @@ def parse(text: str) -> Expression:
     return Expression(text.strip(), expr, variables, gradient)
 
 
+class FunctionObjective:
+    """A plain function as the descent loop's objective: "loss" f(x), gradient ∇f(x) (NaN where undefined)."""
+
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, f: Expression):
+        self.evaluate, self.partials = f._f, f._g
+
+    def loss_and_gradient(self, x) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            try:
+                value = float(self.evaluate(*x))
+                grad = np.array([float(g(*x)) for g in self.partials], dtype=np.float64)
+            except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+                return math.nan, np.full(len(x), math.nan)
+        return (value if np.isfinite(grad).all() else math.nan), grad
+
+
 def descend(function, start, *, lr: float = 0.1, steps: int = 20) -> DescentPath:
     """Gradient descent on ``function`` (text or ``Expression``) from ``start``: ``x ← x − λ·∇f(x)``.
 
-    Stops early when f or its gradient is no longer a finite number.
+    The same loop as every fit (``gradfit.descent.run``); it stops early when f or its gradient is
+    no longer a finite number, or f has grown past ``descent.EXPLODE_FACTOR`` times its start.
     """
+    from gradfit import descent
+
     f = function if isinstance(function, Expression) else parse(function)
     start = _as_point(start, f.variables)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
         raise ConfigError(f"Invalid learning rate (--lr) {lr!r}: expected a number > 0, such as 0.1.")
     if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
         raise ConfigError(f"Invalid number of steps (--steps) {steps!r}: expected an integer from 0 to {MAX_STEPS}.")
-    evaluate, gradient = f._f, f._g
-    x = np.array(start, dtype=np.float64)
-    points, values, gradients = [], [], []
-    stop = "steps"
-    with np.errstate(all="ignore"):
-        for k in range(steps + 1):
-            try:
-                value = float(evaluate(*x))
-                grad = np.array([float(g(*x)) for g in gradient], dtype=np.float64)
-            except (ValueError, TypeError, ZeroDivisionError, OverflowError):
-                value, grad = math.nan, np.full(len(x), math.nan)
-            points.append(tuple(float(v) for v in x))
-            values.append(value)
-            gradients.append(tuple(float(g) for g in grad))
-            if not (math.isfinite(value) and np.isfinite(grad).all()):
-                stop = "undefined" if k == 0 or math.isnan(value) else "diverged"
-                break
-            if k < steps:
-                x = x - lr * grad
+    outcome = descent.run(FunctionObjective(f), np.array(start, dtype=np.float64), lr=float(lr), max_iter=steps,
+                          history_cap=steps + 4)
+    h = outcome.history
+    points = [tuple(float(v) for v in x) for x in h.theta]
+    if outcome.stop_reason is descent.Stop.DIVERGED:
+        stop = "undefined" if len(points) == 1 or math.isnan(h.loss[-1]) else "diverged"
+    else:
+        stop = "steps"
     if stop == "undefined" and len(points) == 1:
         where = ", ".join(f"{v} = {p:g}" for v, p in zip(f.variables, points[0]))
         raise ConfigError(f"The function {f.text!r} or its gradient is not defined at the start ({where}); "
                           "choose another start.")
-    return DescentPath(f, float(lr), points, values, gradients, stop)
+    return DescentPath(f, float(lr), points, list(h.loss), [tuple(float(g) for g in grad) for grad in h.gradient],
+                       stop)
 
 
 def _as_point(start, variables) -> tuple[float, ...]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gradfit.explain.document import Document, Section
-from gradfit.explain.messages import check_lang, message
-from gradfit.explain.sections import num
+from gradfit.outputs.explain.document import Document, Section
+from gradfit.messages import check_lang, message
+from gradfit.outputs.explain.sections import num
 
 
 def _point(values, digits: int = 10) -> str:

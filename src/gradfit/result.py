@@ -1,0 +1,99 @@
+"""``FitResult``: a finished run as plain data — the model, the history, θ*, the Loss, why it stopped.
+
+Outputs (explain, plots, report, inference, verdicts, model files) read a ``FitResult``; none of
+them solves for θ* or evaluates the loss another way than the ``Loss`` stored here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradfit.descent import History, Stop
+from gradfit.loss import Loss, stable_lr_bound
+from gradfit.model import LinearModel
+
+
+@dataclass
+class FitResult:
+    """A finished run: the model, its history and what can be said about it."""
+
+    model: LinearModel
+    history: History
+    n_iter: int
+    stop_reason: Stop
+    loss: float                  # final loss
+    lr: float                    # the learning rate used (the starting one under a schedule)
+    lambda_max: float            # largest eigenvalue of the loss's Hessian
+    engine: str
+    loss_spec: Loss              # what was minimised: reduction, intercept, sample weights
+    init: tuple[float, ...]
+    n_rows: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+    data: object | None = None   # the training data (XY in memory; a Scan or DaskData otherwise)
+    optimizer: str = "gd"
+    solver: str = "gd"
+    theta_exact: np.ndarray | None = None   # the least-squares optimum θ*, where computed
+    loss_exact: float | None = None
+    data_summary: object | None = None      # the one-pass summary (count, means, co-moments), where made
+    test_metrics: dict[str, float] | None = None
+    test_data: object | None = None
+    standardized: bool = False
+    constant_features: tuple[str, ...] = ()
+    n_updates: int = 0           # parameter updates made (the count of the update rule's state)
+    options: dict = field(default_factory=dict)   # every hyper-parameter of the run, validated
+
+    @property
+    def reduction(self) -> str:
+        return self.loss_spec.reduction.value
+
+    @property
+    def converged(self) -> bool:
+        return self.stop_reason in (Stop.TOL, Stop.EXACT)
+
+    @property
+    def diverged(self) -> bool:
+        return self.stop_reason is Stop.DIVERGED
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the training rows are at hand as arrays (not files read in chunks, nor a cluster)."""
+        return getattr(self.data, "X", None) is not None and isinstance(self.data.X, np.ndarray)
+
+    @property
+    def stable_lr(self) -> float:
+        """Gradient descent converges for λ below this: 2 / λ_max(Hessian)."""
+        return stable_lr_bound(self.lambda_max)
+
+    @property
+    def loss_gap(self) -> float | None:
+        """Loss(θ) − Loss(θ*) at the end of the run."""
+        return self.history.loss_gap[-1] if self.history.loss_gap else None
+
+    @property
+    def param_gap(self) -> float | None:
+        """‖θ − θ*‖ / ‖θ*‖ at the end of the run."""
+        return self.history.param_gap[-1] if self.history.param_gap else None
+
+    def verdict(self) -> str:
+        """How the run ended, in plain language, with what to change (``gradfit.outputs.verdict``)."""
+        from gradfit.outputs.verdict import verdict
+
+        return verdict(self)
+
+    def summary(self):
+        """The OLS inference table (standard errors, t, p-values, 95% CIs, R², F, …) of this fit."""
+        from gradfit.outputs.inference import summarize_result
+
+        return summarize_result(self)
+
+    def _repr_html_(self) -> str:
+        """A summary table in Jupyter; ``gradfit.explain(result)`` gives the full explanation."""
+        from gradfit.outputs.explain import result_html
+
+        return result_html(self)
+
+    def __repr__(self) -> str:
+        return (f"FitResult(model={self.model!r}, n_iter={self.n_iter}, stop_reason={self.stop_reason.value!r}, "
+                f"loss={self.loss!r})")
