@@ -104,7 +104,7 @@ def test_standardized_descent_reports_coefficients_on_the_original_scale(fit_int
     np.testing.assert_allclose(r.model.theta, exact, rtol=1e-8)
     np.testing.assert_allclose(r.history.theta[-1], r.model.theta)   # the history is on the original scale too
     # On the original scale the same budget gets nowhere near: that is why standardization exists.
-    raw = gradfit.fit(X, y, fit_intercept=fit_intercept, optimizer="nesterov", iters=5000, tol=None)
+    raw = gradfit.fit(X, y, fit_intercept=fit_intercept, optimizer="nesterov", iters=5000, tol=None, standardize=False)
     assert raw.param_gap > 100 * r.param_gap
 
 
@@ -133,8 +133,9 @@ def test_a_constant_column_is_named_not_divided_by_zero():
 def test_integer_weights_equal_repeated_rows(engine, loss):
     X, y = np.array([[1.0], [2], [3], [4]]), np.array([3.0, 5.5, 6.5, 9.2])
     weight = np.array([1, 3, 2, 1])
-    weighted = gradfit.fit(X, y, sample_weight=weight, engine=engine, loss=loss, iters=200, tol=None)
-    repeated = gradfit.fit(np.repeat(X, weight, axis=0), np.repeat(y, weight), engine=engine, loss=loss, iters=200, tol=None)
+    kw = dict(engine=engine, loss=loss, iters=200, tol=None, optimizer="gd", standardize=False)
+    weighted = gradfit.fit(X, y, sample_weight=weight, **kw)
+    repeated = gradfit.fit(np.repeat(X, weight, axis=0), np.repeat(y, weight), **kw)
     np.testing.assert_allclose(weighted.history.theta, repeated.history.theta, rtol=1e-10, atol=1e-12)
     assert weighted.lambda_max == pytest.approx(repeated.lambda_max, rel=1e-12)
 
@@ -144,8 +145,8 @@ def test_integer_weights_equal_repeated_rows(engine, loss):
 def test_python_and_numpy_engines_agree_with_weights(seed, loss, fit_intercept):
     rng = np.random.default_rng(seed)
     X, y, weight = rng.normal(size=(8, 2)), rng.normal(size=8), rng.uniform(0, 3, size=8)
-    a, b = (gradfit.fit(X, y, sample_weight=weight, engine=e, loss=loss, fit_intercept=fit_intercept, iters=30, tol=None)
-            for e in ("python", "numpy"))
+    a, b = (gradfit.fit(X, y, sample_weight=weight, engine=e, loss=loss, fit_intercept=fit_intercept, iters=30, tol=None,
+                        optimizer="gd", standardize=False) for e in ("python", "numpy"))
     np.testing.assert_allclose(a.history.theta, b.history.theta, rtol=1e-10, atol=1e-13)
 
 
@@ -228,12 +229,16 @@ def test_history_records_the_gap_to_the_exact_optimum_per_iteration():
 
 def test_verdicts_say_converged_limit_or_diverged_with_what_to_change():
     X, y = table()
-    assert gradfit.fit(X, y, standardize=True, optimizer="nesterov", tol=1e-12).verdict().startswith("Converged")
-    limit = gradfit.fit(X, y, iters=20).verdict()
-    assert "iteration limit" in limit and "--standardize" in limit and "of the exact optimum" in limit
+    assert gradfit.fit(X, y).verdict().startswith("Converged after")
+    with pytest.warns(gradfit.ConvergenceWarning, match="iters"):
+        short = gradfit.fit(X, y, iters=20, optimizer="gd", standardize=False)
+    limit, flags = short.verdict(), short.verdict(voice="cli")
+    assert "Did not converge" in limit and "standardize=True" in limit and "of the exact optimum" in limit
+    assert "--standardize" in flags and "--iters" in flags and "--solver exact" in flags
     with pytest.raises(gradfit.DivergenceError) as info:
         gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.1, loss="sse")
-    assert info.value.result.verdict().startswith("Diverged") and "--lr auto" in info.value.result.verdict()
+    assert info.value.result.verdict().startswith("Diverged") and "lr='auto'" in info.value.result.verdict()
+    assert "--lr auto" in info.value.result.verdict(voice="cli")
 
 
 # --- warnings: the fit still runs ------------------------------------------------------------

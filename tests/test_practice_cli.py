@@ -69,7 +69,8 @@ def test_weight_column_gives_weighted_least_squares(cli, houses, tmp_path):
 def test_every_optimizer_runs_from_the_command_line(cli, houses, optimizer):
     res = cli("fit", houses, *FEATURES, "--standardize", "--optimizer", optimizer, "--batch-size", "16",
               "--epochs", "30", "--learning-rate", "invscaling", "--momentum", "0.5", "--seed", "3")
-    assert res.code == 0, res.err
+    # 0: converged; 4: stopped at the limit, said on stderr (SGD's 30 epochs do not reach 1e-8)
+    assert res.code == 0 or (res.code == 4 and "did not converge" in res.err), res.err
     assert f"{optimizer}, learning rate" in res.out
     assert ("epoch" in res.out) == (optimizer == "sgd")
 
@@ -143,11 +144,11 @@ def test_collinear_features_and_more_features_than_rows_warn_and_still_fit(cli, 
     a, b = rng.normal(size=(2, 30))
     path = write_csv(tmp_path / "collinear.csv", {"a": a.tolist(), "b": b.tolist(), "c": (a - b).tolist(),
                                                   "y": (a + rng.normal(size=30)).tolist()})
-    res = cli("fit", path, "--x", "a", "--x", "b", "--x", "c", "--y", "y", "--iters", "50")
+    res = cli("fit", path, "--x", "a", "--x", "b", "--x", "c", "--y", "y", "--iters", "50", "--tol", "none")
     assert res.code == 0
     assert "warning: Features 'a', 'b', 'c' are (nearly) collinear" in res.err
     wide = write_csv(tmp_path / "wide.csv", {"a": [1, 2, 3], "b": [0, 1, 5], "c": [2, 2, 1], "y": [1, 2, 3]})
-    res = cli("fit", wide, "--x", "a", "--x", "b", "--x", "c", "--y", "y", "--iters", "50")
+    res = cli("fit", wide, "--x", "a", "--x", "b", "--x", "c", "--y", "y", "--iters", "50", "--tol", "none")
     assert res.code == 0 and "warning: X has 3 features but only 3 rows" in res.err
 
 

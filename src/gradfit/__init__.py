@@ -8,7 +8,8 @@ array([9.00025623])
 
 from gradfit.data import datasets
 from gradfit.data.files import open_files
-from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitError, GradfitWarning, Interrupted
+from gradfit.errors import (ConfigError, ConvergenceWarning, DataError, DivergenceError, GradfitError, GradfitWarning,
+                            Interrupted)
 from gradfit.fit import fit
 from gradfit.model import LinearModel
 from gradfit.outputs.explain import explain
@@ -19,7 +20,7 @@ from gradfit.warmup import descend
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "GradfitWarning",
+    "ConfigError", "ConvergenceWarning", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "GradfitWarning",
     "Interrupted", "LinearModel",
     "datasets", "descend", "explain", "fit", "load_model", "open_files", "save_model",
 ]

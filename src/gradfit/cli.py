@@ -11,12 +11,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradfit.errors import EXIT_DATA, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, GradfitError
+from gradfit.errors import EXIT_DATA, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_USAGE, GradfitError
 from gradfit.params import PARAMS
 
 EPILOG = (
     f"Exit codes: 0 success · {EXIT_DATA} bad data or file · {EXIT_USAGE} bad option · "
-    f"{EXIT_DIVERGED} the run diverged (learning rate too large) · {EXIT_INTERRUPTED} interrupted."
+    f"{EXIT_DIVERGED} the run diverged (learning rate too large) · {EXIT_NOT_CONVERGED} the fit stopped at its "
+    f"iteration limit before converging (the model is still written) · {EXIT_INTERRUPTED} interrupted."
 )
 
 app = typer.Typer(
@@ -69,7 +70,7 @@ def _note(text: str, quiet: bool) -> None:
 # --- shared options --------------------------------------------------------------------------
 
 LrOpt = Annotated[str, typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"].help)]
-ItersOpt = Annotated[int, typer.Option("--iters", metavar="N", help=PARAMS["iters"].help)]
+ItersOpt = Annotated[str, typer.Option("--iters", metavar="N|auto", help=PARAMS["iters"].help)]
 TolOpt = Annotated[str, typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help)]
 LossOpt = Annotated[str, typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help)]
 EngineOpt = Annotated[str, typer.Option("--engine", metavar="ENGINE", help=PARAMS["engine"].help + ": python (the tutorial's "
@@ -148,7 +149,9 @@ def fit_command(
     init: InitOpt = None,
     dtype: DtypeOpt = PARAMS["dtype"].default,
     no_intercept: Annotated[bool, typer.Option("--no-intercept", help="fit f(x) = w·x, without the bias b")] = False,
-    standardize: _flag_opt("standardize") = False,
+    standardize: Annotated[Optional[bool], typer.Option("--standardize/--no-standardize", help=PARAMS["standardize"].help,
+                                                        show_default=False)] = None,
+    stop: _table_opt("stop", "gap|loss") = PARAMS["stop"].default,
     weight: Annotated[Optional[str], typer.Option("--weight", metavar="COL", help="column of sample weights (≥ 0): each row's "
                                                   "squared error counts that many times")] = None,
     optimizer: _table_opt("optimizer", "gd|momentum|nesterov|sgd") = PARAMS["optimizer"].default,
@@ -184,8 +187,11 @@ def fit_command(
 ):
     """Fit f(x) = w·x + b to columns of a file; print the parameters, the verdict and the metrics."""
     from gradfit.data.files import load_xy, open_files
-    from gradfit.errors import DivergenceError
-    from gradfit.fit import fit_data
+    import warnings
+
+    from gradfit.errors import ConvergenceWarning, DivergenceError
+    from gradfit.fit import fit_data, stopped_short_message
+    from gradfit.messages import message
     from gradfit.outputs.persist import export_history, save_model
     from gradfit.training.checkpoint import DEFAULT_PATH
     from gradfit.training.progress import ProgressBar
@@ -195,10 +201,12 @@ def fit_command(
     try:
         data = open_files(file, x, y, weight_column=weight)
         test_data = load_xy(test, x, y, dropna=dropna, min_rows=1) if test is not None else None
-        with ProgressBar(enabled=not quiet) as bar:
+        with ProgressBar(enabled=not quiet) as bar, warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)   # said below, in the command line's words
             result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
                               loss=loss, engine=engine, fit_intercept=not no_intercept, dtype=dtype,
-                              standardize=standardize, optimizer=optimizer, momentum=momentum, batch_size=batch_size,
+                              standardize="auto" if standardize is None else standardize, stop=stop,
+                              optimizer=optimizer, momentum=momentum, batch_size=batch_size,
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
                               solver=solver, device=device, test_fraction=test_fraction, seed=seed, dropna=dropna,
                               callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
@@ -207,9 +215,12 @@ def fit_command(
             export_history(exc.result, history)   # the run up to the blow-up, to look at
         raise
     _out(render_fit(result, str(file)))
+    stopped_short = bool(result.options["tol"]) and not result.converged
+    if stopped_short:   # said on stderr too, with the flags that fix it; the exit code tells scripts
+        typer.echo(f"warning: {stopped_short_message(result, voice='cli')}", err=True)
     if summary:
         _out("")
-        _out(str(result.summary()))
+        _out(message("summary.not_converged", voice="cli") if stopped_short else str(result.summary()))
     if history is not None:
         export_history(result, history)
         _note(f"History ({len(result.history)} records) written to {history}", quiet)
@@ -219,9 +230,12 @@ def fit_command(
                                                   "lr": None if result.solver == "exact" else result.lr,
                                                   "iterations": result.n_iter, "metrics": result.metrics,
                                                   "optimizer": result.optimizer, "standardize": result.standardized,
+                                                  "stop_reason": result.stop_reason.value,
+                                                  "converged": result.converged, "gap_bound": result.gap_bound,
                                                   **({"test_metrics": result.test_metrics} if result.test_metrics else {})})
         _note(f"Model saved to {model}", quiet)
     _write_plots(result, plot, "fit", "en", quiet)
+    return EXIT_NOT_CONVERGED if stopped_short else 0
 
 
 @command()
@@ -262,7 +276,7 @@ OptYOpt = Annotated[Optional[str], typer.Option("--y", metavar="COL", help="targ
 PresetOpt = Annotated[str, typer.Option("--data", metavar="tutorial|noisy", help="without FILE: the tutorial's data set, fitted with the tutorial's settings (λ = 0.01, 1000 iterations, start (1, 0), sum loss)")]
 LEARNER_HELP = " (default: fit's default with FILE, the tutorial's without)"
 OptLrOpt = Annotated[Optional[str], typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"].help + LEARNER_HELP, show_default=False)]
-OptItersOpt = Annotated[Optional[int], typer.Option("--iters", metavar="N", help=PARAMS["iters"].help + LEARNER_HELP, show_default=False)]
+OptItersOpt = Annotated[Optional[str], typer.Option("--iters", metavar="N|auto", help=PARAMS["iters"].help + LEARNER_HELP, show_default=False)]
 OptTolOpt = Annotated[Optional[str], typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help + LEARNER_HELP, show_default=False)]
 OptLossOpt = Annotated[Optional[str], typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help + LEARNER_HELP, show_default=False)]
 OptEngineOpt = Annotated[Optional[str], typer.Option("--engine", metavar="auto|python|numpy", help=PARAMS["engine"].help + LEARNER_HELP, show_default=False)]
@@ -303,8 +317,9 @@ def _learner_fit(xy, settings, no_intercept):
     from gradfit.training.progress import ProgressBar
 
     with ProgressBar() as bar:
-        return fit_data(xy, **settings, fit_intercept=not no_intercept, dtype="float64", momentum=0.0,
-                        nesterov=False, history_cap=PARAMS["history_cap"].default, callbacks=(bar,))
+        # The learner sees the textbook: plain gradient descent on the data as they are.
+        return fit_data(xy, **settings, fit_intercept=not no_intercept, dtype="float64", optimizer="gd",
+                        standardize=False, history_cap=PARAMS["history_cap"].default, callbacks=(bar,))
 
 
 def _plot_dir(path: Path) -> Path:
@@ -448,7 +463,7 @@ def render_fit(result, source: str) -> str:
         f"Fitted {'f(x) = w·x + b' if m.fit_intercept else 'f(x) = w·x'} to '{source}' "
         f"({result.n_rows} rows, {d} feature{'s' * (d != 1)}; engine {result.engine}, "
         f"loss {result.reduction}, {how}{', standardized' if result.standardized else ''})",
-        result.verdict(),
+        result.verdict(voice="cli"),
     ]
     for name, w in zip(m.feature_names, m.weights):
         lines.append(f"  w = {w!r}" if d == 1 else f"  w[{name}] = {w!r}")

@@ -83,14 +83,50 @@ def momentum(mu: float, nesterov: bool = False) -> Rule:
     return Rule(init, update)
 
 
+class AcceleratedState(NamedTuple):
+    count: int
+    velocity: np.ndarray
+    t: float                       # FISTA's t_k: the momentum is β_k = (t_k − 1)/t_{k+1}
+
+
+def accelerated() -> Rule:
+    """Nesterov's accelerated gradient with adaptive (gradient) restart (O'Donoghue & Candès, 2015).
+
+    Written as PyTorch's Nesterov form with a momentum that grows, ``v = β_k·v + g``,
+    ``step = g + β_{k+1}·v``, β_k = (t_k − 1)/t_{k+1}, t_{k+1} = (1 + √(1 + 4t_k²))/2: the
+    iterate is the look-ahead point where the gradient is taken. When the gradient points
+    against the last move (gᵀv < 0, the loss would go up along it) the momentum restarts
+    (v = 0, t = 1). On a quadratic with condition number κ this takes about √κ·ln(1/ε)
+    steps of 1/L, where plain gradient descent takes κ·ln(1/ε).
+    """
+
+    def init(theta, count=0):
+        return AcceleratedState(count, np.zeros_like(theta), 1.0)
+
+    def update(grad, state):
+        t_next = (1 + math.sqrt(1 + 4 * state.t * state.t)) / 2
+        velocity = (state.t - 1) / t_next * state.velocity + grad
+        if grad @ velocity < 0:                   # restart: the momentum carried us uphill
+            return grad, AcceleratedState(state.count + 1, np.zeros_like(velocity), 1.0)
+        beta_next = (t_next - 1) / ((1 + math.sqrt(1 + 4 * t_next * t_next)) / 2)
+        return grad + beta_next * velocity, AcceleratedState(state.count + 1, velocity, t_next)
+
+    return Rule(init, update)
+
+
 def rule_for(optimizer: str, momentum_: float = 0.0, nesterov: bool = False) -> Rule:
-    """The update rule of ``optimizer`` (gd, momentum, nesterov, sgd) with ``momentum``/``nesterov``.
+    """The update rule of ``optimizer`` (accelerated, gd, momentum, nesterov, sgd) with ``momentum``/``nesterov``.
 
     ``momentum`` and ``nesterov`` with ``optimizer="gd"`` or ``"sgd"`` add momentum to those;
     ``optimizer="momentum"``/``"nesterov"`` use μ = 0.9 unless ``momentum`` says otherwise.
     """
     if nesterov and not momentum_ and optimizer != "nesterov":
         raise ConfigError("nesterov=True needs momentum > 0 (for example momentum=0.9).")
+    if optimizer == "accelerated":
+        if momentum_ or nesterov:
+            raise ConfigError("optimizer='accelerated' sets its own momentum (Nesterov with restarts); leave momentum "
+                              "and nesterov out, or choose optimizer='momentum' or 'nesterov'.")
+        return accelerated()
     mu = momentum_ or (0.9 if optimizer in ("momentum", "nesterov") else 0.0)
     if not mu:
         return gradient_descent()
@@ -114,6 +150,11 @@ def state_from_dict(rule: Rule, theta: np.ndarray, doc: dict):
             value = np.array(value, dtype=np.float64)
             if value.shape != example.shape or not np.isfinite(value).all():
                 raise ValueError(f"'{name}' must hold {example.size} finite numbers")
+        elif isinstance(example, float):
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                    and value >= 1):
+                raise ValueError(f"'{name}' must be a number ≥ 1")
+            value = float(value)
         elif not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62):
             raise ValueError(f"'{name}' must be a count")
         values[name] = value
@@ -140,6 +181,32 @@ def relative_change(previous: float, current: float) -> float:
     if previous == current:
         return 0.0
     return abs(previous - current) / max(abs(previous), abs(current))
+
+
+class Certificate(NamedTuple):
+    """The stopping rule that proves convergence, for a quadratic loss with Hessian eigenvalues ≥ μ > 0.
+
+    ‖θ − θ*‖ ≤ ‖∇L(θ)‖ / μ; the parameters reported are ``to_original @ θ``, so
+    ‖θ_orig − θ*_orig‖ ≤ ‖to_original‖₂·‖∇L(θ)‖/μ, and relative to ‖θ_orig‖_∞ that bounds the
+    largest relative error of any coefficient.
+    """
+
+    mu: float
+    to_original: np.ndarray          # θ on the reported scale = to_original @ θ (identity without standardizing)
+    norm: float                      # ‖to_original‖₂
+
+    @classmethod
+    def of(cls, mu: float, to_original: np.ndarray) -> "Certificate | None":
+        """None where the Hessian is singular (μ = 0): then no bound exists."""
+        if not mu > 0:
+            return None
+        return cls(mu, to_original, float(np.linalg.norm(to_original, 2)))
+
+    def gap(self, theta, grad) -> float:
+        """The certified bound on maxⱼ|θⱼ − θⱼ*| / maxⱼ|θⱼ| (∞ when θ = 0)."""
+        size = float(np.abs(self.to_original @ theta).max()) if len(theta) else 0.0
+        distance = self.norm * float(np.linalg.norm(grad)) / self.mu
+        return distance / size if size > 0 else (0.0 if distance == 0 else math.inf)
 
 
 def blew_up(loss: float, loss0: float) -> bool:
@@ -260,11 +327,13 @@ def run(
     start: int = 0,
     rule_state: Any = None,
     stable_lr: float = math.inf,
+    certificate: Certificate | None = None,
 ) -> Outcome:
     """Repeat ``θ ← θ − λ_t·step`` until ``max_iter``, the tolerance, or divergence.
 
-    Stops with ``Stop.TOL`` when the relative change of the loss has been ``tol`` or below for
-    ``n_iter_no_change`` iterations in a row ("until the loss almost stops decreasing"), and with
+    Stops with ``Stop.TOL`` when the ``certificate`` proves the parameters within ``tol`` of the
+    optimum (relative); without one, when the relative change of the loss has been ``tol`` or below
+    for ``n_iter_no_change`` iterations in a row ("until the loss almost stops decreasing"); and with
     ``Stop.DIVERGED`` as soon as the loss blows up (``blew_up``) — or, at the end, when it has
     grown with a learning rate at or above ``stable_lr`` = 2/λ_max. ``schedule(t)`` gives λ_t
     (default: ``lr``); with ``batches`` each iteration is an epoch of mini-batch updates.
@@ -300,7 +369,10 @@ def run(
             for callback in callbacks:
                 callback(LoopState(k, max_iter, theta, loss, grad, lr_at(state.count), state,
                                    batches.rng if batches is not None else None))
-            quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
+            if certificate is None:
+                quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
+            else:
+                quiet_iters = quiet_iters + 1 if tol and certificate.gap(theta, grad) <= tol else 0
             if blew_up(loss, loss0):
                 stop = Stop.DIVERGED
             elif quiet_iters >= n_iter_no_change:

@@ -11,6 +11,7 @@ from __future__ import annotations
 EXIT_DATA = 1        # the data or a file is wrong: missing, ragged, non-numeric, NaN, corrupted
 EXIT_USAGE = 2       # an option is wrong: unknown, out of range, inconsistent
 EXIT_DIVERGED = 3    # the run diverged: the learning rate is too large for these data
+EXIT_NOT_CONVERGED = 4   # the fit stopped at its iteration limit before its stopping rule was met
 EXIT_INTERRUPTED = 130
 
 
@@ -44,6 +45,10 @@ class DivergenceError(GradfitError):
 
 class GradfitWarning(UserWarning):
     """Something the user should know that does not stop the fit (collinear features, p > n, …)."""
+
+
+class ConvergenceWarning(GradfitWarning):
+    """A fit stopped at its iteration limit before its stopping rule was met: the answer is not the optimum."""
 
 
 class Interrupted(KeyboardInterrupt):

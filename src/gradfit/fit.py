@@ -19,6 +19,7 @@ from gradfit.data.files import Scan, read_all
 from gradfit.data.standardize import Standardizer, warn_about_features
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
 from gradfit.errors import ConfigError, DivergenceError, GradfitWarning
+from gradfit.messages import message
 from gradfit.loss import Loss, extreme_eigenvalues, minibatch_curvature, stable_lr_bound
 from gradfit.metrics import from_sse, regression_metrics
 from gradfit.model import LinearModel
@@ -104,14 +105,15 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
     """
     opts = params.validate_all(options)
+    standardize_asked = opts["standardize"] is True
+    opts = resolve_auto(opts)
     if every and checkpoint is None:
         raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
     if opts["test_fraction"] is not None and test is not None:
         raise ConfigError("Give either a test set (--test FILE, test=) or test_fraction, not both.")
     rule = descent.rule_for(opts["optimizer"], opts["momentum"], opts["nesterov"])
     weighted = getattr(data, "weight", None) is not None or getattr(data, "weight_name", None) is not None
-    in_memory_only = tuple(flag for flag, on in (("standardize", opts["standardize"]),
-                                                 ("test_fraction", opts["test_fraction"] is not None),
+    in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
                                                  ("dropna", opts["dropna"])) if on)
     engine = choose_engine(data, engine=opts["engine"], optimizer=opts["optimizer"], dtype=opts["dtype"],
                            device=opts["device"], weighted=weighted, in_memory_only=in_memory_only)
@@ -124,76 +126,140 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     if in_memory:
         warn_about_features(data.X, names, fit_intercept)
     loss = Loss(opts["loss"], fit_intercept, data.weight if in_memory else None)
-    scaler = _standardizer(data, fit_intercept) if opts["standardize"] else None
-    fit_data_ = data if scaler is None else XY(scaler.transform(data.X), data.y, names, data.target_name,
-                                                data.source, data.weight)
-    objective = make_objective(engine, fit_data_, loss, dtype=opts["dtype"], device=opts["device"],
-                               scheduler=scheduler)
+    standardize = opts["standardize"] and engine != "python"
+    scaler, X_fit = None, data.X if in_memory else None
+    if standardize and engine in IN_MEMORY:   # the descent runs on standardized copies of the columns
+        scaler = _standardizer(Standardizer.fit(data.X, names, fit_intercept, data.weight))
+        X_fit = scaler.transform(data.X)
+        data_fit = XY(X_fit, data.y, names, data.target_name, data.source, data.weight)
+    else:
+        data_fit = data
+    # The engine's objective: of the data as given, or (in memory, standardized) of their standardized copy.
+    raw = make_objective(engine, data_fit, loss, dtype=opts["dtype"], device=opts["device"], scheduler=scheduler)
     try:
-        return _fit(opts, data, test, objective, loss, scaler, rule, callbacks, updates_before, checkpoint,
-                    every, resume, fit_data_.X if in_memory else None)
+        objective = raw
+        if standardize and raw.summary is not None and opts["optimizer"] == "sgd":
+            if standardize_asked:
+                raise ConfigError("Mini-batch SGD on data read in chunks or on a cluster runs on the data as they are; "
+                                  "give standardize=False (leave --standardize out), or use full-batch descent.")
+            standardize = False
+        if standardize and raw.summary is not None:   # the summary holds the means and scales: no pass
+            scaler = _standardizer(Standardizer.from_summary(raw.summary, names, fit_intercept))
+            objective = raw.standardized(scaler.mean, scaler.scale)
+        return _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, updates_before, checkpoint,
+                    every, resume, X_fit)
     finally:
-        objective.close()
+        raw.close()
 
 
-def _fit(opts, data, test, objective, loss, scaler, rule, callbacks, updates_before, checkpoint, every, resume,
+def resolve_auto(opts: dict) -> dict:
+    """The practitioner's defaults, made concrete: with lr 'auto', the accelerated rule on standardized
+    features; with a learning rate given, the textbook's plain step on the data as they are."""
+    auto_lr = opts["lr"] == "auto"
+    if opts["optimizer"] == "auto":
+        opts["optimizer"] = "accelerated" if auto_lr and not opts["momentum"] and not opts["nesterov"] else "gd"
+    if opts["standardize"] == "auto":
+        opts["standardize"] = auto_lr
+    return opts
+
+
+def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, updates_before, checkpoint, every, resume,
          X_fit):
     names, fit_intercept = data.feature_names, loss.fit_intercept
     theta0 = _initial_theta(opts["init"], len(names) + fit_intercept, fit_intercept)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
-    _, lambda_max = extreme_eigenvalues(loss.hessian(objective.gram(), objective.n_rows))
-    theta_star = _exact_reference(opts, data, objective, loss, scaler)
+    mu, lambda_max = extreme_eigenvalues(loss.hessian(objective.gram(), objective.n_rows))
+    theta_star = _exact_reference(opts, data, raw, loss)
     lr = math.nan if opts["solver"] == "exact" else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit)
+    to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
+    certificate = descent.Certificate.of(mu if mu > lambda_max * 1e-15 else 0.0, to_original)
     if opts["solver"] == "exact":
-        outcome = _exact_outcome(objective, theta_star, opts["history_cap"])
+        outcome = _exact_outcome(theta_star, *_on_original(data, raw, loss, theta_star), opts["history_cap"])
+        to_original = np.eye(len(theta0))      # θ* is on the original scale already
     else:
-        outcome = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before,
-                           checkpoint, every, resume, names, data.target_name)
-    to_original = (lambda t: t) if scaler is None else scaler.to_original
-    if scaler is not None:
-        outcome.history.map(scaler.to_original, scaler.gradient_to_original)
-    model = LinearModel.from_theta(to_original(outcome.theta), fit_intercept=fit_intercept, feature_names=names,
+        opts["iters"] = iteration_budget(opts, lr, mu, lambda_max)
+        outcome = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
+                           every, resume, names, data.target_name,
+                           certificate if opts["stop"] == "gap" else None)
+        if scaler is not None:
+            outcome.history.map(scaler.to_original, scaler.gradient_to_original)
+    theta = to_original @ outcome.theta
+    model = LinearModel.from_theta(theta, fit_intercept=fit_intercept, feature_names=names,
                                    target_name=data.target_name)
+    gap_bound = 0.0 if opts["solver"] == "exact" else (
+        certificate.gap(outcome.theta, outcome.gradient) if certificate else None)
     result = FitResult(model, outcome.history, outcome.n_iter, outcome.stop_reason, outcome.loss, lr, lambda_max,
                        engine=objective.name, loss_spec=loss, init=tuple(float(t) for t in theta0),
-                       n_rows=objective.n_rows, data=data, data_summary=objective.summary,
+                       n_rows=objective.n_rows, data=data, data_summary=raw.summary,
                        optimizer=opts["optimizer"], solver=opts["solver"],
                        test_data=test, standardized=scaler is not None,
                        constant_features=scaler.constant if scaler else (),
-                       n_updates=getattr(outcome.rule_state, "count", 0), options=opts)
+                       n_updates=getattr(outcome.rule_state, "count", 0), options=opts, gap_bound=gap_bound,
+                       lambda_min=mu)
     if theta_star is not None:
-        result.theta_exact = to_original(theta_star)
-        result.loss_exact = objective.loss_and_gradient(theta_star)[0]
+        result.theta_exact = theta_star
+        result.loss_exact = _on_original(data, raw, loss, theta_star)[0]
         exact.record_gaps(outcome.history, result.theta_exact, result.loss_exact)
     if result.diverged:
         raise DivergenceError(divergence_message(result), result)
     if isinstance(data, XY):
         result.metrics = regression_metrics(data.y, data.X @ np.asarray(model.weights) + model.bias)
     else:  # not in memory: the metrics the summary gives without another pass
-        result.metrics = from_sse(outcome.loss / loss.scale(objective.n_rows), objective.n_rows,
-                                  objective.summary.M[-1, -1])
+        sse = raw.loss_and_gradient(model.theta)[0] / loss.scale(raw.n_rows)
+        result.metrics = from_sse(sse, raw.n_rows, raw.summary.M[-1, -1])
     if test is not None:
         result.test_metrics = regression_metrics(test.y, model.predict(test.X))
+    if opts["tol"] and opts["solver"] != "exact" and not result.converged:
+        from gradfit.errors import ConvergenceWarning
+
+        warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=3)
     return result
 
 
-def _exact_reference(opts, data, objective, loss, scaler):
-    """θ* (on the scale the descent runs on), the least-squares optimum the run is measured against
-    (None where too costly)."""
+def iteration_budget(opts, lr: float, mu: float, lambda_max: float) -> int:
+    """``iters``, or for 'auto' a budget that follows the conditioning κ = L/μ of what is descended:
+    the accelerated rule contracts by about (1 − 1/√κ) per step, a plain step of λ by max|1 − λ·h|."""
+    if opts["iters"] != "auto":
+        return opts["iters"]
+    digits = math.log(1 / (opts["tol"] or 1e-8))
+    if not mu > 0 or not lambda_max > 0:
+        return AUTO_ITERS_FLOOR
+    kappa = lambda_max / mu
+    if opts["optimizer"] == "accelerated":
+        steps = 4 * math.sqrt(kappa) * (digits + math.log(kappa) + 5)
+    else:
+        rate = max(abs(1 - lr * mu), abs(1 - lr * lambda_max))
+        steps = (digits + math.log(kappa) + 5) / -math.log(rate) if rate < 1 else AUTO_ITERS_FLOOR
+    return int(min(max(math.ceil(steps), AUTO_ITERS_FLOOR), AUTO_ITERS_CEILING))
+
+
+# iters='auto' runs at least this many iterations, and at most this many.
+AUTO_ITERS_FLOOR = 1000
+AUTO_ITERS_CEILING = 1_000_000
+
+
+def _exact_reference(opts, data, raw, loss):
+    """θ*, the least-squares optimum the run is measured against (None where too costly)."""
     asked = opts["solver"] == "exact"
     in_memory = isinstance(data, XY)
     cheap = asked or (in_memory and data.X.size <= EXACT_REFERENCE_LIMIT)
-    if objective.summary is not None:   # the one-pass summary knows the optimum; more passes only when affordable
-        return exact.from_summary(objective.summary, loss.fit_intercept, objective.rescan, second_pass=cheap)
+    if raw.summary is not None and raw.rescan is not None:   # the summary knows θ*; more passes when affordable
+        return exact.from_summary(raw.summary, loss.fit_intercept, raw.rescan, second_pass=cheap)
     if not cheap:
         return None
-    theta_star = exact.solve(data.X, data.y, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
-    return theta_star if scaler is None else scaler.to_standardized(theta_star)
+    return exact.solve(data.X, data.y, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
 
 
-def _exact_outcome(objective, theta_star, history_cap: int) -> descent.Outcome:
+def _on_original(data, raw, loss: Loss, theta) -> tuple[float, np.ndarray]:
+    """Loss and gradient at θ on the data as given (the engine may descend on a standardized copy)."""
+    if isinstance(data, XY):
+        r = loss.residual(data.X, data.y, np.asarray(theta, dtype=np.float64))
+        return loss.value(r), loss.gradient(data.X, r)
+    return raw.loss_and_gradient(theta)      # a summary's objective: the summary is of the data as given
+
+
+def _exact_outcome(theta_star, loss: float, grad, history_cap: int) -> descent.Outcome:
     history = descent.History(history_cap)
-    loss, grad = objective.loss_and_gradient(theta_star)
     history.record(0, theta_star, loss, grad)
     return descent.Outcome(np.asarray(theta_star), loss, grad, 0, descent.Stop.EXACT, history, descent.GDState(0))
 
@@ -212,7 +278,7 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit) -> f
 
 
 def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint, every, resume,
-             names, target) -> descent.Outcome:
+             names, target, certificate) -> descent.Outcome:
     """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where."""
     sgd = opts["optimizer"] == "sgd"
     rng = np.random.default_rng(opts["seed"])
@@ -241,7 +307,8 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
                               history_cap=opts["history_cap"], schedule=schedule,
                               n_iter_no_change=opts["n_iter_no_change"],
                               batches=descent.MiniBatches(opts["batch_size"], rng) if sgd else None,
-                              start=first, rule_state=state, stable_lr=stable_lr_bound(lambda_max))
+                              start=first, rule_state=state, stable_lr=stable_lr_bound(lambda_max),
+                              certificate=certificate)
     except KeyboardInterrupt:
         if saver is None:
             raise
@@ -251,13 +318,17 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
     return outcome
 
 
-def _standardizer(data: XY, fit_intercept: bool) -> Standardizer:
-    scaler = Standardizer.fit(data.X, data.feature_names, fit_intercept)
+def _standardizer(scaler: Standardizer) -> Standardizer:
     if scaler.constant:
         warnings.warn(f"Constant column{'s' * (len(scaler.constant) != 1)} {', '.join(map(repr, scaler.constant))} "
                       "cannot be standardized (standard deviation 0): left unscaled; with an intercept its "
                       "weight stays 0. Drop it, or fit without --standardize.", GradfitWarning, stacklevel=4)
     return scaler
+
+
+def stopped_short_message(result: FitResult, lang: str = "en", voice: str = "python") -> str:
+    bound = "" if result.gap_bound is None else message("warn.bound", lang, voice, gap=f"{result.gap_bound:.2g}")
+    return message("warn.not_converged", lang, voice, n=result.n_iter, bound=bound, tol=f"{result.options['tol']:g}")
 
 
 def divergence_message(result: FitResult) -> str:

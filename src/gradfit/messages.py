@@ -242,7 +242,78 @@ ZH: dict[str, str] = {
     "report.explanation": "讲解",
 }
 
+EN |= {
+    "verdict.exact": "Exact least-squares solution (solver {o[solver=exact]}): no iterations, no optimality gap.",
+    "verdict.diverged": "Diverged after {k}: the learning rate {lr} is too large (gradient descent is stable below "
+                        "{stable}). Use {o[lr=auto]} or a smaller {o[lr]}.",
+    "verdict.certified": "Converged after {k}: the parameters are certified within {gap} of the exact optimum "
+                         "(relative; ‖θ − θ*‖ ≤ ‖∇Loss‖/μ).",
+    "verdict.loss_stopped": "Converged after {k}: the loss stopped changing{where}.",
+    "verdict.loss_stopped_far": "Stopped after {k}: the loss stopped changing, but the parameters are still {gap} "
+                                "(relative) from the exact optimum — the descent is slow along some direction. Use "
+                                "{o[stop=gap]}, or {speedups}.",
+    "verdict.at_optimum": "Stopped at the {unit} limit ({k}), already at the optimum{where}.",
+    "verdict.short": "Did not converge: stopped at the {unit} limit ({k}){where}. Raise {o[iters]}, or {speedups}; "
+                     "{o[solver=exact]} gives the least-squares answer directly.",
+    "verdict.where": " (parameters within {gap} of the exact optimum, relative)",
+    "verdict.speed_sgd": "let SGD settle with {o[learning_rate=invscaling]} or a larger {o[batch_size]}",
+    "verdict.speed": "speed it up with {tips}",
+    "verdict.or": " or ",
+    "warn.not_converged": "The fit did not converge: it stopped at the iteration limit ({n}){bound}, short of "
+                          "the tolerance {tol} ({o[tol]}). Raise {o[iters]}, or use {o[solver=exact]} for the "
+                          "least-squares answer.",
+    "warn.bound": " with the parameters certified within {gap} of the optimum (relative)",
+    "summary.not_converged": "No inference table: the fit did not converge, so standard errors and p-values at these "
+                             "coefficients would not be those of the least-squares fit. Use {o[solver=exact]} (or "
+                             "raise {o[iters]}) for the table.",
+}
+ZH |= {
+    "verdict.exact": "精确的最小二乘解（solver {o[solver=exact]}）：没有迭代，也没有最优性差距。",
+    "verdict.diverged": "{k}后发散：学习率 {lr} 太大（梯度下降只在学习率小于 {stable} 时稳定）。请用 {o[lr=auto]} 或更小的 {o[lr]}。",
+    "verdict.certified": "{k}后收敛：参数已被证明与精确最优解的相对距离在 {gap} 以内（‖θ − θ*‖ ≤ ‖∇Loss‖/μ）。",
+    "verdict.loss_stopped": "{k}后收敛：损失不再变化{where}。",
+    "verdict.loss_stopped_far": "{k}后停止：损失不再变化，但参数与精确最优解仍相差 {gap}（相对）——某个方向上下降很慢。"
+                                "请用 {o[stop=gap]}，或{speedups}。",
+    "verdict.at_optimum": "达到{unit}上限（{k}）时停止，已经在最优解处{where}。",
+    "verdict.short": "没有收敛：达到{unit}上限（{k}）时停止{where}。请增大 {o[iters]}，或{speedups}；"
+                     "{o[solver=exact]} 直接给出最小二乘解。",
+    "verdict.where": "（参数与精确最优解的相对距离在 {gap} 以内）",
+    "verdict.speed_sgd": "用 {o[learning_rate=invscaling]} 或更大的 {o[batch_size]} 让 SGD 稳定下来",
+    "verdict.speed": "用 {tips} 加快",
+    "verdict.or": " 或 ",
+    "warn.not_converged": "拟合没有收敛：在迭代上限（{n}）处停止{bound}，未达到容差 {tol}（{o[tol]}）。请增大 {o[iters]}，"
+                          "或用 {o[solver=exact]} 直接得到最小二乘解。",
+    "warn.bound": "，参数与最优解的相对距离被证明在 {gap} 以内",
+    "summary.not_converged": "不输出推断表：拟合没有收敛，这些系数处的标准误和 p 值不是最小二乘拟合的。"
+                             "请用 {o[solver=exact]}（或增大 {o[iters]}）得到推断表。",
+}
+
 MESSAGES: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}
+
+
+class Options:
+    """Option names as the caller writes them: ``o[lr=auto]`` is ``lr='auto'`` to a Python caller and
+    ``--lr auto`` on the command line (``voice="cli"``); ``o[standardize=True]`` is ``--standardize``."""
+
+    def __init__(self, voice: str = "python"):
+        self.voice = voice
+
+    def __getitem__(self, spec: str) -> str:
+        name, _, value = spec.partition("=")
+        if self.voice == "cli":
+            flag = "--" + name.replace("_", "-")
+            return flag if value in ("", "True") else f"{flag} {value}"
+        if not value:
+            return name
+        return f"{name}={value}" if value in ("True", "False", "None") or _is_number(value) else f"{name}={value!r}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def check_lang(lang: str) -> str:
@@ -251,6 +322,6 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-def message(key: str, lang: str = "en", **values) -> str:
-    """The catalogue entry ``key`` in ``lang``, filled with ``values``."""
-    return MESSAGES[check_lang(lang)][key].format(**values)
+def message(key: str, lang: str = "en", voice: str = "python", **values) -> str:
+    """The catalogue entry ``key`` in ``lang``, filled with ``values``; options named as ``voice`` writes them."""
+    return MESSAGES[check_lang(lang)][key].format(o=Options(voice), **values)

@@ -31,9 +31,13 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("lr", "float", "auto", "learning rate λ: a number, or 'auto' for 1/L (L = largest "
           "eigenvalue of the loss's Hessian), which always converges", low=0, low_open=True,
           also=("auto",)),
-    Param("iters", "int", 1000, "maximum number of iterations (updates)", low=1),
-    Param("tol", "float", 1e-9, "stop when the relative change of the loss falls to this or "
-          "below (0 or None: run all iterations)", low=0, also=(None,)),
+    Param("iters", "int", "auto", "maximum number of iterations (updates); 'auto' follows the conditioning: about "
+          "√κ·ln(κ/tol) for the accelerated rule, κ·ln(κ/tol) for plain gradient descent", low=1, also=("auto",)),
+    Param("tol", "float", 1e-8, "stop when the parameters are certified within this relative distance of the "
+          "exact optimum (stop='gap'), or when the loss's relative change falls to this (stop='loss'); 0 or "
+          "None: run all iterations", low=0, also=(None,)),
+    Param("stop", "choice", "gap", "the stopping rule: gap (‖θ − θ*‖ ≤ ‖∇L‖/μ, a certificate of convergence) or "
+          "loss (the tutorial's: the loss almost stops decreasing)", choices=("gap", "loss")),
     Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean",
           choices=("sse", "mse")),
     Param("engine", "choice", "auto", "where the loss and gradient are computed",
@@ -46,8 +50,10 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("momentum", "float", 0.0, "momentum μ in v = μ·v + g; θ = θ − λ·v (0: plain gradient "
           "descent; optimizer momentum/nesterov use 0.9 unless given)", low=0, high=1, high_open=True),
     Param("nesterov", "bool", False, "use Nesterov's momentum (needs momentum > 0)"),
-    Param("optimizer", "choice", "gd", "update rule: gd (full batch), momentum (heavy ball), nesterov, "
-          "or sgd (mini-batches, shuffled each epoch)", choices=("gd", "momentum", "nesterov", "sgd")),
+    Param("optimizer", "choice", "auto", "update rule: accelerated (Nesterov with adaptive restart), gd (the "
+          "tutorial's plain step), momentum (heavy ball), nesterov (fixed momentum, as PyTorch's), or sgd "
+          "(mini-batches, shuffled each epoch); auto: accelerated with lr auto, gd with a learning rate given",
+          choices=("auto", "accelerated", "gd", "momentum", "nesterov", "sgd")),
     Param("batch_size", "int", 32, "rows per update of mini-batch SGD", low=1),
     Param("epochs", "int", 100, "most passes over the data for mini-batch SGD (one iteration = one "
           "epoch)", low=1),
@@ -59,8 +65,9 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("seed", "int", 0, "seed of the SGD shuffle and of the train/test split", low=0),
     Param("solver", "choice", "gd", "gd: gradient descent; exact: the least-squares optimum (QR/lstsq), "
           "the reference", choices=("gd", "exact")),
-    Param("standardize", "bool", False, "descend on standardized features (mean 0, variance 1); "
-          "coefficients are reported on the original scale"),
+    Param("standardize", "bool", "auto", "descend on standardized features (mean 0, variance 1); "
+          "coefficients are reported on the original scale; auto: on with lr auto, off with a learning rate "
+          "given (the step then means what it says on the data as they are)", also=("auto",)),
     Param("device", "choice", "cpu", "where the torch engine computes: cpu or cuda",
           choices=("cpu", "cuda")),
     Param("test_fraction", "float", None, "hold out this fraction of the rows (chosen with seed) for "
@@ -74,7 +81,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
 def validate(name: str, value):
     """Check ``value`` against the table and return it normalised; raise ``ConfigError``."""
     p = PARAMS[name]
-    if value in p.also or (isinstance(value, str) and value.lower() in p.also):
+    if any(value is a or (isinstance(value, str) and value.lower() == a) for a in p.also):
         return value.lower() if isinstance(value, str) else value
     expected = _describe(p)
     if p.kind == "choice":

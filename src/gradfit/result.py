@@ -43,6 +43,8 @@ class FitResult:
     constant_features: tuple[str, ...] = ()
     n_updates: int = 0           # parameter updates made (the count of the update rule's state)
     options: dict = field(default_factory=dict)   # every hyper-parameter of the run, validated
+    gap_bound: float | None = None   # certified max|θ − θ*| / max|θ| at the end (None: no certificate, μ = 0)
+    lambda_min: float = 0.0          # smallest eigenvalue of the Hessian that was descended (μ)
 
     @property
     def reduction(self) -> str:
@@ -76,11 +78,12 @@ class FitResult:
         """‖θ − θ*‖ / ‖θ*‖ at the end of the run."""
         return self.history.param_gap[-1] if self.history.param_gap else None
 
-    def verdict(self) -> str:
-        """How the run ended, in plain language, with what to change (``gradfit.outputs.verdict``)."""
+    def verdict(self, lang: str = "en", voice: str = "python") -> str:
+        """How the run ended, in plain language, with what to change (``gradfit.outputs.verdict``);
+        ``voice="cli"`` names options as command-line flags."""
         from gradfit.outputs.verdict import verdict
 
-        return verdict(self)
+        return verdict(self, lang, voice)
 
     def summary(self):
         """The OLS inference table (standard errors, t, p-values, 95% CIs, R², F, …) of this fit."""

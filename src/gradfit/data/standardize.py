@@ -33,15 +33,32 @@ class Standardizer:
     constant: tuple[str, ...] = ()   # columns that could not be scaled
 
     @classmethod
-    def fit(cls, X: np.ndarray, names, fit_intercept: bool) -> "Standardizer":
+    def fit(cls, X: np.ndarray, names, fit_intercept: bool, sample_weight=None) -> "Standardizer":
+        """Means and standard deviations of the columns (weighted like the loss, so that a weight of 2
+        standardizes exactly as a repeated row does)."""
         if fit_intercept:
-            mean = X.mean(axis=0)
-            scale = X.std(axis=0)
+            mean = np.average(X, axis=0, weights=sample_weight)
+            scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=sample_weight))
             flat = scale <= 1e-12 * np.maximum(np.abs(mean), 1.0)
         else:
             mean = np.zeros(X.shape[1])
-            scale = np.sqrt(np.mean(X * X, axis=0))
+            scale = np.sqrt(np.average(X * X, axis=0, weights=sample_weight))
             flat = scale == 0
+        scale = np.where(flat, 1.0, scale)
+        return cls(mean, scale, fit_intercept, tuple(n for n, f in zip(names, flat) if f))
+
+    @classmethod
+    def from_summary(cls, summary, names, fit_intercept: bool) -> "Standardizer":
+        """The same, from a one-pass summary's count, means and centred co-moments (no pass over the rows)."""
+        d, n = summary.d, summary.n
+        mean = summary.mean[:d]
+        variance = np.diag(summary.M)[:d] / n
+        if fit_intercept:
+            scale = np.sqrt(np.maximum(variance, 0.0))
+            flat = scale <= 1e-12 * np.maximum(np.abs(mean), 1.0)
+        else:
+            scale = np.sqrt(np.maximum(variance, 0.0) + mean * mean)
+            mean, flat = np.zeros(d), scale == 0
         scale = np.where(flat, 1.0, scale)
         return cls(mean, scale, fit_intercept, tuple(n for n, f in zip(names, flat) if f))
 

@@ -153,6 +153,16 @@ class StatsObjective:
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
         return cls(summarize([(X, y)]), loss, rescan=lambda: array_blocks(X, y))
 
+    def standardized(self, shift: np.ndarray, scale: np.ndarray) -> "StatsObjective":
+        """The objective of the features z = (x − shift)/scale, from this summary alone:
+        z̄ = (x̄ − shift)/scale, M_zz = D⁻¹·M_xx·D⁻¹ (centred co-moments do not see the shift)."""
+        factor = np.append(1.0 / scale, 1.0)
+        mean = np.append((self.xbar - shift) / scale, self.ybar)
+        summary = Summary(self.summary.n, mean, self.summary.M * np.outer(factor, factor))
+        objective = StatsObjective(summary, self.loss)
+        objective.name = self.name
+        return objective
+
     def loss_and_gradient(self, theta) -> tuple[float, np.ndarray]:
         w, b = split(np.asarray(theta, dtype=np.float64), self.loss.fit_intercept)
         n = self.n_rows

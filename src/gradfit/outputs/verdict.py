@@ -1,46 +1,49 @@
-"""The verdict on a run: how it ended, how far from θ* (the gaps ``fit`` recorded), and what to change."""
+"""The verdict on a run: how it ended, how far from θ* (the certificate and the gaps ``fit`` recorded),
+and what to change — in the caller's language (en/zh) and voice (Python keywords or CLI flags)."""
 
 from __future__ import annotations
+
+from gradfit.descent import Stop
+from gradfit.messages import Options, message
 
 # A run whose parameters are within this relative distance of θ* has reached the optimum.
 AT_OPTIMUM = 1e-6
 
 
-def verdict(result) -> str:
+def verdict(result, lang: str = "en", voice: str = "python") -> str:
     """A plain-language sentence on how the run ended, with what to change."""
-    unit = "epoch" if result.optimizer == "sgd" else "iteration"
-    k = f"{result.n_iter} {unit}{'s' * (result.n_iter != 1)}"
-    if result.solver == "exact":
-        return "Exact least-squares solution (QR/lstsq): no iterations, no optimality gap."
+    m = lambda key, **kw: message(key, lang, voice, **kw)  # noqa: E731
+    sgd = result.optimizer == "sgd"
+    unit = ("epoch" if sgd else "iteration") if lang == "en" else ("轮数" if sgd else "迭代次数")
+    k = (f"{result.n_iter} {unit}{'s' * (result.n_iter != 1)}" if lang == "en"
+         else f"{result.n_iter} {'轮' if sgd else '次迭代'}")
+    if result.stop_reason is Stop.EXACT:
+        return m("verdict.exact")
     if result.diverged:
-        return (f"Diverged after {k}: the learning rate {result.lr:.4g} is too large (gradient descent is stable "
-                f"below {result.stable_lr:.4g}). Use --lr auto or a smaller --lr.")
+        return m("verdict.diverged", k=k, lr=f"{result.lr:.4g}", stable=f"{result.stable_lr:.4g}")
     gap = result.param_gap
-    where = "" if gap is None else f" (parameters within {gap:.2g} of the exact optimum, relative)"
+    where = "" if gap is None else m("verdict.where", gap=f"{gap:.2g}")
+    if result.converged and result.options.get("stop") == "gap" and result.gap_bound is not None:
+        return m("verdict.certified", k=k, gap=f"{result.gap_bound:.2g}")
     if result.converged:
         if gap is not None and gap > 1e-3:
-            return (f"Converged after {k}: the loss stopped changing, but the parameters are still {gap:.2g} "
-                    f"(relative) from the exact optimum — the descent is slow along some direction. Lower --tol"
-                    f"{_speedups(result, ', or use ')}.")
-        return f"Converged after {k}: the loss stopped changing{where}."
+            return m("verdict.loss_stopped_far", k=k, gap=f"{gap:.2g}", speedups=_speedups(result, m, voice))
+        return m("verdict.loss_stopped", k=k, where=where)
     if gap is not None and gap <= AT_OPTIMUM:
-        return f"Stopped at the {unit} limit ({k}), already at the optimum{where}."
-    more = "--epochs" if unit == "epoch" else "--iters"
-    return f"Stopped at the {unit} limit ({k}) before converging{where}. Raise {more}{_speedups(result, ', or ')}."
+        return m("verdict.at_optimum", unit=unit, k=k, where=where)
+    return m("verdict.short", unit=unit, k=k, where=where, speedups=_speedups(result, m, voice))
 
 
-def _speedups(result, lead: str) -> str:
+def _speedups(result, m, voice: str) -> str:
     """What would get this run closer to the optimum, from what it did not use."""
-    options = result.options
+    options, o = result.options, Options(voice)
     if result.optimizer == "sgd" and options.get("learning_rate") == "constant":
-        return lead + "let SGD settle with --learning-rate invscaling or a larger --batch-size"
+        return m("verdict.speed_sgd")
     tips = []
     if not result.standardized:
-        tips.append("--standardize")
+        tips.append(o["standardize=True"])
     if options.get("lr", "auto") != "auto":
-        tips.append("--lr auto")
-    if result.optimizer == "gd":
-        tips.append("--optimizer nesterov")
-    return lead + "speed it up with " + " or ".join(tips) if tips else ""
-
-
+        tips.append(o["lr=auto"])
+    if result.optimizer != "accelerated":
+        tips.append(o["optimizer=accelerated"])
+    return m("verdict.speed", tips=m("verdict.or").join(tips or [o["iters"]]))
