@@ -24,7 +24,7 @@ $(VENV)/.demo-installed: pyproject.toml $(KERNEL) | $(BIN)/python
 	touch $@
 
 # The suite also checks that the kernel was built, so the compiler is installed before gradfit is.
-$(VENV)/.test-installed: pyproject.toml $(KERNEL) | $(BIN)/python system-packages
+$(VENV)/.test-installed: pyproject.toml $(KERNEL) | system-packages $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[test,frames,torch,sklearn,learn,dask]"
 	touch $@
