@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import platform
 import re
 import secrets
 import stat
@@ -36,7 +37,7 @@ TEMPORARY = re.compile(r"\.(?P<stem>.*)\.gradfit-(?P<host>[0-9a-f]{8})-(?P<pid>[
 # until the rename, and even an fsync of a large file on a slow disk takes less.
 STALE_AFTER_S = 600.0
 _STEM_BYTES = 200      # NAME_MAX is 255 bytes: a long name is cut so the temporary name still fits
-_HOST = f"{zlib.crc32(os.uname().nodename.encode()):08x}"
+_HOST = f"{zlib.crc32(platform.node().encode()):08x}"
 
 # /dev/stdout, /dev/fd/1, /proc/self/fd/1 …: the process's own file descriptors, not files.
 _STREAM = re.compile(r"/dev/std(?P<std>in|out|err)|/dev/fd/(?P<fd>\d+)|/proc/(?P<pid>self|thread-self|\d+)/fd/(?P<pfd>\d+)")
@@ -67,7 +68,8 @@ def write_bytes(path, data: bytes) -> None:
             _write_directly(path, data)
     except OSError as exc:
         # A failed replacement never reaches the rename: the file that was there is as it was.
-        raise _error(path, exc, kept=mode is not None and stat.S_ISREG(mode)) from None
+        regular = mode is None or stat.S_ISREG(mode)
+        raise _error(path, exc, kept=mode is not None and regular, direct=not regular) from None
 
 
 def check_writable(path) -> None:
@@ -87,7 +89,7 @@ def check_writable(path) -> None:
         if mode is not None and not stat.S_ISREG(mode):
             _refuse_directory_or_socket(path, mode)
             if not os.access(path, os.W_OK):
-                raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+                raise _error(path, OSError(errno.EACCES, os.strerror(errno.EACCES)), direct=True)
             return
         directory = Path(os.path.realpath(path)).parent
         if not stat.S_ISDIR(os.stat(directory).st_mode):
@@ -109,7 +111,7 @@ def _replace(path: Path, data: bytes, existed: bool) -> None:
     _remove_stale_temporaries(directory, target.name)
     tmp = directory / _temporary_name(target.name)
     # 0666 less the umask, as open() gives a new file; an existing file keeps its mode and owner.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         try:
             if existed:
@@ -127,7 +129,7 @@ def _replace(path: Path, data: bytes, existed: bool) -> None:
 
 def _write_directly(path: Path, data: bytes) -> None:
     """A device or FIFO: opened as it is, neither created nor truncated (a FIFO waits for its reader)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
     try:
         _write_all(fd, data)
     finally:
@@ -243,6 +245,8 @@ def _remove_stale_temporaries(directory: Path, name: str) -> None:
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":
+        return True                              # os.kill(pid, 0) would send CTRL_C_EVENT there: age decides
     if pid <= 0:
         return False
     try:
@@ -263,16 +267,20 @@ def _remove(path: Path) -> None:
 
 # --- one message per way a write can fail -------------------------------------------------------
 
-def _error(path: Path, exc: OSError, kept: bool = False) -> DataError:
-    """The ``DataError`` for ``exc``: the path, what is wrong, what to do (and that the old file is intact)."""
+def _error(path: Path, exc: OSError, kept: bool = False, direct: bool = False) -> DataError:
+    """The ``DataError`` for ``exc``: the path, what is wrong, what to do (and that the old file is intact).
+
+    A file is replaced by one created in its directory, so permissions are the directory's; a device
+    or FIFO (``direct``) is opened itself.
+    """
     directory = Path(os.path.realpath(path)).parent if os.path.islink(path) else path.parent
-    where = f"'{directory}'"
+    where = f"'{path}'" if direct else f"'{directory}'"
     reasons = {
         errno.ENOENT: f"the directory {where} does not exist. Create it first (mkdir -p {where}) or choose another path.",
         errno.ENOTDIR: f"part of the directory {where} is a file, not a directory. Choose another path.",
         errno.EISDIR: "it is a directory. Give the path of a file (inside it, for example) instead.",
-        errno.EACCES: f"permission denied: this user may not write in {where}. Choose a directory you can write "
-                      "to, or change its permissions.",
+        errno.EACCES: f"permission denied: this user may not write {'to' if direct else 'in'} {where}. Choose a path "
+                      "you can write to, or change the permissions.",
         errno.EROFS: f"{where} is on a read-only file system. Choose a path on a writable one.",
         errno.ENOSPC: "no space is left on its device. Free some space or write somewhere else.",
         errno.EDQUOT: "the disk quota is used up. Free some space or write somewhere else.",
