@@ -79,7 +79,7 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(gradfit.DataError, match="unchanged"):
         save_model(gradfit.LinearModel((9.0,), 9.0), path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.json"]

@@ -1,56 +1,296 @@
-"""Writes that a crash cannot half-do: a temporary file in the same directory, renamed over the target."""
+"""Writing output files: the old content or the new one after any crash, never a device replaced, no litter.
+
+A regular file, or a new path, is replaced atomically: a temporary file beside it is written,
+fsync'ed and renamed over it (rename is atomic on POSIX), then the directory is fsync'ed. Whatever
+else already exists is not a file to replace: a device (``/dev/null``, ``/dev/full``), a FIFO or a
+standard stream (``/dev/stdout``) is written to directly, a directory or a socket is refused. A
+symbolic link to a file keeps being a link: the file it points at is replaced.
+
+Every failure is a ``DataError`` that names the path, what is wrong and what to do; the file that was
+there is left as it was and no temporary file remains. A write killed outright (``kill -9``, a power
+cut) can leave its temporary file behind: the next write to the same target removes it.
+
+>>> write_text("model.json", "{}\\n")      # doctest: +SKIP
+>>> check_writable("out/model.json")       # doctest: +SKIP   (before a long run: fails early, creates nothing)
+"""
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
+import platform
+import re
+import secrets
+import stat
+import sys
+import time
+import zlib
 from pathlib import Path
 
 from gradfit.errors import DataError
 
+# A temporary file is named ".NAME.gradfit-HOST-PID-TOKEN.tmp": HOST and PID say whose it is, so that
+# the next write removes those of writers that are gone and never those of a writer still at work.
+TEMPORARY = re.compile(r"\.(?P<stem>.*)\.gradfit-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]+\.tmp", re.S)
+# A writer whose process we cannot see (another machine on a shared file system, a reused PID) is
+# taken for gone only when its file has not changed for this long; a live writer changes its file
+# until the rename, and even an fsync of a large file on a slow disk takes less.
+STALE_AFTER_S = 600.0
+_STEM_BYTES = 200      # NAME_MAX is 255 bytes: a long name is cut so the temporary name still fits
+_HOST = f"{zlib.crc32(platform.node().encode()):08x}"
+
+# /dev/stdout, /dev/fd/1, /proc/self/fd/1 …: the process's own file descriptors, not files.
+_STREAM = re.compile(r"/dev/std(?P<std>in|out|err)|/dev/fd/(?P<fd>\d+)|/proc/(?P<pid>self|thread-self|\d+)/fd/(?P<pfd>\d+)")
+_STANDARD = {"in": 0, "out": 1, "err": 2}
+
 
 def write_text(path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically; see ``write_bytes``."""
+    """Write ``text`` as UTF-8 to ``path``; see ``write_bytes``."""
     write_bytes(path, text.encode("utf-8"))
 
 
 def write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
+    """Write ``data`` to ``path``: atomically for a file, directly for a device, FIFO or stream."""
+    path, mode = Path(os.fspath(path)), None
+    try:
+        fd = _standard_stream(path)
+        if fd is not None:
+            _write_to_stream(fd, data)
+            return
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            pass                     # a new file, or a link to one that does not exist yet
+        if mode is None or stat.S_ISREG(mode):
+            _replace(path, data, existed=mode is not None)
+        else:
+            _refuse_directory_or_socket(path, mode)
+            _write_directly(path, data)
+    except OSError as exc:
+        # A failed replacement never reaches the rename: the file that was there is as it was.
+        regular = mode is None or stat.S_ISREG(mode)
+        raise _error(path, exc, kept=mode is not None and regular, direct=not regular) from None
 
-    A temporary file in the same directory is written, flushed and fsync'ed, then renamed
-    over the target (rename is atomic on POSIX), and the directory is fsync'ed.
+
+def check_writable(path) -> None:
+    """Fail now, with the message ``write_bytes`` would give later, if ``path`` cannot be written.
+
+    For a check before a long run starts: a missing or read-only directory and a path that is a
+    directory are found at once instead of after the work. Nothing is created.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise DataError(f"Cannot write '{path}': the directory '{directory}' does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    path = Path(os.fspath(path))
+    if _standard_stream(path) is not None:
+        return
     try:
-        os.fchmod(fd, _file_mode(path))  # mkstemp makes 0600; give the file the mode a plain open() would
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):
+            _refuse_directory_or_socket(path, mode)
+            if not os.access(path, os.W_OK):
+                raise _error(path, OSError(errno.EACCES, os.strerror(errno.EACCES)), direct=True)
+            return
+        directory = Path(os.path.realpath(path)).parent
+        if not stat.S_ISDIR(os.stat(directory).st_mode):
+            raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        if not os.access(directory, os.W_OK | os.X_OK):
+            read_only = os.statvfs(directory).f_flag & os.ST_RDONLY
+            code = errno.EROFS if read_only else errno.EACCES
+            raise OSError(code, os.strerror(code))
+    except OSError as exc:
+        raise _error(path, exc) from None
+
+
+# --- the three ways of writing -------------------------------------------------------------------
+
+def _replace(path: Path, data: bytes, existed: bool) -> None:
+    """Temporary file beside the target, fsync, rename over it, fsync the directory."""
+    target = Path(os.path.realpath(path))       # through a symbolic link: the link stays, its file is replaced
+    directory = target.parent
+    _remove_stale_temporaries(directory, target.name)
+    tmp = directory / _temporary_name(target.name)
+    # 0666 less the umask, as open() gives a new file; an existing file keeps its mode and owner.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        try:
+            if existed:
+                _keep_mode_and_owner(fd, target)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:                       # Ctrl-C included: no temporary file stays behind
+        _remove(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def _write_directly(path: Path, data: bytes) -> None:
+    """A device or FIFO: opened as it is, neither created nor truncated (a FIFO waits for its reader)."""
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
     try:
-        dir_fd = os.open(directory, os.O_RDONLY)
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_to_stream(fd: int, data: bytes) -> None:
+    """``/dev/stdout`` and the like: write to the descriptor this process already has, after what Python buffered.
+
+    Opening ``/dev/stdout`` anew would write at offset 0 of a file the shell redirected stdout to,
+    over what was printed before; the descriptor itself continues where the output is.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None and stream.fileno() == fd:
+                stream.flush()
+        except (AttributeError, OSError, ValueError):   # replaced or closed streams (pytest's capture)
+            pass
+    _write_all(fd, data)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _standard_stream(path: Path) -> int | None:
+    """The descriptor that ``path`` names if it is ``/dev/stdout``, ``/dev/fd/N`` … or a link to one."""
+    current = os.path.abspath(path)
+    for _ in range(40):                          # the kernel's limit on links followed
+        match = _STREAM.fullmatch(current)
+        if match:
+            if match["std"]:
+                return _STANDARD[match["std"]]
+            if match["fd"]:
+                return int(match["fd"])
+            if match["pid"] in ("self", "thread-self", str(os.getpid())):
+                return int(match["pfd"])
+            return None                          # another process's descriptor: an ordinary path
+        try:
+            link = os.readlink(current)
+        except OSError:
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), link))
+    return None
+
+
+def _refuse_directory_or_socket(path: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if stat.S_ISSOCK(mode):
+        raise DataError(f"Cannot write '{path}': it is a socket, which gradfit cannot write to. "
+                        "Give the path of a file (or of a FIFO or device) instead.")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _keep_mode_and_owner(fd: int, target: Path) -> None:
+    st = os.stat(target)
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(fd, st.st_uid, st.st_gid)  # root replacing a user's file gives it back to the user
+        except PermissionError:
+            pass
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable. The file is in place already, so a failure here is not the user's."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's permissions, or 0666 less the umask for a new file."""
-    try:
-        return os.stat(path).st_mode & 0o777
+        os.fsync(fd)
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        pass
+    finally:
+        os.close(fd)
+
+
+def _stem(name: str) -> str:
+    raw = os.fsencode(name)
+    return name if len(raw) <= _STEM_BYTES else os.fsdecode(raw[:_STEM_BYTES])
+
+
+def _temporary_name(name: str, pid: int | None = None, host: str = _HOST) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f".{_stem(name)}.gradfit-{host}-{pid}-{secrets.token_hex(4)}.tmp"
+
+
+def _remove_stale_temporaries(directory: Path, name: str) -> None:
+    """Remove the temporary files that killed writes of ``name`` left; never one a live writer still owns."""
+    stem, now = _stem(name), time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return                                   # the write itself says what is wrong with the directory
+    for entry in entries:
+        match = TEMPORARY.fullmatch(entry.name)
+        if not match or match["stem"] != stem:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        writer_gone = match["host"] == _HOST and not _alive(int(match["pid"]))
+        if writer_gone or now - st.st_mtime > STALE_AFTER_S:
+            _remove(Path(entry.path))
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":
+        return True                              # os.kill(pid, 0) would send CTRL_C_EVENT there: age decides
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:                      # it exists, and belongs to someone else
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# --- one message per way a write can fail -------------------------------------------------------
+
+def _error(path: Path, exc: OSError, kept: bool = False, direct: bool = False) -> DataError:
+    """The ``DataError`` for ``exc``: the path, what is wrong, what to do (and that the old file is intact).
+
+    A file is replaced by one created in its directory, so permissions are the directory's; a device
+    or FIFO (``direct``) is opened itself.
+    """
+    directory = Path(os.path.realpath(path)).parent if os.path.islink(path) else path.parent
+    where = f"'{path}'" if direct else f"'{directory}'"
+    reasons = {
+        errno.ENOENT: f"the directory {where} does not exist. Create it first (mkdir -p {where}) or choose another path.",
+        errno.ENOTDIR: f"part of the directory {where} is a file, not a directory. Choose another path.",
+        errno.EISDIR: "it is a directory. Give the path of a file (inside it, for example) instead.",
+        errno.EACCES: f"permission denied: this user may not write {'to' if direct else 'in'} {where}. Choose a path "
+                      "you can write to, or change the permissions.",
+        errno.EROFS: f"{where} is on a read-only file system. Choose a path on a writable one.",
+        errno.ENOSPC: "no space is left on its device. Free some space or write somewhere else.",
+        errno.EDQUOT: "the disk quota is used up. Free some space or write somewhere else.",
+        errno.ENAMETOOLONG: "the name is too long for the file system. Choose a shorter one.",
+        errno.ELOOP: "it is a symbolic link that leads back to itself. Fix or remove the link.",
+        errno.EBADF: "it is a standard stream or descriptor that is not open for writing.",
+        errno.EPIPE: "the program reading from it has closed the pipe.",
+        errno.ENXIO: "the device or FIFO behind it is not available.",
+    }
+    reasons[errno.EPERM] = reasons[errno.EACCES]
+    reason = reasons.get(exc.errno, f"{exc.strerror or exc}. Choose another path.")
+    unchanged = " The file that was there is unchanged." if kept else ""
+    return DataError(f"Cannot write '{path}': {reason}{unchanged}")

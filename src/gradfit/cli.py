@@ -67,6 +67,23 @@ def _note(text: str, quiet: bool) -> None:
         typer.echo(text, err=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from gradfit import __version__
+
+        typer.echo(f"gradfit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="print gradfit's version and exit")] = False,
+):
+    # The options of `gradfit` itself, before any command; the app's help stays the Typer(help=...) above.
+    pass
+
+
 # --- shared options --------------------------------------------------------------------------
 
 LrOpt = Annotated[str, typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"].help)]
