@@ -1,0 +1,415 @@
+"""θ*, the exact least-squares optimum: the one place gradfit computes it.
+
+    θ* = argmin Σᵢ sᵢ (xᵢ·w + b − yᵢ)²,   θ = [w₁, …, w_d, b]   (no b without an intercept)
+
+>>> solve([[1.0], [2.0], [3.0]], [3.0, 5.0, 7.0])
+array([2., 1.])
+
+Write ``A = [X 1]`` (or ``X``), ``S = diag(s)``. The algorithm, and why each step:
+
+1. **Change of variables** ``θ = T·φ``: centre the columns on (approximately) their means and
+   scale them to unit norm. With ``ψ = D·φ``: ``w = ψ_w``, ``b = ψ_b − x̄·ψ_w``, so
+   ``A·T = [X − 1x̄ᵀ, 1]·D`` exactly. Centring is what keeps large column means (Longley's
+   years, a column plus 1e6) from costing digits; any shift near the means serves, because
+   the refinement below measures its residuals on the original data. ``D`` holds powers of
+   two (scaling is then exact), taken from the column norms of R, since Householder QR does
+   not care how columns are scaled but the rank decision does.
+2. **Householder QR, one block at a time (TSQR)** of ``√sᵢ·[xᵢ − x̄, 1, yᵢ − ȳ]``: stack the
+   running R on the next block and factor again (LAPACK ``dgeqrf``), so ``RᵀR = Σ zᵢzᵢᵀ``
+   without ever forming a product of the data with itself. The last column of R is ``Qᵀy``,
+   so this one pass already gives plain Householder QR's answer ``θ₀``. Memory: O(d²) plus a
+   block.
+3. **Rank**: a column-pivoted QR of the small equilibrated R (a rank-revealing factorisation of
+   the whole design, since both have the same right singular structure). Columns whose pivot
+   falls below ``RANK_RTOL`` are dropped for a basic solution, and at the end the null-space
+   component is projected out in θ-coordinates: the minimum-norm solution, as
+   ``numpy.linalg.lstsq`` gives (exactly collinear columns, p > n).
+4. **Iterative refinement with compensated residuals**, one pass over the data each::
+
+       g  = Aᵀ S (y − A θ)            in double-double: TwoSum, TwoProduct (Dekker's split)
+       δφ = (RᵀR)⁻¹ Tᵀ g              two triangular solves with the small R
+       θ  ← θ + T δφ
+
+   This is Björck's refinement of the augmented system ``[I A; Aᵀ 0][r; θ] = [y; 0]`` with
+   ``Q = A R⁻¹`` (only R is kept, so it works over passes): the correction of θ reduces to the
+   corrected semi-normal equations above. Its fixed point is ``Aᵀ S (y − Aθ) = 0`` computed
+   to ~ε², i.e. the exact optimum whatever the size of the residual — refining θ alone with
+   ``R⁻¹Qᵀr`` stalls at ~κ²ε·‖r‖ on large-residual (Wampler-like) problems, and ``Aᵀr`` with r
+   rounded to double stalls the same way; here r is kept as a double-double through the
+   product. Each pass contracts the error by ~κ(A·T)·ε. Passes stop when the next one is
+   predicted to change no coefficient by more than its rounding (the contraction measured from
+   successive corrections, or bounded by κ·ε before the second one).
+
+The double-double arithmetic is plain float64 NumPy, platform-independent (``np.longdouble``
+is plain double on some machines, so it is not used). Values must stay below ~1e290 in
+magnitude (Dekker's split multiplies by 2²⁷ + 1).
+
+A refinement pass costs ~40 vectorised operations per element of the data, so ``solve`` is
+slower than ``numpy.linalg.lstsq`` on well-conditioned data (benchmarks/README.md, accuracy
+section, has the timings); it is the reference, not the inner loop.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import scipy.linalg
+
+from gradfit.errors import DataError, GradfitWarning
+
+EPS = np.finfo(np.float64).eps          # 2⁻⁵², the spacing of doubles at 1
+SPLITTER = 134217729.0                  # 2²⁷ + 1: Dekker's split into two 26-bit halves
+CHUNK_VALUES = 32768                    # values per vectorised double-double step: p·rows fit in cache
+QR_BLOCK_ROWS = 4096                    # rows per TSQR step of the in-memory solve
+RANK_RTOL = 1e-13                       # pivot / largest pivot of the equilibrated R below this: dependent
+MAX_REFINEMENTS = 10
+DIGITS_WARNING = 1e-12                  # warn when the estimated relative error exceeds this
+
+Block = tuple  # (X, y) or (X, y, sample_weight), float64
+Blocks = Callable[[], Iterator[Block]]
+
+
+# --- error-free transformations: a double-double is hi + lo with |lo| ≤ ulp(hi)/2 ---------------
+
+def two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def split(a):
+    """hi + lo = a exactly, each half with at most 26 significant bits (Dekker)."""
+    c = SPLITTER * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def two_product(a, b, a_parts=None, b_parts=None):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct); ``*_parts`` = split(·) if known."""
+    a_hi, a_lo = a_parts or split(a)
+    b_hi, b_lo = b_parts or split(b)
+    p = a * b
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def row_sums(P):
+    """Σⱼ P[:, j] as hi + lo, to ~ε² of Σ|P|: pairwise TwoSum, the rounding errors summed apart."""
+    err = np.zeros(P.shape[0])
+    while P.shape[1] > 1:
+        half = P.shape[1] // 2
+        odd = P[:, 2 * half:]
+        P, e = two_sum(P[:, :half], P[:, half:2 * half])
+        err += e.sum(axis=1)
+        if odd.shape[1]:
+            P[:, 0], e = two_sum(P[:, 0], odd[:, 0])
+            err += e
+    total = P[:, 0] if P.shape[1] else np.zeros(P.shape[0])
+    return two_sum(total, err)
+
+
+def dd_add(x, y):
+    """(hi, lo) + (hi, lo) as a double-double."""
+    s, e = two_sum(x[0], y[0])
+    return two_sum(s, e + x[1] + y[1])
+
+
+# --- one pass: the compensated gradient g = Aᵀ S (y − Aθ) -----------------------------------
+
+def gradient_chunk(A, y, s, theta):
+    """g = Aᵀ S (y − Aθ) over one chunk, as (hi, lo); ``A`` is the chunk's design transposed (p × m),
+    θ a double-double (hi, lo).
+
+    r = y − Σⱼ θⱼ Aⱼ is summed with TwoSum over the exact products (Ogita, Rump & Oishi's Sum2),
+    then Aᵀ(s ⊙ r) with r still a double-double: rounding r to double first would leave an
+    error ε·|A|ᵀ|r| in g, which is what stops refinement on large-residual problems.
+    """
+    A_parts = split(A)
+    P, E = two_product(A, -theta[0][:, None], A_parts)
+    r, r_err = y, E.sum(axis=0) - theta[1] @ A              # θ_lo·A: terms of order ε, plain double
+    for row in P:
+        r, e = two_sum(r, row)
+        r_err = r_err + e
+    r_hi, r_lo = two_sum(r, r_err)
+    if s is not None:                                     # s ⊙ r, still double-double
+        r_hi, e = two_product(s, r_hi)
+        r_hi, r_lo = two_sum(r_hi, e + s * r_lo)
+    P, E = two_product(A, r_hi, A_parts)                  # Aⱼᵢ·rᵢ exactly, as P + E
+    hi, lo = row_sums(P)
+    return hi, lo + E.sum(axis=1) + A @ r_lo
+
+
+def design_chunks(blocks: Iterable[Block], fit_intercept: bool):
+    """(Aᵀ, y, s) in chunks of about CHUNK_VALUES values; Aᵀ = [X 1]ᵀ (or Xᵀ), contiguous rows."""
+    for block in blocks:
+        X, y, s = unpack(block)
+        rows = max(64, CHUNK_VALUES // (X.shape[1] + 1))
+        for start in range(0, X.shape[0], rows):
+            stop = start + rows
+            Xc = X[start:stop]
+            A = np.empty((Xc.shape[1] + fit_intercept, Xc.shape[0]))
+            A[:Xc.shape[1]] = Xc.T
+            if fit_intercept:
+                A[-1] = 1.0
+            yield A, y[start:stop], (None if s is None else s[start:stop])
+
+
+def gradient(blocks: Iterable[Block], theta, fit_intercept: bool):
+    """g = Aᵀ S (y − Aθ) over all blocks, θ and g double-doubles (hi, lo): one pass."""
+    g = (np.zeros_like(theta[0]), np.zeros_like(theta[0]))
+    for A, y, s in design_chunks(blocks, fit_intercept):
+        g = dd_add(g, gradient_chunk(A, y, s, theta))
+    return g
+
+
+# --- one pass: TSQR of the centred, weighted rows ------------------------------------------
+
+def unpack(block: Block):
+    """(X, y, s) as float64 arrays, rows of weight 0 left out; s is None without sample weights."""
+    X, y, *rest = block
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    s = rest[0] if rest and rest[0] is not None else None
+    if s is None:
+        return X, y, None
+    s = np.asarray(s, dtype=np.float64)
+    keep = s > 0
+    return (X, y, s) if keep.all() else (X[keep], y[keep], s[keep])
+
+
+def weighted_mean(X, y, s):
+    """Column means of [X, y], weighted by s (None: unweighted); None when there is no weight."""
+    if s is None:
+        return np.append(X.mean(axis=0), y.mean()) if len(y) else None
+    total = s.sum()
+    return np.append(s @ X, s @ y) / total if total > 0 else None
+
+
+def tsqr(blocks: Iterable[Block], d: int, fit_intercept: bool, mean):
+    """R of √sᵢ·[xᵢ − x̄, 1, yᵢ − ȳ] ((d+2) × (d+2), zero rows added when n is small) and the shift.
+
+    ``[R; Z] = Q·R'`` keeps ``R'ᵀR' = RᵀR + ZᵀZ``. Without ``mean`` the shift is the first
+    block's mean: a change of variables needs no exact mean, only one near it.
+    """
+    p = d + fit_intercept
+    shift = None if fit_intercept else np.zeros(d + 1)
+    if fit_intercept and mean is not None:
+        shift = np.asarray(mean, dtype=np.float64)
+    R = np.zeros((0, p + 1))
+    for block in blocks:
+        X, y, s = unpack(block)
+        if not len(y):
+            continue
+        if shift is None:
+            shift = weighted_mean(X, y, s)
+            if shift is None:
+                continue                                   # only zero weights so far
+        Z = np.empty((X.shape[0], p + 1))
+        Z[:, :d] = X - shift[:d]
+        if fit_intercept:
+            Z[:, d] = 1.0
+        Z[:, p] = y - shift[d]
+        if s is not None:
+            Z *= np.sqrt(s)[:, None]                       # √sᵢ·zᵢ: Σ sᵢ zᵢzᵢᵀ
+        R = np.linalg.qr(np.vstack([R, Z]), mode="r")
+    if shift is None:
+        raise DataError("No rows to fit: every sample weight is 0.")
+    return np.vstack([R, np.zeros((p + 1 - R.shape[0], p + 1))]), shift
+
+
+# --- the small factorisation and the change of variables ------------------------------------
+
+def phi_to_theta(phi, D, xbar, fit_intercept):
+    """θ = T·φ (linear, columnwise for a matrix): w = D_w φ_w, b = D_b φ_b − x̄·w."""
+    theta = D[:, None] * phi if phi.ndim == 2 else D * phi
+    if fit_intercept:
+        theta[-1] = theta[-1] - xbar @ theta[:-1]
+    return theta
+
+
+@dataclass(frozen=True)
+class Factor:
+    """θ = T·φ, and R of A·T on the kept columns of φ (pivot order), from the TSQR R."""
+
+    xbar: np.ndarray          # the shift of the features (zeros without an intercept)
+    D: np.ndarray             # column scales, powers of two
+    R: np.ndarray             # k × k upper triangular
+    kept: np.ndarray          # the k columns of φ kept
+    null: np.ndarray          # p × (p − k): a basis of the null space of A, in θ-coordinates
+    fit_intercept: bool
+
+    def to_theta(self, phi):
+        return phi_to_theta(phi, self.D, self.xbar, self.fit_intercept)
+
+    def gradient_to_phi(self, g):
+        """Tᵀg = D·[g_w − x̄·g_b, g_b], the subtraction in double-double (x̄ may be large)."""
+        hi, lo = g
+        if self.fit_intercept:
+            p, e = two_product(self.xbar, hi[-1])
+            w_hi, w_err = two_sum(hi[:-1], -p)
+            hi = np.append(w_hi + (w_err + lo[:-1] - e - self.xbar * lo[-1]), hi[-1] + lo[-1])
+        else:
+            hi = hi + lo
+        return self.D * hi
+
+    def correction(self, g):
+        """δφ = (RᵀR)⁻¹ Tᵀg on the kept columns (0 elsewhere); returns (T·δφ, δφ)."""
+        h = self.gradient_to_phi(g)[self.kept]
+        u = scipy.linalg.solve_triangular(self.R, h, trans="T")
+        dphi = np.zeros(self.D.shape[0])
+        dphi[self.kept] = scipy.linalg.solve_triangular(self.R, u)
+        return self.to_theta(dphi), dphi
+
+    def min_norm(self, theta):
+        """θ − N(NᵀN)⁻¹Nᵀθ: the least-norm point of θ + null(A)."""
+        if not self.null.shape[1]:
+            return theta
+        Q = np.linalg.qr(self.null)[0]
+        return theta - Q @ (Q.T @ theta)
+
+    def unit_scale(self):
+        """|T|·1: how much a unit of every φ can move each θ."""
+        scale = self.D.copy()
+        if self.fit_intercept:
+            scale[-1] += np.abs(self.xbar) @ self.D[:-1]
+        return scale
+
+    def condition(self) -> float:
+        return float(np.linalg.cond(self.R)) if self.R.size else 1.0
+
+
+def factor(R_aug: np.ndarray, shift: np.ndarray, fit_intercept: bool):
+    """The Factor and the first solution (φ₀, θ₀: plain Householder QR's) from the TSQR R."""
+    p = R_aug.shape[1] - 1
+    d = p - fit_intercept
+    norms = np.linalg.norm(R_aug[:, :p], axis=0)            # = the column norms of A·T before D
+    D = np.exp2(-np.round(np.log2(np.where(norms > 0, norms, 1.0))))
+    # Rank: a pivoted QR of the equilibrated R, R_eq·P = Q₂·[R11 R12; 0 R22], R22 ≈ 0 dropped.
+    Q2, R2, piv = scipy.linalg.qr(R_aug[:p, :p] * D, pivoting=True)
+    pivots = np.abs(np.diag(R2))
+    k = int(np.sum(pivots > RANK_RTOL * pivots[0])) if p and pivots[0] > 0 else 0
+    R11, R12 = R2[:k, :k], R2[:k, k:]
+    # Null space of A·T: φ_kept = −R11⁻¹R12·t, φ_dropped = t.
+    null_phi = np.zeros((p, p - k))
+    if k:
+        null_phi[piv[:k]] = -scipy.linalg.solve_triangular(R11, R12)
+    null_phi[piv[k:], np.arange(p - k)] = 1.0
+    xbar = shift[:d]
+    f = Factor(xbar, D, R11, piv[:k], phi_to_theta(null_phi, D, xbar, fit_intercept), fit_intercept)
+    phi0 = np.zeros(p)
+    if k:
+        phi0[piv[:k]] = scipy.linalg.solve_triangular(R11, (Q2.T @ R_aug[:p, p])[:k])
+    theta0 = f.to_theta(phi0)
+    if fit_intercept:
+        theta0[-1] += shift[d]                              # y was centred on ȳ
+    return f, phi0, theta0
+
+
+# --- refinement -------------------------------------------------------------------------------
+
+def refine(passes: Blocks, f: Factor, phi, theta, max_refinements: int) -> np.ndarray:
+    """Refinement passes while the next one is expected to change a coefficient (see module doc).
+
+    ρ, the contraction of one pass, is measured from successive corrections, and bounded
+    below by ~κ·ε (the only estimate before the second pass). With ρ known, the error left
+    after a correction δ is about ρ/(1 − ρ)·|δ|; below the rounding of every coefficient,
+    another pass could not change the answer.
+    """
+    bound = f.condition() * EPS * 4 * max(len(theta), 1)
+    theta = (theta, np.zeros_like(theta))                   # θ carried as a double-double
+    previous, rho, left = None, bound, math.inf             # left: the error estimated to remain
+    for _ in range(max_refinements):
+        delta, dphi = f.correction(gradient(passes(), theta, f.fit_intercept))
+        size = np.linalg.norm(dphi)
+        if previous is not None:
+            if size >= previous:                            # no longer contracting: rounding level
+                left = size                                 # (or diverging); keep θ as it is
+                break
+            rho = max(size / previous, bound)
+        theta, phi, previous = dd_add(theta, (delta, 0.0)), phi + dphi, size
+        left = rho / (1 - rho) * size if rho < 1 else math.inf
+        # Negligible: below a coefficient's rounding, or ε² of the whole answer (a coefficient of 0).
+        negligible = EPS * np.abs(theta[0]) + EPS ** 2 * np.linalg.norm(phi) * f.unit_scale()
+        if rho < 1 and np.all(rho / (1 - rho) * np.abs(delta) <= negligible):
+            break
+    if left > DIGITS_WARNING * np.linalg.norm(phi):
+        warnings.warn(
+            f"The exact least-squares solver stopped with an estimated relative error of "
+            f"{left / np.linalg.norm(phi):.0e} (condition number of the equilibrated design "
+            f"~{f.condition():.1e}); θ* may have fewer than 12 correct digits.", GradfitWarning, stacklevel=3)
+    return theta[0] + theta[1]
+
+
+# --- the public functions -------------------------------------------------------------------
+
+def solve_blocks(blocks: Blocks, *, d: int, fit_intercept: bool = True, mean=None,
+                 max_refinements: int = MAX_REFINEMENTS) -> np.ndarray:
+    """θ* from passes over the data: ``blocks()`` gives a fresh iterator of float64 blocks each call.
+
+    A block is ``(X, y)`` or ``(X, y, sample_weight)``. One TSQR pass, then refinement passes
+    while they still change the answer (usually one or two). ``mean``: the (weighted) column
+    means of ``[X, y]``, e.g. from a one-pass summary; without it the first block's mean is the
+    centre, which serves as well unless that block is far from typical. Memory: O(d²) plus one block.
+
+    >>> X = np.array([[1.0], [2.0], [3.0]]); y = np.array([3.0, 5.0, 7.0])
+    >>> solve_blocks(lambda: iter([(X[:1], y[:1]), (X[1:], y[1:])]), d=1)
+    array([2., 1.])
+    """
+    if mean is not None and np.shape(mean) != (d + 1,):
+        raise DataError(f"mean has shape {np.shape(mean)}: it holds the column means of [X, y], {d + 1} values.")
+    R_aug, shift = tsqr(blocks(), d, fit_intercept, mean)
+    f, phi, theta = factor(R_aug, shift, fit_intercept)
+    theta = refine(blocks, f, phi, theta, max_refinements)
+    return f.min_norm(theta)
+
+
+def solve(X, y, *, fit_intercept: bool = True, sample_weight=None) -> np.ndarray:
+    """θ* = [w₁..w_d, b] (no b without intercept) minimising Σ sᵢ (xᵢ·w + b − yᵢ)², in memory.
+
+    The minimum-norm solution when it is not unique (collinear columns, p > n), as
+    ``numpy.linalg.lstsq``. A row of weight 0 contributes nothing.
+
+    >>> solve([[1.0], [1.5], [3.0]], [3.0, 5.0, 7.0])    # w = 24/13, b = 21/13
+    array([1.84615385, 1.61538462])
+    """
+    X, y, s = validate(X, y, sample_weight)
+    mean = weighted_mean(X, y, s) if fit_intercept else None
+
+    def blocks():
+        for start in range(0, X.shape[0], QR_BLOCK_ROWS):
+            rows = slice(start, start + QR_BLOCK_ROWS)
+            yield X[rows], y[rows], (None if s is None else s[rows])
+
+    return solve_blocks(blocks, d=X.shape[1], fit_intercept=fit_intercept, mean=mean)
+
+
+def validate(X, y, sample_weight):
+    """float64 arrays X (n × d), y (n,), s (n,) or None; finite, weights ≥ 0 and not all 0."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise DataError(f"X has shape {X.shape} and y {y.shape}: they need the same number of rows.")
+    if X.shape[0] == 0:
+        raise DataError("No rows to fit.")
+    if not (all_finite(X) and all_finite(y)):
+        raise DataError("X and y must be finite (no NaN or infinity).")
+    s = None
+    if sample_weight is not None:
+        s = np.asarray(sample_weight, dtype=np.float64).ravel()
+        if s.shape != y.shape:
+            raise DataError(f"sample_weight has {s.shape[0]} values for {y.shape[0]} rows.")
+        if not all_finite(s) or (s < 0).any():
+            raise DataError("sample_weight must be finite and ≥ 0.")
+        if not (s > 0).any():
+            raise DataError("No rows to fit: every sample weight is 0.")
+    return X, y, s
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """No NaN or infinity: one sum (NaN and ±inf propagate), elementwise only if the sum overflowed."""
+    return bool(np.isfinite(a.sum()) or np.isfinite(a).all())
