@@ -76,25 +76,45 @@ Blocks = Callable[[], Iterator[Block]]
 # --- error-free transformations: a double-double is hi + lo with |lo| ≤ ulp(hi)/2 ---------------
 
 def two_sum(a, b):
-    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum: e = (a − (s − b')) + (b − b'), b' = s − a).
+
+    Arrays only; the operations are done in place where they can, because a fresh temporary
+    per operation costs more than the arithmetic.
+    """
     s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
+    b_in = s - a                      # b' : the part of b that went into s
+    e = s - b_in
+    np.subtract(a, e, out=e)          # a − (s − b')
+    np.subtract(b, b_in, out=b_in)    # b − b'
+    e += b_in
+    return s, e
 
 
 def split(a):
-    """hi + lo = a exactly, each half with at most 26 significant bits (Dekker)."""
+    """hi + lo = a exactly, each half with at most 26 significant bits (Dekker: hi = c − (c − a), c = 2²⁷+1 · a)."""
     c = SPLITTER * a
-    hi = c - (c - a)
+    hi = c - a
+    np.subtract(c, hi, out=hi)
     return hi, a - hi
 
 
 def two_product(a, b, a_parts=None, b_parts=None):
-    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct); ``*_parts`` = split(·) if known."""
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct); ``*_parts`` = split(·) if known.
+
+    e = ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, summed in that order.
+    """
     a_hi, a_lo = a_parts or split(a)
     b_hi, b_lo = b_parts or split(b)
     p = a * b
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e = a_hi * b_hi
+    e -= p
+    term = a_hi * b_lo
+    e += term
+    np.multiply(a_lo, b_hi, out=term)
+    e += term
+    np.multiply(a_lo, b_lo, out=term)
+    e += term
+    return p, e
 
 
 def row_sums(P):
@@ -133,7 +153,7 @@ def gradient_chunk(A, y, s, theta):
     r, r_err = y, E.sum(axis=0) - theta[1] @ A              # θ_lo·A: terms of order ε, plain double
     for row in P:
         r, e = two_sum(r, row)
-        r_err = r_err + e
+        r_err += e
     r_hi, r_lo = two_sum(r, r_err)
     if s is not None:                                     # s ⊙ r, still double-double
         r_hi, e = two_product(s, r_hi)
@@ -248,7 +268,7 @@ class Factor:
         """Tᵀg = D·[g_w − x̄·g_b, g_b], the subtraction in double-double (x̄ may be large)."""
         hi, lo = g
         if self.fit_intercept:
-            p, e = two_product(self.xbar, hi[-1])
+            p, e = two_product(self.xbar, hi[-1:])
             w_hi, w_err = two_sum(hi[:-1], -p)
             hi = np.append(w_hi + (w_err + lo[:-1] - e - self.xbar * lo[-1]), hi[-1] + lo[-1])
         else:
