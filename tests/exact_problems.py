@@ -9,6 +9,7 @@ large column means.
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import numpy as np
@@ -129,12 +130,13 @@ def numpy_lstsq(X, y, fit_intercept: bool = True) -> np.ndarray:
     return np.linalg.lstsq(A, y, rcond=None)[0]
 
 
-def uneven_blocks(X, y, sizes=(1, 5, 17, 3), sample_weight=None):
-    """A ``blocks`` callable: row blocks of the given sizes, then the rest in blocks of 29 rows."""
-    n = len(y)
-    cuts = list(np.cumsum(sizes))
-    cuts = [c for c in cuts if c < n] + list(range(cuts[-1] + 29, n, 29)) if cuts[-1] < n else [c for c in cuts if c < n]
-    edges = [0] + cuts + [n]
+def uneven_blocks(X, y, sizes=(1, 5, 17, 3), rest=29, sample_weight=None):
+    """A ``blocks`` callable for solve_blocks: row blocks of the given sizes, then ``rest`` rows at a time."""
+    edges = [0]
+    for size in itertools.chain(sizes, itertools.repeat(rest)):
+        if edges[-1] >= len(y):
+            break
+        edges.append(min(edges[-1] + size, len(y)))
 
     def blocks():
         for a, b in zip(edges[:-1], edges[1:]):

@@ -275,3 +275,10 @@ def test_bad_input_is_a_data_error_that_says_what(X, y, weights, words):
 def test_mean_of_the_wrong_length_is_a_data_error():
     with pytest.raises(DataError, match="column means"):
         by_blocks(LONGLEY_X, LONGLEY_Y, mean=np.zeros(6))
+
+
+def test_no_rows_in_the_blocks_is_a_data_error():
+    with pytest.raises(DataError, match="No rows"):
+        exact.solve_blocks(lambda: iter([]), d=2)
+    with pytest.raises(DataError, match="No rows"):
+        exact.solve_blocks(lambda: iter([(np.ones((3, 2)), np.ones(3), np.zeros(3))]), d=2, fit_intercept=False)

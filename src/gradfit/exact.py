@@ -9,11 +9,14 @@ Write ``A = [X 1]`` (or ``X``), ``S = diag(s)``. The algorithm, and why each ste
 
 1. **Change of variables** ``θ = T·φ``: centre the columns on (approximately) their means and
    scale them to unit norm. With ``ψ = D·φ``: ``w = ψ_w``, ``b = ψ_b − x̄·ψ_w``, so
-   ``A·T = [X − 1x̄ᵀ, 1]·D`` exactly. Centring is what keeps large column means (Longley's
-   years, a column plus 1e6) from costing digits; any shift near the means serves, because
-   the refinement below measures its residuals on the original data. ``D`` holds powers of
-   two (scaling is then exact), taken from the column norms of R, since Householder QR does
-   not care how columns are scaled but the rank decision does.
+   ``A·T = [X − 1x̄ᵀ, 1]·D`` exactly (without an intercept ``T = D``: nothing to centre on).
+   Centring is what keeps large column means (Longley's years, a column plus 1e6) from costing
+   digits. Any shift near the means serves, because the refinement below measures its
+   residuals on the original data: ``solve`` takes the exact means (one BLAS product),
+   ``solve_blocks`` the ``mean`` it is given or else the first block's, so it never needs a
+   pass of its own. ``D`` holds powers of two (scaling is then exact), taken from the column
+   norms of R after the pass, since Householder QR does not care how columns are scaled but
+   the rank decision does.
 2. **Householder QR, one block at a time (TSQR)** of ``√sᵢ·[xᵢ − x̄, 1, yᵢ − ȳ]``: stack the
    running R on the next block and factor again (LAPACK ``dgeqrf``), so ``RᵀR = Σ zᵢzᵢᵀ``
    without ever forming a product of the data with itself. The last column of R is ``Qᵀy``,
@@ -21,32 +24,41 @@ Write ``A = [X 1]`` (or ``X``), ``S = diag(s)``. The algorithm, and why each ste
    block.
 3. **Rank**: a column-pivoted QR of the small equilibrated R (a rank-revealing factorisation of
    the whole design, since both have the same right singular structure). Columns whose pivot
-   falls below ``RANK_RTOL`` are dropped for a basic solution, and at the end the null-space
-   component is projected out in θ-coordinates: the minimum-norm solution, as
-   ``numpy.linalg.lstsq`` gives (exactly collinear columns, p > n).
+   falls below ``RANK_RTOL`` of the largest are dropped for a basic solution, and at the end
+   the null-space component is projected out in θ-coordinates: the minimum-norm solution, as
+   ``numpy.linalg.lstsq`` gives (exactly collinear columns, p > n), and as silently. The rank
+   is judged after equilibration, so a design that lstsq truncates only because its columns
+   are badly scaled (the degree-10 polynomial) is solved as the full-rank problem it is.
 4. **Iterative refinement with compensated residuals**, one pass over the data each::
 
        g  = Aᵀ S (y − A θ)            in double-double: TwoSum, TwoProduct (Dekker's split)
        δφ = (RᵀR)⁻¹ Tᵀ g              two triangular solves with the small R
-       θ  ← θ + T δφ
+       θ  ← θ + T δφ                  θ carried as a double-double
 
    This is Björck's refinement of the augmented system ``[I A; Aᵀ 0][r; θ] = [y; 0]`` with
    ``Q = A R⁻¹`` (only R is kept, so it works over passes): the correction of θ reduces to the
    corrected semi-normal equations above. Its fixed point is ``Aᵀ S (y − Aθ) = 0`` computed
    to ~ε², i.e. the exact optimum whatever the size of the residual — refining θ alone with
    ``R⁻¹Qᵀr`` stalls at ~κ²ε·‖r‖ on large-residual (Wampler-like) problems, and ``Aᵀr`` with r
-   rounded to double stalls the same way; here r is kept as a double-double through the
-   product. Each pass contracts the error by ~κ(A·T)·ε. Passes stop when the next one is
-   predicted to change no coefficient by more than its rounding (the contraction measured from
-   successive corrections, or bounded by κ·ε before the second one).
+   rounded to double stalls the same way; here r stays a double-double through the product.
+   θ is a double-double too, so the result is the float64 nearest θ*, not a few ulps off it.
+   Each pass contracts the error by ~κ(A·T)·ε (measured: ~κε/5): exact up to κ ≈ 1e12 after
+   equilibration; nearer 1/RANK_RTOL a ``GradfitWarning`` says the digits may not be there, and
+   beyond it the design counts as rank-deficient (step 3). Passes stop when
+   the next one is predicted to change no coefficient by more than its rounding: one
+   refinement pass on well-conditioned data, two on the degree-10 polynomial.
 
 The double-double arithmetic is plain float64 NumPy, platform-independent (``np.longdouble``
 is plain double on some machines, so it is not used). Values must stay below ~1e290 in
 magnitude (Dekker's split multiplies by 2²⁷ + 1).
 
-A refinement pass costs ~40 vectorised operations per element of the data, so ``solve`` is
-slower than ``numpy.linalg.lstsq`` on well-conditioned data (benchmarks/README.md, accuracy
-section, has the timings); it is the reference, not the inner loop.
+Not done: refining from the one-pass summary alone (no pass over the data). Even co-moments
+kept in double-double would leave an error ~κ²ε² — enough below κ ≈ 1e6, not for the
+degree-10 polynomial (κ ≈ 2.5e9 after equilibration) — so θ* reads the data again.
+
+Cost at n = 10⁶, d = 16, one BLAS thread: the TSQR pass ~0.13 s, a refinement pass ~0.35 s
+(~40 vectorised operations per value), about what ``numpy.linalg.lstsq`` takes in all
+(benchmarks/README.md, accuracy section).
 """
 
 from __future__ import annotations
@@ -201,11 +213,10 @@ def unpack(block: Block):
 
 
 def weighted_mean(X, y, s):
-    """Column means of [X, y], weighted by s (None: unweighted); None when there is no weight."""
+    """Column means of [X, y], weighted by s (None: unweighted); at least one row of positive weight."""
     if s is None:
-        return np.append(X.mean(axis=0), y.mean()) if len(y) else None
-    total = s.sum()
-    return np.append(s @ X, s @ y) / total if total > 0 else None
+        return np.append(X.mean(axis=0), y.mean())
+    return np.append(s @ X, s @ y) / s.sum()
 
 
 def tsqr(blocks: Iterable[Block], d: int, fit_intercept: bool, mean):
@@ -220,13 +231,11 @@ def tsqr(blocks: Iterable[Block], d: int, fit_intercept: bool, mean):
         shift = np.asarray(mean, dtype=np.float64)
     R = np.zeros((0, p + 1))
     for block in blocks:
-        X, y, s = unpack(block)
+        X, y, s = unpack(block)                            # rows of weight 0 already left out
         if not len(y):
             continue
         if shift is None:
             shift = weighted_mean(X, y, s)
-            if shift is None:
-                continue                                   # only zero weights so far
         Z = np.empty((X.shape[0], p + 1))
         Z[:, :d] = X - shift[:d]
         if fit_intercept:
@@ -235,8 +244,8 @@ def tsqr(blocks: Iterable[Block], d: int, fit_intercept: bool, mean):
         if s is not None:
             Z *= np.sqrt(s)[:, None]                       # √sᵢ·zᵢ: Σ sᵢ zᵢzᵢᵀ
         R = np.linalg.qr(np.vstack([R, Z]), mode="r")
-    if shift is None:
-        raise DataError("No rows to fit: every sample weight is 0.")
+    if not R.shape[0]:
+        raise DataError("No rows to fit: the blocks are empty, or every sample weight is 0.")
     return np.vstack([R, np.zeros((p + 1 - R.shape[0], p + 1))]), shift
 
 
@@ -338,6 +347,7 @@ def refine(passes: Blocks, f: Factor, phi, theta, max_refinements: int) -> np.nd
     after a correction δ is about ρ/(1 − ρ)·|δ|; below the rounding of every coefficient,
     another pass could not change the answer.
     """
+    # κ·ε·4p: measured contractions were ~κ·ε/5 (Filip-like degree 10), so this errs high.
     bound = f.condition() * EPS * 4 * max(len(theta), 1)
     theta = (theta, np.zeros_like(theta))                   # θ carried as a double-double
     previous, rho, left = None, bound, math.inf             # left: the error estimated to remain
@@ -378,7 +388,7 @@ def solve_blocks(blocks: Blocks, *, d: int, fit_intercept: bool = True, mean=Non
     >>> solve_blocks(lambda: iter([(X[:1], y[:1]), (X[1:], y[1:])]), d=1)
     array([2., 1.])
     """
-    if mean is not None and np.shape(mean) != (d + 1,):
+    if mean is not None and np.shape(mean) != (d + 1,):       # the one check: blocks are trusted
         raise DataError(f"mean has shape {np.shape(mean)}: it holds the column means of [X, y], {d + 1} values.")
     R_aug, shift = tsqr(blocks(), d, fit_intercept, mean)
     f, phi, theta = factor(R_aug, shift, fit_intercept)
