@@ -213,7 +213,7 @@ def test_n_iter_no_change_waits_for_that_many_quiet_iterations():
 def test_exact_solver_is_the_least_squares_optimum():
     X, y = table()
     r = gradfit.fit(X, y, solver="exact")
-    np.testing.assert_allclose(r.model.theta, lstsq(X, y), rtol=1e-12)
+    np.testing.assert_allclose(r.model.theta, lstsq(X, y), rtol=1e-10)   # lstsq keeps ~12 digits here; exact, all
     assert r.n_iter == 0 and r.converged and r.param_gap == 0.0 and "Exact" in r.verdict()
 
 

@@ -69,9 +69,9 @@ def _note(text: str, quiet: bool) -> None:
 
 def _print_version(value: bool) -> None:
     if value:
-        from gradfit import __version__
+        from importlib.metadata import version
 
-        typer.echo(f"gradfit {__version__}")
+        typer.echo(f"gradfit {version('gradfit')}")   # the installed metadata: gradfit.__version__, via pyproject
         raise typer.Exit()
 
 
