@@ -187,7 +187,7 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
     model = LinearModel.from_theta(theta, fit_intercept=fit_intercept, feature_names=names,
                                    target_name=data.target_name)
     gap_bound = 0.0 if opts["solver"] == "exact" else (
-        certificate.gap(outcome.theta, outcome.gradient) if certificate else None)
+        certificate.gap(outcome.theta, outcome.gradient) if certificate else math.inf)
     result = FitResult(model, outcome.history, outcome.n_iter, outcome.stop_reason, outcome.loss, lr, lambda_max,
                        engine=objective.name, loss_spec=loss, init=tuple(float(t) for t in theta0),
                        n_rows=objective.n_rows, data=data, data_summary=raw.summary,
@@ -235,7 +235,7 @@ def iteration_budget(opts, lr: float, mu: float, lambda_max: float) -> int:
 
 # iters='auto' runs at least this many iterations, and at most this many.
 AUTO_ITERS_FLOOR = 1000
-AUTO_ITERS_CEILING = 1_000_000
+AUTO_ITERS_CEILING = 100_000
 
 
 def _exact_reference(opts, data, raw, loss):
@@ -327,7 +327,7 @@ def _standardizer(scaler: Standardizer) -> Standardizer:
 
 
 def stopped_short_message(result: FitResult, lang: str = "en", voice: str = "python") -> str:
-    bound = "" if result.gap_bound is None else message("warn.bound", lang, voice, gap=f"{result.gap_bound:.2g}")
+    bound = "" if not math.isfinite(result.gap_bound) else message("warn.bound", lang, voice, gap=f"{result.gap_bound:.2g}")
     return message("warn.not_converged", lang, voice, n=result.n_iter, bound=bound, tol=f"{result.options['tol']:g}")
 
 

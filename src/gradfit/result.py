@@ -6,6 +6,7 @@ them solves for θ* or evaluates the loss another way than the ``Loss`` stored h
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,7 +44,7 @@ class FitResult:
     constant_features: tuple[str, ...] = ()
     n_updates: int = 0           # parameter updates made (the count of the update rule's state)
     options: dict = field(default_factory=dict)   # every hyper-parameter of the run, validated
-    gap_bound: float | None = None   # certified max|θ − θ*| / max|θ| at the end (None: no certificate, μ = 0)
+    gap_bound: float = math.inf      # certified max|θ − θ*| / max|θ| at the end (∞: no certificate, μ = 0)
     lambda_min: float = 0.0          # smallest eigenvalue of the Hessian that was descended (μ)
 
     @property
@@ -52,7 +53,11 @@ class FitResult:
 
     @property
     def converged(self) -> bool:
-        return self.stop_reason in (Stop.TOL, Stop.EXACT)
+        """Solved exactly, or the stopping rule was met — and under stop='gap' only with a certificate
+        (a singular Hessian has none: the loss stopping to change is then not called convergence)."""
+        if self.stop_reason is Stop.EXACT:
+            return True
+        return self.stop_reason is Stop.TOL and (self.options.get("stop") != "gap" or math.isfinite(self.gap_bound))
 
     @property
     def diverged(self) -> bool:

@@ -23,7 +23,7 @@ def verdict(result, lang: str = "en", voice: str = "python") -> str:
         return m("verdict.diverged", k=k, lr=f"{result.lr:.4g}", stable=f"{result.stable_lr:.4g}")
     gap = result.param_gap
     where = "" if gap is None else m("verdict.where", gap=f"{gap:.2g}")
-    if result.converged and result.options.get("stop") == "gap" and result.gap_bound is not None:
+    if result.converged and result.options.get("stop") == "gap":
         return m("verdict.certified", k=k, gap=f"{result.gap_bound:.2g}")
     if result.converged:
         if gap is not None and gap > 1e-3:
