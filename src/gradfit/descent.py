@@ -186,7 +186,8 @@ def relative_change(previous: float, current: float) -> float:
 class Certificate(NamedTuple):
     """The stopping rule that proves convergence, for a quadratic loss with Hessian eigenvalues ≥ μ > 0.
 
-    ‖θ − θ*‖ ≤ ‖∇L(θ)‖ / μ; the parameters reported are ``to_original @ θ``, so
+    ‖θ − θ*‖ ≤ ‖∇L(θ)‖ / μ, θ* the optimum nearest θ (the only one, unless the Hessian is singular: μ is
+    then its smallest positive eigenvalue, see ``loss.Curvature``); the parameters reported are ``to_original @ θ``, so
     ‖θ_orig − θ*_orig‖ ≤ ‖to_original‖₂·‖∇L(θ)‖/μ, and relative to ‖θ_orig‖_∞ that bounds the
     largest relative error of any coefficient.
     """
@@ -197,7 +198,7 @@ class Certificate(NamedTuple):
 
     @classmethod
     def of(cls, mu: float, to_original: np.ndarray) -> "Certificate | None":
-        """None where the Hessian is singular (μ = 0): then no bound exists."""
+        """None where μ = 0 (a Hessian of zeros: no data to descend on)."""
         if not mu > 0:
             return None
         return cls(mu, to_original, float(np.linalg.norm(to_original, 2)))

@@ -20,7 +20,7 @@ from gradfit.data.standardize import Standardizer, warn_about_features
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
 from gradfit.errors import ConfigError, DivergenceError, GradfitWarning
 from gradfit.messages import message
-from gradfit.loss import Loss, extreme_eigenvalues, minibatch_curvature, stable_lr_bound
+from gradfit.loss import Loss, curvature, minibatch_curvature, stable_lr_bound
 from gradfit.metrics import from_sse, regression_metrics
 from gradfit.model import LinearModel
 from gradfit.result import FitResult
@@ -168,11 +168,18 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
     names, fit_intercept = data.feature_names, loss.fit_intercept
     theta0 = _initial_theta(opts["init"], len(names) + fit_intercept, fit_intercept)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
-    mu, lambda_max = extreme_eigenvalues(loss.hessian(objective.gram(), objective.n_rows))
+    spectrum = curvature(loss.hessian(objective.gram(), objective.n_rows))
+    # A Hessian singular to working precision is taken for singular only where its structure says so: a
+    # constant column or fewer rows than parameters. Columns collinear to 1e-8 look singular in AᵀA too, yet
+    # their data determine the coefficients — descent cannot resolve them: no certificate there.
+    structural = objective.n_rows < len(theta0) or bool(scaler is not None and scaler.constant)
+    if not (spectrum.identified or structural):
+        spectrum = spectrum._replace(mu=0.0, rank=spectrum.size)
+    mu, lambda_max = spectrum.mu, spectrum.lambda_max
     theta_star = _exact_reference(opts, data, raw, loss)
     lr = math.nan if opts["solver"] == "exact" else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit)
     to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
-    certificate = descent.Certificate.of(mu if mu > lambda_max * 1e-15 else 0.0, to_original)
+    certificate = descent.Certificate.of(mu, to_original)
     if opts["solver"] == "exact":
         outcome = _exact_outcome(theta_star, *_on_original(data, raw, loss, theta_star), opts["history_cap"])
         to_original = np.eye(len(theta0))      # θ* is on the original scale already
@@ -195,7 +202,7 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
                        test_data=test, standardized=scaler is not None,
                        constant_features=scaler.constant if scaler else (),
                        n_updates=getattr(outcome.rule_state, "count", 0), options=opts, gap_bound=gap_bound,
-                       lambda_min=mu)
+                       lambda_min=mu, rank=None if spectrum.identified else spectrum.rank)
     if theta_star is not None:
         result.theta_exact = theta_star
         result.loss_exact = _on_original(data, raw, loss, theta_star)[0]
@@ -327,6 +334,8 @@ def _standardizer(scaler: Standardizer) -> Standardizer:
 
 
 def stopped_short_message(result: FitResult, lang: str = "en", voice: str = "python") -> str:
+    if result.stop_reason is descent.Stop.TOL:     # the loss settled, but nothing certifies it
+        return message("warn.no_certificate", lang, voice, n=result.n_iter)
     bound = "" if not math.isfinite(result.gap_bound) else message("warn.bound", lang, voice, gap=f"{result.gap_bound:.2g}")
     return message("warn.not_converged", lang, voice, n=result.n_iter, bound=bound, tol=f"{result.options['tol']:g}")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -123,6 +124,39 @@ def extreme_eigenvalues(H: np.ndarray) -> tuple[float, float]:
     high = float(eigsh(H, k=1, which="LA", tol=1e-10, return_eigenvectors=False)[0])
     low = float(eigsh(H, k=1, which="SA", tol=1e-10, return_eigenvectors=False)[0])
     return max(low, 0.0), high
+
+
+class Curvature(NamedTuple):
+    """What the Hessian's spectrum says about descent and about the optimum.
+
+    ``mu`` is the smallest eigenvalue the data determine: the smallest one overall when the Hessian has
+    full rank, else the smallest *positive* one — eigenvalues below ``size·ε·λ_max`` are zero to working
+    precision (NumPy's ``matrix_rank`` rule). Then the least-squares optima form an affine set, the gradient
+    and θ − (the nearest optimum) both lie in the Hessian's range, and ‖θ − θ*‖ ≤ ‖∇L(θ)‖/μ still holds
+    for the nearest optimum θ*: the certificate survives a constant column or more features than rows.
+    """
+
+    mu: float
+    lambda_max: float
+    rank: int
+    size: int
+
+    @property
+    def identified(self) -> bool:
+        """Whether the data determine every parameter (a unique optimum)."""
+        return self.rank == self.size
+
+
+def curvature(H: np.ndarray) -> Curvature:
+    """The Hessian's smallest determined eigenvalue, its largest, and its numerical rank."""
+    size = H.shape[0]
+    low, high = extreme_eigenvalues(H)
+    zero = size * np.finfo(np.float64).eps * high
+    if low > zero or high <= 0:
+        return Curvature(low, high, size if high > 0 else 0, size)
+    eigenvalues = np.linalg.eigvalsh(H)    # singular: the smallest positive eigenvalue needs the spectrum
+    positive = eigenvalues[eigenvalues > zero]
+    return Curvature(float(positive[0]), high, len(positive), size)
 
 
 def minibatch_curvature(lambda_max: float, row: float, n: int, batch_size: int) -> float:

@@ -248,6 +248,10 @@ EN |= {
                         "{stable}). Use {o[lr=auto]} or a smaller {o[lr]}.",
     "verdict.certified": "Converged after {k}: the parameters are certified within {gap} of the exact optimum "
                          "(relative; ‖θ − θ*‖ ≤ ‖∇Loss‖/μ).",
+    "verdict.certified_set": "Converged after {k}: the parameters are certified within {gap} of a least-squares "
+                             "solution (relative; ‖θ − θ*‖ ≤ ‖∇Loss‖/μ). It is not the only one: the Hessian has "
+                             "rank {rank} of {p}, so the data determine the predictions but not every coefficient "
+                             "(a constant or collinear column, or more features than rows).",
     "verdict.loss_stopped": "Converged after {k}: the loss stopped changing{where}.",
     "verdict.loss_stopped_far": "Stopped after {k}: the loss stopped changing, but the parameters are still {gap} "
                                 "(relative) from the exact optimum — the descent is slow along some direction. Use "
@@ -263,6 +267,16 @@ EN |= {
                           "the tolerance {tol} ({o[tol]}). Raise {o[iters]}, or use {o[solver=exact]} for the "
                           "least-squares answer.",
     "warn.bound": " with the parameters certified within {gap} of the optimum (relative)",
+    "warn.no_certificate": "The fit cannot be certified: the loss stopped changing after {n} iterations, but the "
+                           "Hessian is singular to working precision (collinear features), so no bound on the "
+                           "distance to the optimum exists and the coefficients along that direction are not "
+                           "resolved by descent. Use {o[solver=exact]} for the least-squares answer, or drop one of "
+                           "the collinear features.",
+    "verdict.no_certificate": "Not certified: the loss stopped changing after {k}, but the Hessian is singular to "
+                              "working precision (collinear features), so the coefficients along that direction are "
+                              "not resolved{where}. Use {o[solver=exact]}, or drop one of the collinear features.",
+    "verdict.short_plain": "Did not converge: stopped at the {unit} limit ({k}){where}. Raise {o[iters]}; "
+                           "{o[solver=exact]} gives the least-squares answer directly.",
     "summary.not_converged": "No inference table: the fit did not converge, so standard errors and p-values at these "
                              "coefficients would not be those of the least-squares fit. Use {o[solver=exact]} (or "
                              "raise {o[iters]}) for the table.",
@@ -271,6 +285,9 @@ ZH |= {
     "verdict.exact": "精确的最小二乘解（solver {o[solver=exact]}）：没有迭代，也没有最优性差距。",
     "verdict.diverged": "{k}后发散：学习率 {lr} 太大（梯度下降只在学习率小于 {stable} 时稳定）。请用 {o[lr=auto]} 或更小的 {o[lr]}。",
     "verdict.certified": "{k}后收敛：参数已被证明与精确最优解的相对距离在 {gap} 以内（‖θ − θ*‖ ≤ ‖∇Loss‖/μ）。",
+    "verdict.certified_set": "{k}后收敛：参数已被证明与一个最小二乘解的相对距离在 {gap} 以内（‖θ − θ*‖ ≤ ‖∇Loss‖/μ）。"
+                             "但最小二乘解不唯一：Hessian 的秩是 {rank}（共 {p} 个参数），数据确定了预测值，"
+                             "却不能确定每个系数（有常数列或共线的列，或特征比行还多）。",
     "verdict.loss_stopped": "{k}后收敛：损失不再变化{where}。",
     "verdict.loss_stopped_far": "{k}后停止：损失不再变化，但参数与精确最优解仍相差 {gap}（相对）——某个方向上下降很慢。"
                                 "请用 {o[stop=gap]}，或{speedups}。",
@@ -284,6 +301,13 @@ ZH |= {
     "warn.not_converged": "拟合没有收敛：在迭代上限（{n}）处停止{bound}，未达到容差 {tol}（{o[tol]}）。请增大 {o[iters]}，"
                           "或用 {o[solver=exact]} 直接得到最小二乘解。",
     "warn.bound": "，参数与最优解的相对距离被证明在 {gap} 以内",
+    "warn.no_certificate": "无法证明拟合已收敛：损失在 {n} 次迭代后不再变化，但 Hessian 在工作精度下是奇异的（特征共线），"
+                           "到最优解的距离没有上界，梯度下降也分辨不出该方向上的系数。请用 {o[solver=exact]} "
+                           "得到最小二乘解，或去掉一个共线的特征。",
+    "verdict.no_certificate": "未能证明收敛：{k}后损失不再变化，但 Hessian 在工作精度下是奇异的（特征共线），"
+                              "该方向上的系数没有被确定{where}。请用 {o[solver=exact]}，或去掉一个共线的特征。",
+    "verdict.short_plain": "没有收敛：达到{unit}上限（{k}）时停止{where}。请增大 {o[iters]}；"
+                           "{o[solver=exact]} 直接给出最小二乘解。",
     "summary.not_converged": "不输出推断表：拟合没有收敛，这些系数处的标准误和 p 值不是最小二乘拟合的。"
                              "请用 {o[solver=exact]}（或增大 {o[iters]}）得到推断表。",
 }

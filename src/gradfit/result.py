@@ -44,8 +44,17 @@ class FitResult:
     constant_features: tuple[str, ...] = ()
     n_updates: int = 0           # parameter updates made (the count of the update rule's state)
     options: dict = field(default_factory=dict)   # every hyper-parameter of the run, validated
-    gap_bound: float = math.inf      # certified max|θ − θ*| / max|θ| at the end (∞: no certificate, μ = 0)
-    lambda_min: float = 0.0          # smallest eigenvalue of the Hessian that was descended (μ)
+    gap_bound: float = math.inf      # certified max|θ − θ*| / max|θ| at the end (∞: no certificate)
+    lambda_min: float = 0.0          # smallest eigenvalue the data determine (μ; the smallest positive one
+                                     # where the Hessian is singular)
+    rank: int | None = None          # the Hessian's numerical rank, where below the number of parameters
+
+    @property
+    def identified(self) -> bool:
+        """Whether the data determine every coefficient. When not (a constant column besides the intercept,
+        collinear columns, more features than rows) the least-squares optima form a set: the fit reaches one
+        of them (θ* in the certificate is the nearest), and only the predictions are unique."""
+        return self.rank is None
 
     @property
     def reduction(self) -> str:

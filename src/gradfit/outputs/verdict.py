@@ -21,21 +21,29 @@ def verdict(result, lang: str = "en", voice: str = "python") -> str:
         return m("verdict.exact")
     if result.diverged:
         return m("verdict.diverged", k=k, lr=f"{result.lr:.4g}", stable=f"{result.stable_lr:.4g}")
-    gap = result.param_gap
+    gap = result.param_gap if result.identified else None   # else θ* is one optimum of many
     where = "" if gap is None else m("verdict.where", gap=f"{gap:.2g}")
     if result.converged and result.options.get("stop") == "gap":
+        if not result.identified:
+            return m("verdict.certified_set", k=k, gap=f"{result.gap_bound:.2g}", rank=result.rank,
+                     p=len(result.model.theta))
         return m("verdict.certified", k=k, gap=f"{result.gap_bound:.2g}")
+    if result.stop_reason is Stop.TOL and result.options.get("stop") == "gap" and not result.converged:
+        return m("verdict.no_certificate", k=k, where=where)
     if result.converged:
         if gap is not None and gap > 1e-3:
             return m("verdict.loss_stopped_far", k=k, gap=f"{gap:.2g}", speedups=_speedups(result, m, voice))
         return m("verdict.loss_stopped", k=k, where=where)
     if gap is not None and gap <= AT_OPTIMUM:
         return m("verdict.at_optimum", unit=unit, k=k, where=where)
-    return m("verdict.short", unit=unit, k=k, where=where, speedups=_speedups(result, m, voice))
+    speedups = _speedups(result, m, voice)
+    if speedups is None:
+        return m("verdict.short_plain", unit=unit, k=k, where=where)
+    return m("verdict.short", unit=unit, k=k, where=where, speedups=speedups)
 
 
-def _speedups(result, m, voice: str) -> str:
-    """What would get this run closer to the optimum, from what it did not use."""
+def _speedups(result, m, voice: str) -> str | None:
+    """What would get this run closer to the optimum, from what it did not use (None: nothing left)."""
     options, o = result.options, Options(voice)
     if result.optimizer == "sgd" and options.get("learning_rate") == "constant":
         return m("verdict.speed_sgd")
@@ -46,4 +54,4 @@ def _speedups(result, m, voice: str) -> str:
         tips.append(o["lr=auto"])
     if result.optimizer != "accelerated":
         tips.append(o["optimizer=accelerated"])
-    return m("verdict.speed", tips=m("verdict.or").join(tips or [o["iters"]]))
+    return m("verdict.speed", tips=m("verdict.or").join(tips)) if tips else None
