@@ -343,12 +343,17 @@ def stopped_short_message(result: FitResult, lang: str = "en", voice: str = "pyt
 def divergence_message(result: FitResult) -> str:
     last = result.history.loss[-1]
     state = "is no longer a finite number" if not np.isfinite(last) else f"grew to {last:.4g}"
+    if result.optimizer == "sgd" and not result.in_memory:   # lr='auto' for SGD needs every row in memory
+        advice = ("Use a smaller learning rate, or full-batch descent (leave the optimizer and learning rate out: "
+                  "the defaults choose the step from the data's one-pass summary).")
+    else:
+        advice = "Use a smaller learning rate, or lr='auto' (--lr auto)."
     return (
         f"Gradient descent diverged: after {result.n_iter} iteration{'s' * (result.n_iter != 1)} the loss "
         f"{state} (it started at {result.history.loss[0]:.6g}). The learning rate {result.lr:g} is too "
         f"large for these data: gradient descent converges only for a learning rate below "
         f"2/λ_max ≈ {result.stable_lr:.3g} (λ_max = {result.lambda_max:.5g}, the largest eigenvalue of the "
-        f"loss's Hessian). Use a smaller learning rate, or lr='auto' (--lr auto)."
+        f"loss's Hessian). {advice}"
     )
 
 
