@@ -6,6 +6,7 @@ says what to do; nothing past this module checks the data again.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ import numpy as np
 from gradfit.errors import DataError
 
 MIN_ROWS = 2
+# The largest magnitude a value may have: fitting squares the data (sums of x², x·y over the rows), and
+# float64 overflows at 1.8e308, so |v| ≤ 1e150 leaves room for 1e8 rows of squares.
+MAX_ABS = 1e150
+SHOWN_CHARS = 80     # a message quotes at most this much of a cell
 
 
 def default_feature_names(d: int) -> tuple[str, ...]:
@@ -94,8 +99,21 @@ def _is_frame(obj) -> bool:
     return hasattr(obj, "columns") and hasattr(obj, "shape") and len(getattr(obj, "shape", ())) == 2
 
 
-def _row_label(i: int, file: bool) -> str:
-    return f"data row {i + 1} (line {i + 2} of the file)" if file else f"row {i}"
+def _row_label(i: int, file) -> str:
+    """Row ``i`` (from 0) as a user finds it: in a file (``file`` true), the data row and its line —
+    ``file`` may be a function from the data row's index to its line (blank lines, quoted newlines)."""
+    if not file:
+        return f"row {i}"
+    return f"data row {i + 1} (line {file(i) if callable(file) else i + 2} of the file)"
+
+
+def shown(value, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: a message never quotes a whole huge cell."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[:limit - 20]}…{size}"
 
 
 def column_to_float(values, column: str, *, file: bool = False, source: str = "", offset: int = 0) -> np.ndarray:
@@ -107,17 +125,23 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
     arr = np.asarray(values)
     if arr.dtype.kind in "biuf":
         return arr.astype(np.float64, copy=False)
+    if arr.dtype.kind in "mM":   # tolist() would give nanosecond integers: a silently wrong fit
+        raise DataError(
+            f"Column '{column}'{where} holds dates or times ({arr.dtype}), not numbers. gradfit does not "
+            "guess a unit: convert it to a number first (for example days since the first date), or leave "
+            "the column out."
+        )
     out = np.empty(len(arr), dtype=np.float64)
     for i, v in enumerate(arr.tolist()):
         if v is None or (isinstance(v, float) and math.isnan(v)) or _is_na(v):
             out[i] = math.nan
-        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+        elif isinstance(v, (numbers.Real, decimal.Decimal)) and not isinstance(v, bool):
             out[i] = float(v)
         elif isinstance(v, str) and _parses_as_float(v):
             out[i] = float(v)
         else:
             raise DataError(
-                f"Column '{column}'{where} is not numeric: {_row_label(i + offset, file)} holds {v!r}. "
+                f"Column '{column}'{where} is not numeric: {_row_label(i + offset, file)} holds {shown(v)}. "
                 "gradfit fits numbers only; encode text or categories as numeric columns "
                 "(for example one-hot), or leave the column out."
             )
@@ -125,6 +149,9 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
 
 
 def _parses_as_float(text: str) -> bool:
+    """A decimal number as CSV readers take it (not ``1_000``, which Python's float() accepts)."""
+    if "_" in text:
+        return False
     try:
         float(text)
     except ValueError:
@@ -141,6 +168,7 @@ def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: st
     where = f" in {source}" if source else ""
     bad = ~np.isfinite(arr)
     if not bad.any():
+        check_magnitude(arr, column, file=file, source=source, offset=offset)
         return
     missing = np.isnan(arr)
     first = int(np.argmax(bad))
@@ -154,6 +182,19 @@ def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: st
     raise DataError(
         f"Column '{column}'{where} holds an infinite value at {_row_label(first + offset, file)} "
         f"({float(arr[first])!r}). Remove that row or replace the value with a finite number."
+    )
+
+
+def check_magnitude(arr: np.ndarray, column: str, *, file=False, source: str = "", offset: int = 0) -> None:
+    """Refuse values too large to square in float64 (|v| > ``MAX_ABS``), naming the first."""
+    if not arr.size or max(float(np.max(arr)), -float(np.min(arr))) <= MAX_ABS:
+        return
+    where = f" in {source}" if source else ""
+    first = int(np.argmax(np.abs(arr) > MAX_ABS))
+    raise DataError(
+        f"Column '{column}'{where} holds {float(arr[first])!r} at {_row_label(first + offset, file)}: values "
+        f"beyond ±{MAX_ABS:g} are too large to square in float64, which fitting needs. Rescale the column "
+        "(for example divide it by a power of ten) and fit again."
     )
 
 
@@ -249,6 +290,9 @@ def checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file
             check_finite(column, name, file=file, source=source)
     else:
         keep = None
+    for j, name in enumerate(names):
+        check_magnitude(X[:, j], name, file=file, source=source)
+    check_magnitude(y, target, file=file, source=source)
     if weight is not None:
         check_weights(weight, weight_name)
     dropped = " without its rows with missing values" if keep is not None else ""
@@ -259,7 +303,8 @@ def checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file
 def _all_finite(*arrays) -> bool:
     """One sum per array: a finite total means no NaN and no infinity (an overflowing sum of
     finite values only sends the caller to the column-by-column check)."""
-    return all(math.isfinite(np.add.reduce(a.reshape(-1))) for a in arrays if a is not None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return all(math.isfinite(np.add.reduce(a.reshape(-1))) for a in arrays if a is not None)
 
 
 def check_rows(n: int, source: str = "the data", min_rows: int = MIN_ROWS) -> None:
@@ -289,8 +334,18 @@ def _to_float_array(obj, label: str) -> np.ndarray:
     return flat.reshape(arr.shape)
 
 
+def check_distinct(names, where: str = "The data name") -> None:
+    """Each column named once: a name given twice would make "the column x" ambiguous."""
+    names = [str(n) for n in names]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(f"{where} column{'s' * (len(twice) != 1)} "
+                        f"{', '.join(shown(n) for n in twice)} more than once; give each column a distinct name.")
+
+
 def _frame_to_array(frame, check: bool = True) -> tuple[np.ndarray, tuple[str, ...]]:
     names = tuple(str(c) for c in frame.columns)
+    check_distinct(names)
     columns = []
     for c, name in zip(frame.columns, names):
         values = frame[c].to_numpy() if hasattr(frame[c], "to_numpy") else np.asarray(frame[c])

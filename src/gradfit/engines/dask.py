@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit.data.arrays import check_finite, default_feature_names
+from gradfit.data.arrays import check_finite, check_rows, default_feature_names
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, summarize
 from gradfit.errors import DataError, missing_extra
 from gradfit.loss import Loss
@@ -140,6 +140,7 @@ class DaskObjective(StatsObjective):
         try:
             self.client = connect(scheduler, self._stack)
             summary = self.client.compute(tree_summary(data)).result()
+            check_rows(summary.n, f"'{data.source}'" if data.source else "the data")
         except BaseException:
             self._stack.close()
             raise
