@@ -34,6 +34,7 @@ def scan_summary(scan: Scan):
         check_rows(0, f"'{scan.source}'")
     summary = summarize(chain([first], blocks))
     check_rows(summary.n, f"'{scan.source}'")
+    scan.n_rows = summary.n          # known now, for CSV too
     return summary
 
 
