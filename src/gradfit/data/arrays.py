@@ -20,6 +20,8 @@ MIN_ROWS = 2
 # float64 overflows at 1.8e308, so |v| ≤ 1e150 leaves room for 1e8 rows of squares.
 MAX_ABS = 1e150
 SHOWN_CHARS = 80     # a message quotes at most this much of a cell
+ONE_TARGET = ("gradfit fits one target at a time; fit one model per column of y "
+              "(for example [gradfit.fit(X, y[:, j]) for j in range(y.shape[1])]).")
 
 
 def default_feature_names(d: int) -> tuple[str, ...]:
@@ -46,6 +48,72 @@ class XY:
         """The same data restricted to ``rows`` (an index array or a boolean mask)."""
         weight = None if self.weight is None else self.weight[rows]
         return XY(self.X[rows], self.y[rows], self.feature_names, self.target_name, self.source, weight)
+
+
+def is_sparse(X) -> bool:
+    """A ``scipy.sparse`` matrix or array (told apart without importing scipy)."""
+    return type(X).__module__.startswith("scipy.sparse") and hasattr(X, "tocsr")
+
+
+@dataclass(frozen=True)
+class SparseXY:
+    """Validated training data with ``X`` a ``scipy.sparse`` CSR matrix (n×d float64), as one-hot
+    encoders produce: fitted through the stats engine's summary, computed with sparse products
+    (``XᵀX``, ``Xᵀy``), so ``X`` is never made dense. (With sample weights, which run in memory,
+    a sparse X is made dense instead.)"""
+
+    X: object
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target_name: str = "y"
+    source: str | None = None
+    weight: None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.X.shape[0]
+
+    def take(self, rows) -> "SparseXY":
+        return SparseXY(self.X[rows], self.y[rows], self.feature_names, self.target_name, self.source)
+
+
+def sparse_features(X, *, n_features: int | None = None):
+    """A sparse X as CSR float64, checked: 2-D, the expected width, every stored value finite and
+    small enough to square."""
+    X = X.tocsr().astype(np.float64)
+    if X.ndim != 2:
+        raise DataError(f"X must be 2-D (rows × features); got a sparse array of shape {X.shape}.")
+    if n_features is not None and X.shape[1] != n_features:
+        raise DataError(f"X has {X.shape[1]} feature column{'s' * (X.shape[1] != 1)} but the model "
+                        f"expects {n_features}.")
+    X.sum_duplicates()
+    if X.nnz and not (np.isfinite(X.data).all() and np.abs(X.data).max() <= MAX_ABS):
+        bad = int(np.argmax(~np.isfinite(X.data) | (np.abs(X.data) > MAX_ABS)))
+        row = int(np.searchsorted(X.indptr, bad, side="right") - 1)
+        value = float(X.data[bad])
+        what = ("is missing (NaN)" if math.isnan(value) else "is infinite" if math.isinf(value)
+                else f"is too large to square in float64 (beyond ±{MAX_ABS:g})")
+        raise DataError(f"X (sparse) at row {row}, column {int(X.indices[bad])} holds {value!r}, which {what}. "
+                        "Replace or remove that value before fitting.")
+    return X
+
+
+def _sparse_xy(X, y, feature_names, dropna: bool, min_rows: int) -> SparseXY:
+    X = sparse_features(X)
+    names = tuple(str(n) for n in feature_names) if feature_names is not None else default_feature_names(X.shape[1])
+    if len(names) != X.shape[1]:
+        raise DataError(f"{len(names)} feature names given for {X.shape[1]} feature columns.")
+    check_distinct(names, "feature_names name")
+    ya, target = as_target(y, check=False)
+    if X.shape[0] != ya.shape[0]:
+        raise DataError(f"X has {X.shape[0]} rows but y has {ya.shape[0]}; they must have one value of y per row of X.")
+    keep = resolve_missing({target: ya}, dropna=dropna)
+    if keep is not None:
+        X, ya = X[keep], ya[keep]
+    check_finite(ya, target)
+    check_rows(X.shape[0], "the data" + (" without its rows with missing values" if keep is not None else ""),
+               min_rows)
+    return SparseXY(X, ya, names, target)
 
 
 def split(data: XY, fraction: float, seed: int) -> tuple[XY, XY]:
@@ -199,7 +267,10 @@ def check_magnitude(arr: np.ndarray, column: str, *, file=False, source: str = "
 
 
 def as_features(X, *, n_features: int | None = None, names=None, check: bool = True) -> np.ndarray:
-    """X as a 2-D float64 array (n×d). A flat list is one feature, one value per row."""
+    """X as a 2-D float64 array (n×d). A flat list is one feature, one value per row; a
+    ``scipy.sparse`` matrix stays sparse (CSR), checked."""
+    if is_sparse(X):
+        return sparse_features(X, n_features=n_features)
     if _is_frame(X):
         return _frame_to_array(X, check)[0]
     arr = _to_float_array(X, "X")
@@ -229,10 +300,13 @@ def as_features(X, *, n_features: int | None = None, names=None, check: bool = T
 def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
     """y as a 1-D float64 array; a single column (n×1) is accepted and flattened."""
     name = "y"
+    if is_sparse(y):
+        y = y.toarray()
     if _is_frame(y):
         arr, names = _frame_to_array(y, check)
         if len(names) != 1:
-            raise DataError(f"y must be one column; got a frame with {len(names)} columns {list(names)}.")
+            raise DataError(f"y must be one column; got a frame with {len(names)} columns {list(names)[:10]}. "
+                            f"{ONE_TARGET}")
         return arr[:, 0], names[0]
     if hasattr(y, "name") and isinstance(getattr(y, "name"), str) and hasattr(y, "to_numpy"):
         name = y.name
@@ -242,7 +316,8 @@ def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
-        raise DataError(f"y must be one value per row (shape (n,) or (n, 1)); got shape {arr.shape}.")
+        raise DataError(f"y must be one value per row (shape (n,) or (n, 1)); got shape {arr.shape}."
+                        + (f" {ONE_TARGET}" if arr.ndim == 2 else ""))
     if check:
         check_finite(arr, name)
     return arr, name
@@ -252,7 +327,12 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
     """Validate training data: numeric, finite, same number of rows, at least two rows.
 
     Missing values are counted per column and refused, or their rows dropped with ``dropna``.
+    A ``scipy.sparse`` X gives ``SparseXY`` (kept sparse).
     """
+    if is_sparse(X) and sample_weight is None:
+        return _sparse_xy(X, y, feature_names, dropna, min_rows)
+    if is_sparse(X):   # sample weights run in memory: a sparse X is made dense for them
+        X = sparse_features(X).toarray()
     if _is_frame(X):
         Xa, names = _frame_to_array(X, check=False)
     else:
@@ -262,6 +342,7 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
         names = tuple(str(n) for n in feature_names)
         if len(names) != Xa.shape[1]:
             raise DataError(f"{len(names)} feature names given for {Xa.shape[1]} feature columns.")
+        check_distinct(names, "feature_names name")
     ya, target = as_target(y, check=False)
     if Xa.shape[0] != ya.shape[0]:
         raise DataError(

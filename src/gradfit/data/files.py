@@ -180,6 +180,11 @@ def open_files(path, x_columns: list[str], y_column: str, *, weight_column: str 
     options = csv_options(files, delimiter, encoding) if fmt == "csv" else CsvOptions()
     if all_columns(x_columns) and "all" not in _schema_names(files[0], fmt, options):
         x_columns = _other_numeric_columns(files[0], fmt, options, [y_column, weight_column])
+    check_distinct(x_columns, "The features (--x) name")
+    both = [c for c in (y_column, weight_column) if c is not None and c in x_columns]
+    if both or (weight_column is not None and weight_column == y_column):
+        raise DataError(f"Column {shown(both[0] if both else y_column)} is given twice, as a feature (--x), the "
+                        "target (--y) or the weights (--weight); each column can play one part.")
     scan = Scan(tuple(files), tuple(x_columns), y_column, str(path), fmt, weight_name=weight_column, csv=options)
     for f in files:
         _check_known(f, scan.columns, _schema_names(f, fmt, options), options if fmt == "csv" else None)
