@@ -107,3 +107,119 @@ def test_numpy_arrays_run_on_the_cluster_when_asked(client):
     in_memory = gradfit.fit(X, y, engine="numpy", iters=300, tol=None)
     assert on_dask.engine == "dask"
     np.testing.assert_allclose(on_dask.model.theta, in_memory.model.theta, rtol=1e-9)
+
+
+# --- files on the cluster, at realistic shapes -----------------------------------------------------
+
+def _parquet_files(directory, *, files=4, rows=50_000, row_group=12_000, unused=True, seed=3):
+    """``files`` Parquet files of ``rows`` rows, several row groups each, and (``unused``) columns
+    the fit does not use (a number and a string)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(files):
+        X = rng.standard_normal((rows, 2)) * [1.0, 30.0] + [5.0, -2.0]
+        y = X @ [1.5, -0.25] + 4.0 + rng.standard_normal(rows)
+        columns = {"a": X[:, 0], "b": X[:, 1], "y": y}
+        if unused:
+            columns = {"note": np.full(rows, f"file {i}"), **columns, "unused": rng.standard_normal(rows)}
+        pq.write_table(pa.table(columns), directory / f"part-{i}.parquet", row_group_size=row_group)
+        parts.append((X, y))
+    X = np.concatenate([p[0] for p in parts])
+    return X, np.concatenate([p[1] for p in parts])
+
+
+def _least_squares(X, y):
+    return np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)[0]
+
+
+def _printed(out: str, name: str) -> float:
+    return float(out.split(f"{name} = ")[1].split()[0])
+
+
+@pytest.mark.parametrize("unused", [True, False], ids=["unused-columns", "two-columns"])
+def test_multi_file_parquet_with_row_groups_fits_on_the_cluster(client, tmp_path, cli, unused):
+    X, y = _parquet_files(tmp_path, unused=unused)
+    features = ("--x", "a", "--x", "b") if unused else ("--x", "a")
+    if not unused:
+        X = X[:, :1]
+    res = cli("fit", tmp_path / "*.parquet", *features, "--y", "y", "--engine", "dask", "--scheduler",
+              client.scheduler.address, "-q")
+    assert res.code == 0, res.err
+    assert "200000 rows" in res.out and "Training metrics (200000 rows)" in res.out
+    expected = _least_squares(X, y)
+    names = ("w[a]", "w[b]") if unused else ("w",)
+    for name, value in zip((*names, "b"), expected):
+        assert _printed(res.out, name) == pytest.approx(value, rel=1e-8)
+
+
+def test_a_csv_glob_on_the_cluster_counts_its_rows_and_runs_sgd(client, tmp_path, cli):
+    rng = np.random.default_rng(4)
+    for i in range(3):
+        a = rng.standard_normal(3000)
+        lines = "".join(f"{v!r},text,{4 * v + 2 + e!r}\n" for v, e in zip(a.tolist(), (0.1 * rng.standard_normal(3000)).tolist()))
+        (tmp_path / f"p{i}.csv").write_text("a,label,y\n" + lines)
+    common = ("fit", tmp_path / "*.csv", "--x", "a", "--y", "y", "--scheduler", client.scheduler.address, "-q")
+    res = cli(*common, "--engine", "dask")
+    assert res.code == 0, res.err
+    assert "Training metrics (9000 rows)" in res.out and "None" not in res.out
+    assert _printed(res.out, "w") == pytest.approx(_printed(cli(*common, "--engine", "stream").out, "w"), rel=1e-12)
+    sgd = cli(*common, "--engine", "dask", "--optimizer", "sgd", "--lr", "0.01", "--epochs", "3")
+    assert sgd.code in (0, 4), sgd.err
+    assert _printed(sgd.out, "w") == pytest.approx(4.0, abs=0.05)
+
+
+def test_a_bad_value_read_on_a_worker_is_named_with_its_file_and_line(client, tmp_path, cli):
+    (tmp_path / "a.csv").write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(50)))
+    (tmp_path / "b.csv").write_text("x,y\n1,2\n\n3,four\n")
+    res = cli("fit", tmp_path / "*.csv", "--x", "x", "--y", "y", "--engine", "dask", "--scheduler",
+              client.scheduler.address)
+    assert res.code == 1 and "Traceback" not in res.err
+    assert "b.csv" in res.err and "'four'" in res.err and "line 4" in res.err
+
+
+KILLER = '''
+import os, pathlib, signal
+
+def dask_setup(worker):
+    """The first worker to start kills itself (kill -9), as a worker lost while the cluster starts."""
+    try:
+        os.close(os.open(os.environ["GRADFIT_KILL_MARKER"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_a_worker_killed_while_gradfits_own_cluster_starts_does_not_fail_the_fit(tmp_path):
+    import subprocess
+    import sys
+
+    X, y = _parquet_files(tmp_path, files=2, rows=5_000, unused=True)
+    (tmp_path / "killer.py").write_text(KILLER)
+    env = {**os.environ, "GRADFIT_KILL_MARKER": str(tmp_path / "killed"),
+           "DASK_DISTRIBUTED__WORKER__PRELOAD": f'["{tmp_path / "killer.py"}"]'}
+    proc = subprocess.run([sys.executable, "-m", "gradfit", "fit", str(tmp_path / "*.parquet"), "--x", "a", "--x", "b",
+                           "--y", "y", "--engine", "dask", "-q"], capture_output=True, text=True, env=env, timeout=300)
+    assert (tmp_path / "killed").exists(), "no worker was killed"
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "warning" not in proc.stderr
+    assert _printed(proc.stdout, "w[a]") == pytest.approx(_least_squares(X, y)[0], rel=1e-8)
+
+
+def test_the_readme_dask_snippet_runs_as_a_script(tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("**A Dask cluster**"):]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert 'if __name__ == "__main__":' in snippet
+    (tmp_path / "snippet.py").write_text(snippet)
+    proc = subprocess.run([sys.executable, "snippet.py"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "engine dask" in proc.stdout or "dask" in proc.stdout

@@ -97,6 +97,11 @@ EngineOpt = Annotated[str, typer.Option("--engine", metavar="ENGINE", help=PARAM
 InitOpt = Annotated[Optional[str], typer.Option("--init", metavar="W,...,B", help=PARAMS["init"].help)]
 DtypeOpt = Annotated[str, typer.Option("--dtype", metavar="float64|float32", help=PARAMS["dtype"].help)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar and no notes; results only")]
+DelimiterOpt = Annotated[Optional[str], typer.Option("--delimiter", metavar="CHAR", help="CSV field separator, such as "
+                         "';', '|' or tab (default: a tab for .tsv files, else ';', tab or '|' when the header holds "
+                         "one and no comma, else a comma)", show_default=False)]
+EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", help="text encoding of CSV files, such "
+                        "as latin-1 or cp1252 (default: utf-8)", show_default=False)]
 
 
 def _table_opt(name: str, metavar: str):
@@ -156,7 +161,8 @@ def fit_command(
     file: Annotated[str, typer.Argument(metavar="DATA", help="CSV or Parquet file with a header, a glob such as "
                                         "'data/*.parquet' (quoted), or a directory; large data are read in chunks",
                                         show_default=False)],
-    x: Annotated[list[str], typer.Option("--x", metavar="COL", help="feature column (repeat for several)", show_default=False)],
+    x: Annotated[list[str], typer.Option("--x", metavar="COL", help="feature column (repeat for several); --x all: every "
+                                         "numeric column but --y and --weight", show_default=False)],
     y: Annotated[str, typer.Option("--y", metavar="COL", help="target column", show_default=False)],
     lr: LrOpt = str(PARAMS["lr"].default),
     iters: ItersOpt = PARAMS["iters"].default,
@@ -201,6 +207,8 @@ def fit_command(
                          "such as tcp://10.0.0.5:8786 (default: a local cluster)")] = None,
     quiet: QuietOpt = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="write the fit, loss curve, contours and 3-D surface as PNGs here")] = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
 ):
     """Fit f(x) = w·x + b to columns of a file; print the parameters, the verdict and the metrics."""
     from gradfit.data.files import load_xy, open_files
@@ -216,8 +224,9 @@ def fit_command(
     if checkpoint is None and not every:
         checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
     try:
-        data = open_files(file, x, y, weight_column=weight)
-        test_data = load_xy(test, x, y, dropna=dropna, min_rows=1) if test is not None else None
+        data = open_files(file, x, y, weight_column=weight, delimiter=delimiter, encoding=encoding)
+        test_data = load_xy(test, list(data.feature_names), y, dropna=dropna, min_rows=1, delimiter=delimiter,
+                            encoding=encoding) if test is not None else None
         with ProgressBar(enabled=not quiet) as bar, warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)   # said below, in the command line's words
             result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
@@ -262,22 +271,21 @@ def predict(
                                          show_default=False)],
     out: Annotated[Optional[Path], typer.Option("--out", metavar="PATH", help="write predictions as CSV here (default: stdout)")] = None,
     quiet: QuietOpt = False,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
 ):
     """Apply a saved model to a file: one prediction per row, as CSV."""
     import numpy as np
 
-    from gradfit.data.files import read_columns, write_csv_atomic
+    from gradfit.data.files import csv_text, read_columns, write_csv_atomic
     from gradfit.outputs.persist import load_model
 
     fitted = load_model(model)
-    columns = read_columns(file, list(fitted.feature_names), min_rows=1)
+    columns = read_columns(file, list(fitted.feature_names), min_rows=1, delimiter=delimiter, encoding=encoding)
     X = np.column_stack([columns[name] for name in fitted.feature_names])
     table = {**columns, f"predicted_{fitted.target_name}": fitted.predict(X)}
     if out is None:
-        names = list(table)
-        _out(",".join(names))
-        for row in zip(*(table[n].tolist() for n in names)):
-            _out(",".join(repr(v) for v in row))
+        typer.echo(csv_text(table), nl=False)
     else:
         write_csv_atomic(out, table)
         _note(f"{X.shape[0]} predictions written to {out}", quiet)

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from gradfit import params
-from gradfit.data.arrays import XY, default_feature_names
+from gradfit.data.arrays import XY, SparseXY, default_feature_names, is_sparse, sparse_features
 from gradfit.outputs.verdict import AT_OPTIMUM
 from gradfit.errors import missing_extra
 
@@ -31,6 +31,8 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
 # Options of fit() that belong to a single call on a table, not to an estimator: scikit-learn
 # rejects NaN before fitting (use an imputer), and held-out data come from its own splitters.
 NOT_ESTIMATOR_PARAMS = ("dropna", "test_fraction")
+INPUT_DTYPES = (np.float64, np.float32)   # float32 is kept (and given back), anything else becomes float64
+SPARSE_FORMATS = ("csr", "csc")
 ESTIMATOR_PARAMS = tuple(n for n in params.PARAMS if n not in NOT_ESTIMATOR_PARAMS)
 
 
@@ -58,9 +60,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     def _options(self) -> dict:
         return {name: getattr(self, name) for name in ESTIMATOR_PARAMS}
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True     # CSR/CSC: fitted through the summary, by sparse products
+        return tags
+
     def fit(self, X, y, sample_weight=None):
-        """Fit on ``(X, y)``; ``sample_weight`` weighs each row's squared error. Returns ``self``."""
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_min_samples=2)
+        """Fit on ``(X, y)``; ``sample_weight`` weighs each row's squared error. Returns ``self``.
+
+        ``X`` may be a ``scipy.sparse`` CSR/CSC matrix (full-batch, on the stats engine); float32 ``X``
+        gives float32 ``coef_``, ``intercept_`` and predictions, as scikit-learn's linear models do."""
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=INPUT_DTYPES, ensure_min_samples=2,
+                             accept_sparse=SPARSE_FORMATS)
         options = self._options()
         if self.warm_start and hasattr(self, "coef_"):
             options["init"] = self._theta()
@@ -74,7 +85,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Weighted chunks take one full-batch step instead (mini-batch SGD here is unweighted).
         """
         first = not hasattr(self, "coef_")
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_min_samples=2, reset=first)
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=INPUT_DTYPES, ensure_min_samples=2, reset=first,
+                             accept_sparse=SPARSE_FORMATS)
         options = self._options() | {"epochs": 1, "iters": 1, "tol": None,
                                      "optimizer": "sgd" if sample_weight is None else "gd"}
         if first:
@@ -87,11 +99,17 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         from gradfit.fit import fit_data
 
         weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
-        names = tuple(getattr(self, "feature_names_in_", ())) or default_feature_names(X.shape[1])
-        result = fit_data(XY(X, y, tuple(map(str, names)), "y", weight=weight), updates_before=self.t_, **options)
+        names = tuple(map(str, tuple(getattr(self, "feature_names_in_", ())) or default_feature_names(X.shape[1])))
+        if is_sparse(X) and weight is None:
+            data = SparseXY(sparse_features(X), np.asarray(y, dtype=np.float64), names, "y")
+        else:   # sample weights run in memory: a sparse X is made dense for them
+            X = X.toarray() if is_sparse(X) else X
+            data = XY(X, np.asarray(y, dtype=np.float64), names, "y", weight=weight)
+        result = fit_data(data, updates_before=self.t_, **options)
         model = result.model
-        self.coef_ = np.array(model.weights)
-        self.intercept_ = float(model.bias)
+        dtype = X.dtype if X.dtype == np.float32 else np.dtype(np.float64)   # float32 in → float32 out
+        self.coef_ = np.array(model.weights, dtype=dtype)
+        self.intercept_ = dtype.type(model.bias) if dtype == np.float32 else float(model.bias)
         self.n_iter_ = n_iter_before + result.n_iter
         self.t_ = result.n_updates
         self.loss_curve_ = list(result.history.loss)
@@ -107,8 +125,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """f(x) = w·x + b for each row of ``X``."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_
+        X = validate_data(self, X, dtype=INPUT_DTYPES, reset=False, accept_sparse=SPARSE_FORMATS)
+        coef = self.coef_.astype(X.dtype, copy=False)
+        return np.asarray(X @ coef).reshape(-1) + X.dtype.type(self.intercept_)
 
 
 def _signature() -> inspect.Signature:

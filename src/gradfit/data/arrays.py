@@ -6,6 +6,7 @@ says what to do; nothing past this module checks the data again.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from dataclasses import dataclass
@@ -15,6 +16,12 @@ import numpy as np
 from gradfit.errors import DataError
 
 MIN_ROWS = 2
+# The largest magnitude a value may have: fitting squares the data (sums of x², x·y over the rows), and
+# float64 overflows at 1.8e308, so |v| ≤ 1e150 leaves room for 1e8 rows of squares.
+MAX_ABS = 1e150
+SHOWN_CHARS = 80     # a message quotes at most this much of a cell
+ONE_TARGET = ("gradfit fits one target at a time; fit one model per column of y "
+              "(for example [gradfit.fit(X, y[:, j]) for j in range(y.shape[1])]).")
 
 
 def default_feature_names(d: int) -> tuple[str, ...]:
@@ -41,6 +48,72 @@ class XY:
         """The same data restricted to ``rows`` (an index array or a boolean mask)."""
         weight = None if self.weight is None else self.weight[rows]
         return XY(self.X[rows], self.y[rows], self.feature_names, self.target_name, self.source, weight)
+
+
+def is_sparse(X) -> bool:
+    """A ``scipy.sparse`` matrix or array (told apart without importing scipy)."""
+    return type(X).__module__.startswith("scipy.sparse") and hasattr(X, "tocsr")
+
+
+@dataclass(frozen=True)
+class SparseXY:
+    """Validated training data with ``X`` a ``scipy.sparse`` CSR matrix (n×d float64), as one-hot
+    encoders produce: fitted through the stats engine's summary, computed with sparse products
+    (``XᵀX``, ``Xᵀy``), so ``X`` is never made dense. (With sample weights, which run in memory,
+    a sparse X is made dense instead.)"""
+
+    X: object
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target_name: str = "y"
+    source: str | None = None
+    weight: None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.X.shape[0]
+
+    def take(self, rows) -> "SparseXY":
+        return SparseXY(self.X[rows], self.y[rows], self.feature_names, self.target_name, self.source)
+
+
+def sparse_features(X, *, n_features: int | None = None):
+    """A sparse X as CSR float64, checked: 2-D, the expected width, every stored value finite and
+    small enough to square."""
+    X = X.tocsr().astype(np.float64)
+    if X.ndim != 2:
+        raise DataError(f"X must be 2-D (rows × features); got a sparse array of shape {X.shape}.")
+    if n_features is not None and X.shape[1] != n_features:
+        raise DataError(f"X has {X.shape[1]} feature column{'s' * (X.shape[1] != 1)} but the model "
+                        f"expects {n_features}.")
+    X.sum_duplicates()
+    if X.nnz and not (np.isfinite(X.data).all() and np.abs(X.data).max() <= MAX_ABS):
+        bad = int(np.argmax(~np.isfinite(X.data) | (np.abs(X.data) > MAX_ABS)))
+        row = int(np.searchsorted(X.indptr, bad, side="right") - 1)
+        value = float(X.data[bad])
+        what = ("is missing (NaN)" if math.isnan(value) else "is infinite" if math.isinf(value)
+                else f"is too large to square in float64 (beyond ±{MAX_ABS:g})")
+        raise DataError(f"X (sparse) at row {row}, column {int(X.indices[bad])} holds {value!r}, which {what}. "
+                        "Replace or remove that value before fitting.")
+    return X
+
+
+def _sparse_xy(X, y, feature_names, dropna: bool, min_rows: int) -> SparseXY:
+    X = sparse_features(X)
+    names = tuple(str(n) for n in feature_names) if feature_names is not None else default_feature_names(X.shape[1])
+    if len(names) != X.shape[1]:
+        raise DataError(f"{len(names)} feature names given for {X.shape[1]} feature columns.")
+    check_distinct(names, "feature_names name")
+    ya, target = as_target(y, check=False)
+    if X.shape[0] != ya.shape[0]:
+        raise DataError(f"X has {X.shape[0]} rows but y has {ya.shape[0]}; they must have one value of y per row of X.")
+    keep = resolve_missing({target: ya}, dropna=dropna)
+    if keep is not None:
+        X, ya = X[keep], ya[keep]
+    check_finite(ya, target)
+    check_rows(X.shape[0], "the data" + (" without its rows with missing values" if keep is not None else ""),
+               min_rows)
+    return SparseXY(X, ya, names, target)
 
 
 def split(data: XY, fraction: float, seed: int) -> tuple[XY, XY]:
@@ -94,8 +167,21 @@ def _is_frame(obj) -> bool:
     return hasattr(obj, "columns") and hasattr(obj, "shape") and len(getattr(obj, "shape", ())) == 2
 
 
-def _row_label(i: int, file: bool) -> str:
-    return f"data row {i + 1} (line {i + 2} of the file)" if file else f"row {i}"
+def _row_label(i: int, file) -> str:
+    """Row ``i`` (from 0) as a user finds it: in a file (``file`` true), the data row and its line —
+    ``file`` may be a function from the data row's index to its line (blank lines, quoted newlines)."""
+    if not file:
+        return f"row {i}"
+    return f"data row {i + 1} (line {file(i) if callable(file) else i + 2} of the file)"
+
+
+def shown(value, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: a message never quotes a whole huge cell."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[:limit - 20]}…{size}"
 
 
 def column_to_float(values, column: str, *, file: bool = False, source: str = "", offset: int = 0) -> np.ndarray:
@@ -107,17 +193,23 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
     arr = np.asarray(values)
     if arr.dtype.kind in "biuf":
         return arr.astype(np.float64, copy=False)
+    if arr.dtype.kind in "mM":   # tolist() would give nanosecond integers: a silently wrong fit
+        raise DataError(
+            f"Column '{column}'{where} holds dates or times ({arr.dtype}), not numbers. gradfit does not "
+            "guess a unit: convert it to a number first (for example days since the first date), or leave "
+            "the column out."
+        )
     out = np.empty(len(arr), dtype=np.float64)
     for i, v in enumerate(arr.tolist()):
         if v is None or (isinstance(v, float) and math.isnan(v)) or _is_na(v):
             out[i] = math.nan
-        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+        elif isinstance(v, (numbers.Real, decimal.Decimal)) and not isinstance(v, bool):
             out[i] = float(v)
         elif isinstance(v, str) and _parses_as_float(v):
             out[i] = float(v)
         else:
             raise DataError(
-                f"Column '{column}'{where} is not numeric: {_row_label(i + offset, file)} holds {v!r}. "
+                f"Column '{column}'{where} is not numeric: {_row_label(i + offset, file)} holds {shown(v)}. "
                 "gradfit fits numbers only; encode text or categories as numeric columns "
                 "(for example one-hot), or leave the column out."
             )
@@ -125,6 +217,9 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
 
 
 def _parses_as_float(text: str) -> bool:
+    """A decimal number as CSV readers take it (not ``1_000``, which Python's float() accepts)."""
+    if "_" in text:
+        return False
     try:
         float(text)
     except ValueError:
@@ -141,6 +236,7 @@ def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: st
     where = f" in {source}" if source else ""
     bad = ~np.isfinite(arr)
     if not bad.any():
+        check_magnitude(arr, column, file=file, source=source, offset=offset)
         return
     missing = np.isnan(arr)
     first = int(np.argmax(bad))
@@ -157,8 +253,24 @@ def check_finite(arr: np.ndarray, column: str, *, file: bool = False, source: st
     )
 
 
+def check_magnitude(arr: np.ndarray, column: str, *, file=False, source: str = "", offset: int = 0) -> None:
+    """Refuse values too large to square in float64 (|v| > ``MAX_ABS``), naming the first."""
+    if not arr.size or max(float(np.max(arr)), -float(np.min(arr))) <= MAX_ABS:
+        return
+    where = f" in {source}" if source else ""
+    first = int(np.argmax(np.abs(arr) > MAX_ABS))
+    raise DataError(
+        f"Column '{column}'{where} holds {float(arr[first])!r} at {_row_label(first + offset, file)}: values "
+        f"beyond ±{MAX_ABS:g} are too large to square in float64, which fitting needs. Rescale the column "
+        "(for example divide it by a power of ten) and fit again."
+    )
+
+
 def as_features(X, *, n_features: int | None = None, names=None, check: bool = True) -> np.ndarray:
-    """X as a 2-D float64 array (n×d). A flat list is one feature, one value per row."""
+    """X as a 2-D float64 array (n×d). A flat list is one feature, one value per row; a
+    ``scipy.sparse`` matrix stays sparse (CSR), checked."""
+    if is_sparse(X):
+        return sparse_features(X, n_features=n_features)
     if _is_frame(X):
         return _frame_to_array(X, check)[0]
     arr = _to_float_array(X, "X")
@@ -188,10 +300,13 @@ def as_features(X, *, n_features: int | None = None, names=None, check: bool = T
 def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
     """y as a 1-D float64 array; a single column (n×1) is accepted and flattened."""
     name = "y"
+    if is_sparse(y):
+        y = y.toarray()
     if _is_frame(y):
         arr, names = _frame_to_array(y, check)
         if len(names) != 1:
-            raise DataError(f"y must be one column; got a frame with {len(names)} columns {list(names)}.")
+            raise DataError(f"y must be one column; got a frame with {len(names)} columns {list(names)[:10]}. "
+                            f"{ONE_TARGET}")
         return arr[:, 0], names[0]
     if hasattr(y, "name") and isinstance(getattr(y, "name"), str) and hasattr(y, "to_numpy"):
         name = y.name
@@ -201,7 +316,8 @@ def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
-        raise DataError(f"y must be one value per row (shape (n,) or (n, 1)); got shape {arr.shape}.")
+        raise DataError(f"y must be one value per row (shape (n,) or (n, 1)); got shape {arr.shape}."
+                        + (f" {ONE_TARGET}" if arr.ndim == 2 else ""))
     if check:
         check_finite(arr, name)
     return arr, name
@@ -211,7 +327,12 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
     """Validate training data: numeric, finite, same number of rows, at least two rows.
 
     Missing values are counted per column and refused, or their rows dropped with ``dropna``.
+    A ``scipy.sparse`` X gives ``SparseXY`` (kept sparse).
     """
+    if is_sparse(X) and sample_weight is None:
+        return _sparse_xy(X, y, feature_names, dropna, min_rows)
+    if is_sparse(X):   # sample weights run in memory: a sparse X is made dense for them
+        X = sparse_features(X).toarray()
     if _is_frame(X):
         Xa, names = _frame_to_array(X, check=False)
     else:
@@ -221,6 +342,7 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
         names = tuple(str(n) for n in feature_names)
         if len(names) != Xa.shape[1]:
             raise DataError(f"{len(names)} feature names given for {Xa.shape[1]} feature columns.")
+        check_distinct(names, "feature_names name")
     ya, target = as_target(y, check=False)
     if Xa.shape[0] != ya.shape[0]:
         raise DataError(
@@ -249,6 +371,9 @@ def checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file
             check_finite(column, name, file=file, source=source)
     else:
         keep = None
+    for j, name in enumerate(names):
+        check_magnitude(X[:, j], name, file=file, source=source)
+    check_magnitude(y, target, file=file, source=source)
     if weight is not None:
         check_weights(weight, weight_name)
     dropped = " without its rows with missing values" if keep is not None else ""
@@ -259,7 +384,8 @@ def checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file
 def _all_finite(*arrays) -> bool:
     """One sum per array: a finite total means no NaN and no infinity (an overflowing sum of
     finite values only sends the caller to the column-by-column check)."""
-    return all(math.isfinite(np.add.reduce(a.reshape(-1))) for a in arrays if a is not None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return all(math.isfinite(np.add.reduce(a.reshape(-1))) for a in arrays if a is not None)
 
 
 def check_rows(n: int, source: str = "the data", min_rows: int = MIN_ROWS) -> None:
@@ -289,8 +415,18 @@ def _to_float_array(obj, label: str) -> np.ndarray:
     return flat.reshape(arr.shape)
 
 
+def check_distinct(names, where: str = "The data name") -> None:
+    """Each column named once: a name given twice would make "the column x" ambiguous."""
+    names = [str(n) for n in names]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(f"{where} column{'s' * (len(twice) != 1)} "
+                        f"{', '.join(shown(n) for n in twice)} more than once; give each column a distinct name.")
+
+
 def _frame_to_array(frame, check: bool = True) -> tuple[np.ndarray, tuple[str, ...]]:
     names = tuple(str(c) for c in frame.columns)
+    check_distinct(names)
     columns = []
     for c, name in zip(frame.columns, names):
         values = frame[c].to_numpy() if hasattr(frame[c], "to_numpy") else np.asarray(frame[c])

@@ -17,12 +17,54 @@ from typing import Iterator
 
 import numpy as np
 
-from gradfit.data.arrays import MIN_ROWS, XY, check_finite, check_rows, checked, column_to_float
-from gradfit.errors import DataError
+from gradfit.data.arrays import (MIN_ROWS, XY, check_distinct, check_finite, check_rows, checked, column_to_float,
+                                 shown)
+from gradfit.errors import ConfigError, DataError
 
 BATCH_ROWS = 65_536
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+SNIFFED_DELIMITERS = (";", "\t", "|")   # tried, in this order, when a CSV's header holds no comma
+MAX_FIELD_BYTES = 1 << 20               # pyarrow reads a CSV in 1 MiB blocks: no row may be longer
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How a CSV file is written: the delimiter between fields and the text encoding."""
+
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+
+def csv_options(files, delimiter: str | None = None, encoding: str | None = None) -> CsvOptions:
+    """The CSV options for ``files``: ``delimiter`` as given (``tab`` or ``\\t`` for a tab), else a tab
+    for ``.tsv`` files, else sniffed from the first header — a comma unless the header holds none and
+    holds one of ``; TAB |``. ``encoding`` is any Python codec name (default UTF-8)."""
+    import codecs
+
+    encoding = encoding or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigError(f"Unknown encoding {shown(encoding)}; give a Python codec name such as utf-8, latin-1 "
+                          "or cp1252.") from None
+    if delimiter is not None:
+        delimiter = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}.get(delimiter.lower()
+                                                                                            if len(delimiter) > 1
+                                                                                            else delimiter, delimiter)
+        if len(delimiter) != 1 or delimiter in "\r\n\"":
+            raise ConfigError(f"Invalid delimiter {shown(delimiter)}: give one character such as ';' or '|', or 'tab'.")
+        return CsvOptions(delimiter, encoding)
+    first = files[0]
+    if Path(first).suffix.lower() == ".tsv":
+        return CsvOptions("\t", encoding)
+    with open(first, "rb") as f:
+        header = f.read(65_536).split(b"\n", 1)[0].decode(encoding, errors="replace")
+    if "," not in header:
+        for candidate in SNIFFED_DELIMITERS:
+            if candidate in header:
+                return CsvOptions(candidate, encoding)
+    return CsvOptions(",", encoding)
 
 
 @dataclass(frozen=True)
@@ -46,6 +88,7 @@ class Scan:
     n_rows: int | None = None    # known for Parquet up front (None for CSV until read)
 
     weight_name: str | None = None   # a column of sample weights (read whole only)
+    csv: CsvOptions = CsvOptions()
 
     @property
     def columns(self) -> list[str]:
@@ -90,7 +133,7 @@ class Scan:
         import pyarrow as pa
 
         try:
-            fragment = next(iter(_dataset([c.file], self.format, self.columns).get_fragments()))
+            fragment = next(iter(_dataset([c.file], self.format, self.columns, self.csv).get_fragments()))
             if c.row_group is not None:
                 fragment = fragment.subset(row_group_ids=[c.row_group])
             # No pre-buffering and little read-ahead: memory stays at a few batches.
@@ -98,32 +141,53 @@ class Scan:
                                            batch_readahead=1, fragment_readahead=1,
                                            fragment_scan_options=_scan_options(self.format))
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-            raise _read_error(c.file, self.format, exc) from None
+            raise _read_error(c.file, self.format, exc, self.csv) from None
 
     def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False) -> dict[str, np.ndarray]:
-        is_csv = self.format == "csv"
+        lines = self.format == "csv" and (lambda i: line_of_row(file, self.csv, i))
         columns = {}
         for name in self.columns:
-            values = batch.column(name).to_numpy(zero_copy_only=False)
-            column = column_to_float(values, name, file=is_csv, source=f"'{file}'", offset=first_row)
+            column = column_to_float(_numpy_column(batch.column(name)), name, file=lines, source=f"'{file}'",
+                                     offset=first_row)
             if not allow_missing:
-                check_finite(column, name, file=is_csv, source=f"'{file}'", offset=first_row)
+                check_finite(column, name, file=lines, source=f"'{file}'", offset=first_row)
             columns[name] = column
         return columns
 
 
-def open_files(path, x_columns: list[str], y_column: str, *, weight_column: str | None = None) -> Scan:
+def _numpy_column(array):
+    """An Arrow column as numpy: decimals as float64 (Parquet's exact numbers are still numbers)."""
+    import pyarrow as pa
+
+    if pa.types.is_decimal(array.type):
+        array = array.cast(pa.float64())
+    return array.to_numpy(zero_copy_only=False)
+
+
+def open_files(path, x_columns: list[str], y_column: str, *, weight_column: str | None = None,
+               delimiter: str | None = None, encoding: str | None = None) -> Scan:
     """A ``Scan`` of the CSV or Parquet files at ``path`` (a file, a glob such as ``data/*.parquet``, or a directory).
 
+    ``x_columns`` may be ``"all"`` (or ``["all"]``): every numeric column of the first file but the
+    target and the weights (unless the file has a column named ``all``). CSV files are comma-separated unless ``delimiter`` says otherwise (or the
+    header shows ``;``, a tab or ``|``), in UTF-8 unless ``encoding`` says otherwise.
     Nothing is read but the schemas: the data are read in chunks by an engine, or whole by ``read_all``."""
     files = _resolve(str(path))
     formats = {_format_of(f) for f in files}
     if len(formats) > 1:
         raise DataError(f"'{path}' mixes CSV and Parquet files; give files of one format.")
     fmt = formats.pop()
-    scan = Scan(tuple(files), tuple(x_columns), y_column, str(path), fmt, weight_name=weight_column)
+    options = csv_options(files, delimiter, encoding) if fmt == "csv" else CsvOptions()
+    if all_columns(x_columns) and "all" not in _schema_names(files[0], fmt, options):
+        x_columns = _other_numeric_columns(files[0], fmt, options, [y_column, weight_column])
+    check_distinct(x_columns, "The features (--x) name")
+    both = [c for c in (y_column, weight_column) if c is not None and c in x_columns]
+    if both or (weight_column is not None and weight_column == y_column):
+        raise DataError(f"Column {shown(both[0] if both else y_column)} is given twice, as a feature (--x), the "
+                        "target (--y) or the weights (--weight); each column can play one part.")
+    scan = Scan(tuple(files), tuple(x_columns), y_column, str(path), fmt, weight_name=weight_column, csv=options)
     for f in files:
-        _check_known(f, scan.columns, _schema_names(f, fmt))
+        _check_known(f, scan.columns, _schema_names(f, fmt, options), options if fmt == "csv" else None)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -131,11 +195,32 @@ def open_files(path, x_columns: list[str], y_column: str, *, weight_column: str 
     return scan
 
 
-def read_columns(path, columns: list[str], *, min_rows: int = MIN_ROWS,
-                 allow_missing: bool = False) -> dict[str, np.ndarray]:
+def all_columns(x_columns) -> bool:
+    """``--x all`` / ``x_columns="all"``: every other numeric column is a feature."""
+    return x_columns == "all" or (not isinstance(x_columns, str) and list(x_columns) == ["all"])
+
+
+def _other_numeric_columns(file: str, fmt: str, options: CsvOptions, exclude) -> list[str]:
+    """The numeric columns of ``file`` (by its schema; for CSV, as pyarrow infers it from the first
+    block), but those in ``exclude``."""
+    import pyarrow as pa
+
+    schema = _schema(file, fmt, options)
+    numeric = [f.name for f in schema if (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+                                          or pa.types.is_decimal(f.type) or pa.types.is_null(f.type))
+               and f.name not in exclude]
+    if not numeric:
+        raise DataError(f"'{file}' has no numeric column besides {', '.join(repr(c) for c in exclude if c)}; "
+                        f"its columns are: {_listed(schema.names)}.")
+    return numeric
+
+
+def read_columns(path, columns: list[str], *, min_rows: int = MIN_ROWS, allow_missing: bool = False,
+                 delimiter: str | None = None, encoding: str | None = None) -> dict[str, np.ndarray]:
     """The named numeric columns of the file(s) at ``path``, whole: the chunked read, concatenated."""
     columns = list(dict.fromkeys(columns))
-    return _read_whole(open_files(path, columns[:-1], columns[-1]), min_rows, allow_missing)
+    return _read_whole(open_files(path, columns[:-1], columns[-1], delimiter=delimiter, encoding=encoding),
+                       min_rows, allow_missing)
 
 
 def _read_whole(scan: Scan, min_rows: int, allow_missing: bool) -> dict[str, np.ndarray]:
@@ -151,38 +236,64 @@ def read_all(scan: Scan, *, dropna: bool = False, min_rows: int = MIN_ROWS) -> X
     columns = _read_whole(scan, min_rows, allow_missing=True)
     X = np.column_stack([columns[c] for c in scan.feature_names])
     weight = columns[scan.weight_name] if scan.weight_name else None
+    lines = scan.format == "csv" and (len(scan.files) == 1 and (lambda i: line_of_row(scan.files[0], scan.csv, i))
+                                      or True)
     data = checked(X, columns[scan.target_name], scan.feature_names, scan.target_name, weight, dropna=dropna,
-                   source=f"'{scan.source}'", file=scan.format == "csv",
+                   source=f"'{scan.source}'", file=lines,
                    weight_name=scan.weight_name or "sample_weight", min_rows=min_rows)
     return dataclasses.replace(data, source=scan.source)
 
 
 def load_xy(path, x_columns: list[str], y_column: str, *, weight_column: str | None = None,
-            dropna: bool = False, min_rows: int = MIN_ROWS) -> XY:
+            dropna: bool = False, min_rows: int = MIN_ROWS, delimiter: str | None = None,
+            encoding: str | None = None) -> XY:
     """Training data from a file, whole: the ``x_columns`` as features, ``y_column`` as target,
     ``weight_column`` as sample weights; missing values refused (counted per column) or dropped."""
-    return read_all(open_files(path, x_columns, y_column, weight_column=weight_column), dropna=dropna,
-                    min_rows=min_rows)
+    return read_all(open_files(path, x_columns, y_column, weight_column=weight_column, delimiter=delimiter,
+                               encoding=encoding), dropna=dropna, min_rows=min_rows)
 
 
-def _check_known(path, wanted, available) -> None:
+def _listed(names, limit: int = 20) -> str:
+    names = list(names)
+    return ", ".join(shown(str(n))[1:-1] for n in names[:limit]) + (f", … ({len(names)} in all)"
+                                                                    if len(names) > limit else "")
+
+
+def _check_known(path, wanted, available, options: CsvOptions | None = None) -> None:
     unknown = [c for c in wanted if c not in available]
     if unknown:
+        hint = ""
+        if options is not None and len(available) == 1:
+            seen = [d for d in (",", *SNIFFED_DELIMITERS) if d in available[0] and d != options.delimiter]
+            if seen:
+                hint = (f" The file seems to be separated by {seen[0]!r}, not {options.delimiter!r}: give "
+                        f"--delimiter '{seen[0]}' (delimiter= in Python).")
         raise DataError(
-            f"Column{'s' * (len(unknown) != 1)} {', '.join(repr(c) for c in unknown)} not found in "
-            f"'{path}'. Its columns are: {', '.join(available)}."
+            f"Column{'s' * (len(unknown) != 1)} {', '.join(shown(c) for c in unknown)} not found in "
+            f"'{path}'. Its columns are: {_listed(available)}.{hint}"
         )
+    check_distinct([c for c in available if c in wanted], f"'{path}' names")
+
+
+def csv_text(columns: dict[str, np.ndarray]) -> str:
+    """Columns as CSV text, quoted where a name needs it (a comma, quote or newline), floats in full
+    (round-trip) precision: what gradfit writes, it reads back."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    names = list(columns)
+    writer.writerow(names)
+    writer.writerows(zip(*(map(repr, map(float, columns[n].tolist())) for n in names)))
+    return buffer.getvalue()
 
 
 def write_csv_atomic(path, columns: dict[str, np.ndarray]) -> None:
-    """Write columns as CSV, floats in full (round-trip) precision, atomically."""
+    """Write columns as CSV (``csv_text``), atomically."""
     from gradfit.atomic import write_text
 
-    names = list(columns)
-    lines = [",".join(names)]
-    for row in zip(*(columns[n].tolist() for n in names)):
-        lines.append(",".join(repr(float(v)) for v in row))
-    write_text(path, "\n".join(lines) + "\n")
+    write_text(path, csv_text(columns))
 
 
 def _resolve(path: str) -> list[str]:
@@ -217,17 +328,25 @@ def _format_of(f: str) -> str:
     return "parquet" if Path(f).suffix.lower() in PARQUET_SUFFIXES else "csv"
 
 
-def _dataset(files, fmt: str, columns):
+def _dataset(files, fmt: str, columns, options: CsvOptions = CsvOptions()):
     import pyarrow as pa
-    import pyarrow.csv as pcsv
     import pyarrow.dataset as ds
 
     if fmt == "parquet":
         return ds.dataset(files, format="parquet")
-    delimiter = "\t" if Path(files[0]).suffix.lower() == ".tsv" else ","
-    return ds.dataset(files, format=ds.CsvFileFormat(
-        parse_options=pcsv.ParseOptions(delimiter=delimiter),
-        convert_options=pcsv.ConvertOptions(column_types={c: pa.float64() for c in columns})))
+    return ds.dataset(files, format=_csv_format(options, {c: pa.float64() for c in columns}))
+
+
+def _csv_format(options: CsvOptions, column_types=None):
+    import pyarrow.csv as pcsv
+    import pyarrow.dataset as ds
+
+    return ds.CsvFileFormat(
+        read_options=pcsv.ReadOptions(encoding=options.encoding),
+        # Quoted fields may hold newlines (gradfit's own predictions may name a column "a\nb").
+        parse_options=pcsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True),
+        # Numbers only as numbers: no "0x10", no "1_000" — the same in memory and streamed.
+        convert_options=pcsv.ConvertOptions(column_types=column_types or {}))
 
 
 def _scan_options(fmt: str):
@@ -236,54 +355,176 @@ def _scan_options(fmt: str):
     return ds.ParquetFragmentScanOptions(pre_buffer=False) if fmt == "parquet" else None
 
 
-def _schema_names(f: str, fmt: str) -> list[str]:
+def _schema_names(f: str, fmt: str, options: CsvOptions = CsvOptions()) -> list[str]:
+    return _schema(f, fmt, options).names
+
+
+def _schema(f: str, fmt: str, options: CsvOptions = CsvOptions()):
     import pyarrow as pa
     import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
     try:
-        return ds.dataset([f], format=fmt).schema.names
+        if fmt == "parquet":
+            schema = pq.read_schema(f)
+            check_distinct(schema.names, f"'{f}' names")
+            return schema
+        schema = ds.dataset([f], format=_csv_format(options)).schema
+        schema.names   # decoded here: a header in another encoding fails now, with its message
+        return schema
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise _read_error(f, fmt, exc) from None
+        raise _read_error(f, fmt, exc, options) from None
 
 
-CSV_PROBLEM = re.compile(r"In CSV column #(\d+): Row #(\d+): (.*)")
+CSV_PROBLEM = re.compile(r"In CSV column #(\d+): Row #(-?\d+): (.*)", re.S)
 
 
-def _read_error(file: str, fmt: str, exc: Exception) -> DataError:
+def _read_error(file: str, fmt: str, exc: Exception, options: CsvOptions = CsvOptions()) -> DataError:
     """pyarrow's message, turned into one that names the file, the column and the line."""
+    text = str(exc)
     if fmt == "parquet":
-        return DataError(f"'{file}' is not a readable Parquet file ({exc}). Check that the file is complete.")
-    match = CSV_PROBLEM.search(str(exc))
+        return DataError(f"'{file}' is not a readable Parquet file ({_cut(text)}). Check that the file is complete.")
+    if isinstance(exc, UnicodeDecodeError) or "invalid UTF8" in text or "codec can't decode" in text:
+        return _encoding_error(file, options)
+    twice = re.search(r"multiple columns named (.*)", text)
+    if twice:
+        return DataError(f"'{file}' names column {shown(twice.group(1).strip())} more than once in its header; "
+                         "give each column a distinct name.")
+    if "straddl" in text:
+        line = _long_field_line(file, options)
+        return DataError(f"'{file}' has a row longer than 1 MiB{f' (line {line})' if line else ''}; gradfit reads "
+                         "rows of up to 1 MiB. Is a quote left open, or is it not a CSV file with one row per line?")
+    match = CSV_PROBLEM.search(text)
     if match:
-        with open(file, encoding="utf-8", errors="replace") as f:
-            header = f.readline().rstrip("\r\n").split("\t" if file.endswith(".tsv") else ",")
-        column, line = int(match.group(1)), int(match.group(2))
+        header = _header(file, options)
+        column, record = int(match.group(1)), int(match.group(2))
         name = header[column] if column < len(header) else f"#{column + 1}"
-        value = re.search(r"invalid value '(.*)'", match.group(3))
-        what = f"holds {value.group(1)!r}" if value else match.group(3)
+        where = f"data row {record - 1} (line {line_of_row(file, options, record - 2)} of the file)" if record > 1 \
+            else "a row"
+        value = re.search(r"invalid value '(.*)'", match.group(3), re.S)
+        what = f"holds {shown(value.group(1))}" if value else _cut(match.group(3))
         return DataError(
-            f"Column '{name}' in '{file}' is not numeric: line {line} of the file (data row {line - 1}) {what}. "
+            f"Column {shown(name)} in '{file}' is not numeric: {where} {what}. "
             "gradfit fits numbers only; fix or remove that row, encode text or categories as numeric "
             "columns, or leave the column out."
         )
-    return _csv_error(Path(file), "\t" if file.endswith(".tsv") else ",", exc)
+    return _csv_error(Path(file), options, exc)
 
 
-def _csv_error(path: Path, delimiter: str, exc: Exception) -> DataError:
-    """Turn pyarrow's parse error into a message with the line number."""
+def _cut(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _rows(file, options: CsvOptions):
+    """``(first line, fields)`` of every non-blank record of a CSV file, as pyarrow counts them
+    (blank lines skipped; a quoted field may span lines). Error paths only: a plain Python read."""
+    import csv
+
+    csv.field_size_limit(MAX_FIELD_BYTES)
+    with open(file, newline="", encoding=options.encoding, errors="replace") as f:
+        reader = csv.reader(f, delimiter=options.delimiter)
+        start = 1
+        for row in reader:
+            if row:
+                yield start, row
+            start = reader.line_num + 1
+
+
+def _header(file, options: CsvOptions) -> list[str]:
     import csv
 
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            header = next(reader, [])
-            for row in reader:
-                if row and len(row) != len(header):
-                    return DataError(
-                        f"'{path}' is ragged: line {reader.line_num} has {len(row)} field"
-                        f"{'s' * (len(row) != 1)} but the header has {len(header)} "
-                        f"({', '.join(header)}). Fix that line so every row has one value per column."
-                    )
+        return next((row for _, row in _rows(file, options)), [])
+    except csv.Error:
+        return []
+
+
+def line_of_row(file, options: CsvOptions, i: int) -> int | str:
+    """The line of ``file`` on which data row ``i`` (from 0) starts, counting blank lines and the
+    newlines inside quoted fields ('?' if the file cannot be read so far)."""
+    import csv
+
+    try:
+        for k, (line, _) in enumerate(_rows(file, options)):
+            if k == i + 1:
+                return line
+    except (csv.Error, OSError):
+        pass
+    return "?"
+
+
+def _long_field_line(file, options: CsvOptions) -> int | None:
+    import csv
+
+    line = 0
+    try:
+        for line, _ in _rows(file, options):
+            pass
+    except csv.Error:
+        return line + 1
+    return None
+
+
+def _encoding_error(file, options: CsvOptions) -> DataError:
+    where = ""
+    try:
+        with open(file, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                try:
+                    raw.decode(options.encoding)
+                except UnicodeDecodeError as exc:
+                    where = f" (byte 0x{raw[exc.start]:02x} on line {number})"
+                    break
+                if number > 1_000_000:
+                    break
+    except OSError:
+        pass
+    if options.encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig"):
+        what = "a UTF-8 text file"
+        fix = ("If it is a CSV saved in another encoding, give it with --encoding (encoding= in Python), for "
+               "example --encoding latin-1 or cp1252; or save it as UTF-8. Is it really a CSV file?")
+    else:
+        what = f"a {options.encoding} text file"
+        fix = "Give the file's real encoding with --encoding."
+    return DataError(f"'{file}' is not {what}{where}. {fix}")
+
+
+def _csv_error(path: Path, options: CsvOptions, exc: Exception) -> DataError:
+    """Turn pyarrow's parse error into a message with the line number."""
+    import csv
+
+    if not _decodes(path, options):
+        return _encoding_error(path, options)
+    header = None
+    try:
+        for line, row in _rows(path, options):
+            if header is None:
+                header = row
+            elif len(row) != len(header):
+                return DataError(
+                    f"'{path}' is ragged: line {line} has {len(row)} field"
+                    f"{'s' * (len(row) != 1)} but the header has {len(header)} "
+                    f"({_listed(header)}). Fix that line so every row has one value per column."
+                )
+    except csv.Error as error:
+        return DataError(f"'{path}' could not be read as CSV: {_cut(str(error))}. Check that it is a "
+                         f"{_delimiter_name(options)}-separated text file with a header line.")
+    return DataError(f"'{path}' could not be read as CSV: {_cut(str(exc))}. Check that it is a "
+                     f"{_delimiter_name(options)}-separated text file with a header line.")
+
+
+def _decodes(path, options: CsvOptions, size: int = 1 << 20) -> bool:
+    """Whether the file's first MiB is text in its encoding (a character cut at the end is fine)."""
+    import codecs
+
+    with open(path, "rb") as f:
+        head = f.read(size)
+    try:
+        codecs.getincrementaldecoder(options.encoding)().decode(head, final=len(head) < size)
     except UnicodeDecodeError:
-        return DataError(f"'{path}' is not a UTF-8 text file; is it really a CSV? Export it as CSV (UTF-8).")
-    return DataError(f"'{path}' could not be read as CSV: {exc}. Check that it is a comma-separated text file with a header line.")
+        return False
+    return True
+
+
+def _delimiter_name(options: CsvOptions) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(options.delimiter, repr(options.delimiter))

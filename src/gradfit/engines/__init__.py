@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
-from gradfit.data.arrays import XY
+from gradfit.data.arrays import XY, SparseXY
 from gradfit.data.files import Scan
 from gradfit.errors import ConfigError
 from gradfit.loss import Loss
@@ -75,6 +75,9 @@ def _stats(data, loss: Loss, **_):
         return _stream(data, loss)
     from gradfit.engines.stats import StatsObjective
 
+    if isinstance(data, SparseXY):   # a sparse X: its summary by sparse products
+        return StatsObjective.from_sparse(data.X, data.y, loss)
+
     return StatsObjective.from_arrays(data.X, data.y, loss)
 
 
@@ -109,9 +112,11 @@ def choose_engine(data, *, engine: str = "auto", optimizer: str = "gd", dtype: s
     full-batch float64 runs over ``STATS_MIN_ROWS`` rows or more, else numpy.
     ``in_memory_only`` names options of the run that need the data in memory (for the message).
     """
-    is_dask = not isinstance(data, (XY, Scan))
+    is_dask = not isinstance(data, (XY, Scan, SparseXY))
     if engine == "auto":
-        if is_dask:
+        if isinstance(data, SparseXY):
+            engine = "stats"
+        elif is_dask:
             engine = "dask"
         elif device == "cuda":
             engine = "torch"
@@ -129,6 +134,11 @@ def choose_engine(data, *, engine: str = "auto", optimizer: str = "gd", dtype: s
 
 
 def _check_combination(engine, data, is_dask, *, optimizer, dtype, device, weighted, in_memory_only) -> None:
+    if isinstance(data, SparseXY) and (engine != "stats" or optimizer == "sgd" or dtype != "float64"):
+        asked = (f"engine={engine!r}" if engine != "stats" else "optimizer='sgd'" if optimizer == "sgd"
+                 else f"dtype={dtype!r}")
+        raise ConfigError(f"A sparse X runs full-batch on the stats engine in float64 (a summary by sparse "
+                          f"products), not with {asked}; give X.toarray() for that.")
     if device == "cuda" and engine != "torch":
         raise ConfigError(f"device='cuda' runs on the torch engine; engine={engine!r} computes on the CPU. "
                           "Use engine='torch' (--engine torch).")

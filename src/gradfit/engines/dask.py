@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit.data.arrays import check_finite, default_feature_names
+from gradfit.data.arrays import check_finite, check_rows, default_feature_names
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, summarize
 from gradfit.errors import DataError, missing_extra
 from gradfit.loss import Loss
@@ -42,6 +42,7 @@ class DaskData:
     feature_names: tuple[str, ...]
     target_name: str = "y"
     source: str | None = None
+    scan: object | None = None    # the files these data were read from (their row count is set once known)
 
     @property
     def n_rows(self) -> float:
@@ -77,21 +78,42 @@ class DaskData:
 
     @classmethod
     def from_scan(cls, scan) -> "DaskData":
-        import dask.dataframe as dd
-
-        _dask()
-        read = dd.read_parquet if scan.format == "parquet" else dd.read_csv
-        frame = read(list(scan.files), columns=scan.columns) if scan.format == "parquet" else \
-            read(list(scan.files), usecols=scan.columns, dtype={c: "float64" for c in scan.columns})
-        data = cls.from_dask(frame[list(scan.feature_names)], frame[scan.target_name], scan.feature_names,
-                             scan.target_name)
-        data.source = scan.source
-        return data
+        """Files as Dask arrays, a partition per chunk (a Parquet row group, or a CSV file), each read on a
+        worker by gradfit's own reader — the same checks and messages as in memory and streamed, and
+        partitions that do not depend on which columns the files also hold."""
+        dask, da, _ = _dask()
+        d, parts_X, parts_y = len(scan.feature_names), [], []
+        for chunk, rows in zip(scan.chunks(), _chunk_rows(scan)):
+            X, y = dask.delayed(read_chunk, nout=2, pure=True)(scan, chunk)
+            parts_X.append(da.from_delayed(X, shape=(rows, d), dtype=np.float64))
+            parts_y.append(da.from_delayed(y, shape=(rows,), dtype=np.float64))
+        return cls(da.concatenate(parts_X), da.concatenate(parts_y), scan.feature_names, scan.target_name,
+                   scan.source, scan)
 
     def partitions(self):
-        """Delayed ``(X, y, first_row)`` per partition."""
-        starts = np.cumsum((0,) + self.X.chunks[0][:-1])
-        return list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(), starts.tolist()))
+        """Delayed ``(X, y, first_row)`` per partition (first_row 0 where the sizes are unknown: files,
+        whose reader names the file's own rows)."""
+        sizes = self.X.chunks[0]
+        starts = np.cumsum((0,) + sizes[:-1]) if all(np.isfinite(sizes)) else np.zeros(len(sizes), dtype=int)
+        return list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(), starts.astype(int).tolist()))
+
+
+def _chunk_rows(scan) -> list[float]:
+    """Rows per chunk: known up front for Parquet row groups, unknown (NaN) for CSV files."""
+    if scan.format != "parquet":
+        return [np.nan] * len(scan.files)
+    import pyarrow.parquet as pq
+
+    return [meta.row_group(g).num_rows for f in scan.files for meta in [pq.ParquetFile(f).metadata]
+            for g in range(meta.num_row_groups)]
+
+
+def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of the files as ``(X, y)`` (runs on a worker)."""
+    blocks = list(scan.batches(chunk))
+    if not blocks:
+        return np.empty((0, len(scan.feature_names))), np.empty(0)
+    return np.concatenate([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
 
 
 def connect(scheduler, stack: ExitStack):
@@ -107,8 +129,32 @@ def connect(scheduler, stack: ExitStack):
         return distributed.get_client()
     except ValueError:
         pass
-    cluster = stack.enter_context(distributed.LocalCluster(processes=True, dashboard_address=None))
-    return stack.enter_context(distributed.Client(cluster))
+    return stack.enter_context(distributed.Client(stack.enter_context(local_cluster())))
+
+
+CLUSTER_ATTEMPTS = 3
+
+
+def local_cluster(attempts: int = CLUSTER_ATTEMPTS):
+    """A ``LocalCluster`` of worker processes; a worker that dies while the cluster starts (killed, out
+    of memory) costs a fresh start, up to ``attempts`` times, then a message that says what to do."""
+    _, _, distributed = _dask()
+    from gradfit.errors import ConfigError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            # No dashboard; the scheduler's small HTTP server on a free port (":8787" may be taken).
+            return distributed.LocalCluster(processes=True, dashboard_address=None,
+                                            scheduler_kwargs={"dashboard_address": ":0"})
+        except Exception as exc:   # distributed raises plain Exceptions ("Nanny failed to start", timeouts)
+            if attempt == attempts:
+                raise ConfigError(
+                    f"Could not start a local Dask cluster ({attempts} attempts; the last said: "
+                    f"{str(exc)[:200] or type(exc).__name__}). In a script, start the fit under "
+                    "`if __name__ == \"__main__\":` (worker processes import the script); otherwise check "
+                    "memory and process limits, or give a running cluster with --scheduler ADDRESS "
+                    "(scheduler= in Python)."
+                ) from None
 
 
 def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str) -> Summary:
@@ -140,6 +186,9 @@ class DaskObjective(StatsObjective):
         try:
             self.client = connect(scheduler, self._stack)
             summary = self.client.compute(tree_summary(data)).result()
+            check_rows(summary.n, f"'{data.source}'" if data.source else "the data")
+            if data.scan is not None:
+                data.scan.n_rows = summary.n
         except BaseException:
             self._stack.close()
             raise

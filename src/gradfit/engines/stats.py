@@ -107,6 +107,30 @@ def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Summary:
     return Summary(n, shift + delta, S - n * np.outer(delta, delta))
 
 
+def summarize_sparse(X, y: np.ndarray) -> Summary:
+    """The summary of a ``scipy.sparse`` X (CSR) with sparse products, X never made dense:
+    ``Mxx = XᵀX − n·x̄x̄ᵀ``, ``Mxy = Xᵀ(y − ȳ)``, ``Myy = Σ(y − ȳ)²``. Without a shift the first
+    cancels digits when the columns' means dwarf their spread; ``gradfit.exact``'s further passes
+    (over dense blocks) catch that where it matters."""
+    y = np.asarray(y, dtype=np.float64)
+    n, d = X.shape
+    xbar = np.asarray(X.sum(axis=0)).ravel() / n
+    ybar = y.mean()
+    yc = y - ybar
+    M = np.empty((d + 1, d + 1))
+    XtX = X.T @ X
+    M[:d, :d] = (XtX.toarray() if hasattr(XtX, "toarray") else XtX) - n * np.outer(xbar, xbar)
+    M[:d, d] = M[d, :d] = X.T @ yc
+    M[d, d] = yc @ yc
+    return Summary(n, np.append(xbar, ybar), M)
+
+
+def sparse_blocks(X, y: np.ndarray, rows: int = BLOCK_ROWS):
+    """A sparse X's rows as dense ``(X, y)`` blocks, one block in memory at a time."""
+    for start in range(0, X.shape[0], rows):
+        yield X[start:start + rows].toarray(), y[start:start + rows]
+
+
 def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
     """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``."""
     if _summary is not None and X.shape[1] <= KERNEL_MAX_D:
@@ -147,6 +171,11 @@ class StatsObjective:
         self.xbar, self.ybar = summary.mean[:d], summary.mean[d]
         self.Mxx, self.Mxy, self.Myy = summary.M[:d, :d], summary.M[:d, d], summary.M[d, d]
         self.scale = loss.scale(summary.n)
+
+    @classmethod
+    def from_sparse(cls, X, y, loss: Loss) -> "StatsObjective":
+        """The objective of a sparse X: its summary by sparse products, further passes over dense blocks."""
+        return cls(summarize_sparse(X, y), loss, rescan=lambda: sparse_blocks(X, y))
 
     @classmethod
     def from_arrays(cls, X, y, loss: Loss) -> "StatsObjective":

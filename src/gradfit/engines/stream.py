@@ -8,10 +8,12 @@ walks the chunks once per epoch through ``iter_batches``, the order seeded: the 
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Iterator
 
 import numpy as np
 
+from gradfit.data.arrays import check_rows
 from gradfit.data.files import Scan
 from gradfit.engines.stats import StatsObjective, array_blocks, summarize
 from gradfit.loss import Loss
@@ -23,6 +25,19 @@ def scan_blocks(scan: Scan):
         yield from array_blocks(X, y)
 
 
+def scan_summary(scan: Scan):
+    """The summary of a scan's rows; too few rows (a header-only CSV, an empty Parquet file, one row)
+    are refused as they are in memory."""
+    blocks = (block for block in scan_blocks(scan) if len(block[1]))
+    first = next(blocks, None)
+    if first is None:
+        check_rows(0, f"'{scan.source}'")
+    summary = summarize(chain([first], blocks))
+    check_rows(summary.n, f"'{scan.source}'")
+    scan.n_rows = summary.n          # known now, for CSV too
+    return summary
+
+
 class StreamObjective(StatsObjective):
     """The stats objective of a ``Scan``, plus mini-batches that re-read the files each epoch."""
 
@@ -30,7 +45,7 @@ class StreamObjective(StatsObjective):
 
     def __init__(self, scan: Scan, loss: Loss):
         self.scan = scan
-        super().__init__(summarize(scan_blocks(scan)), loss, rescan=lambda: scan_blocks(scan))
+        super().__init__(scan_summary(scan), loss, rescan=lambda: scan_blocks(scan))
 
     def iter_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(X, y)`` mini-batches covering every row once, in an order drawn from ``rng``."""
