@@ -127,12 +127,24 @@ def _tol(text: str):
     return None if text.lower() in ("none", "off") else text
 
 
+def _check_outputs(*paths, plot_dir=None) -> None:
+    """Fail before the work starts if an output cannot be written: a missing or read-only directory, a path
+    that is a directory. What only the write can tell (a full disk) is said then, and the old file stays."""
+    from gradfit.atomic import check_writable
+
+    if plot_dir is not None:
+        check_writable(_plot_dir(plot_dir) / ".gradfit-plot-check.png")
+    for path in paths:
+        if path is not None:
+            check_writable(path)
+
+
 # --- commands -------------------------------------------------------------------------------
 
 @command()
 def demo(
     data: Annotated[str, typer.Option("--data", metavar="tutorial|noisy", help="tutorial (x = 1, 2, 3) or noisy (x = 1, 1.5, 3)")] = "tutorial",
-    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="directory for the figure")] = Path("."),
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="directory for the figure (created if missing)")] = Path("."),
     lang: Annotated[str, typer.Option("--lang", metavar="en|zh", help="language of the text: en or zh (中文)")] = "en",
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="also write the loss curve, contours and 3-D surface as PNGs here")] = None,
 ):
@@ -143,10 +155,12 @@ def demo(
     from gradfit.outputs.plots import save_figure, tutorial_figure
 
     dataset = datasets.preset(data)
+    figure_path = _plot_dir(out, "--out") / f"{dataset.name}.png"     # created if missing, as --plot's
+    _check_outputs(figure_path, plot_dir=plot)
     result = fit(dataset.x_train, dataset.y_train, lr=0.01, iters=1000, tol=None, init=(1.0, 0.0),
                  loss="sse", engine="python")
     figure = tutorial_figure(result.model, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
-    path = save_figure(figure, _output_dir(out) / f"{dataset.name}.png")
+    path = save_figure(figure, figure_path)
     _out(render_demo(result, dataset, figure_path=path, lang=lang))
     _write_plots(result, plot, dataset.name, lang)
 
@@ -213,6 +227,7 @@ def fit_command(
     from gradfit.training.checkpoint import DEFAULT_PATH
     from gradfit.training.progress import ProgressBar
 
+    _check_outputs(history, model, checkpoint, plot_dir=plot)
     if checkpoint is None and not every:
         checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
     try:
@@ -269,6 +284,7 @@ def predict(
     from gradfit.data.files import read_columns, write_csv_atomic
     from gradfit.outputs.persist import load_model
 
+    _check_outputs(out)
     fitted = load_model(model)
     columns = read_columns(file, list(fitted.feature_names), min_rows=1)
     X = np.column_stack([columns[name] for name in fitted.feature_names])
@@ -339,13 +355,13 @@ def _learner_fit(xy, settings, no_intercept):
                         standardize=False, history_cap=PARAMS["history_cap"].default, callbacks=(bar,))
 
 
-def _plot_dir(path: Path) -> Path:
+def _plot_dir(path: Path, option: str = "--plot") -> Path:
     from gradfit.errors import ConfigError
 
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"--plot {path}: cannot create that directory ({exc.strerror}). Give a directory path.") from None
+        raise ConfigError(f"{option} {path}: cannot create that directory ({exc.strerror}). Give a directory path.") from None
     return path
 
 
@@ -395,6 +411,7 @@ def explain_command(
         from gradfit.errors import ConfigError
 
         raise ConfigError(f"Unknown format {fmt!r} (--format); choose one of: text, markdown, html.")
+    _check_outputs(plot_dir=plot)
     xy, test, _ = _learner_data(file, x, y, data)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"))
@@ -426,6 +443,7 @@ def descend_command(
     from gradfit.warmup import descend
 
     check_lang(lang)
+    _check_outputs(plot_dir=plot)
     path = descend(function, _parse_floats(start, "--start"), lr=lr, steps=steps)
     _show(Explanation(descent_document(path, lang)), "text")
     if plot is not None:
@@ -458,6 +476,7 @@ def report_command(
     from gradfit.outputs.report import write_report
 
     check_lang(lang)
+    _check_outputs(out)
     xy, test, source = _learner_data(file, x, y, data)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"))
@@ -496,14 +515,6 @@ def render_fit(result, source: str) -> str:
             # data read in chunks have no MAE (it would take another pass)
             lines += [f"  {label} = {metrics[key]:.10g}" for key, label in METRIC_LABELS if key in metrics]
     return "\n".join(lines)
-
-
-def _output_dir(path: Path) -> Path:
-    from gradfit.errors import ConfigError
-
-    if not path.is_dir():
-        raise ConfigError(f"--out {path}: no such directory. Create it first, or give an existing one.")
-    return path
 
 
 # --- the one place where errors become messages and exit codes -------------------------------
