@@ -13,6 +13,10 @@ import typer
 
 from gradfit.errors import EXIT_DATA, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_USAGE, GradfitError
 from gradfit.params import PARAMS
+from gradfit.training.interrupts import CtrlC
+
+# Ctrl-C while a command runs: counted as it arrives, so that one a library swallowed is acted on (see CtrlC).
+CTRL_C = CtrlC()
 
 EPILOG = (
     f"Exit codes: 0 success · {EXIT_DATA} bad data or file · {EXIT_USAGE} bad option · "
@@ -224,7 +228,7 @@ def fit_command(
     from gradfit.fit import fit_data, stopped_short_message
     from gradfit.messages import message
     from gradfit.outputs.persist import export_history, save_model
-    from gradfit.training.checkpoint import DEFAULT_PATH
+    from gradfit.training.checkpoint import DEFAULT_PATH, keep_finished_run
     from gradfit.training.progress import ProgressBar
 
     _check_outputs(history, model, checkpoint, plot_dir=plot)
@@ -233,6 +237,7 @@ def fit_command(
     try:
         data = open_files(file, x, y, weight_column=weight)
         test_data = load_xy(test, x, y, dropna=dropna, min_rows=1) if test is not None else None
+        CTRL_C()                                       # a Ctrl-C swallowed while reading stops here
         with ProgressBar(enabled=not quiet) as bar, warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)   # said below, in the command line's words
             result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
@@ -241,11 +246,14 @@ def fit_command(
                               optimizer=optimizer, momentum=momentum, batch_size=batch_size,
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
                               solver=solver, device=device, test_fraction=test_fraction, seed=seed, dropna=dropna,
-                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
+                              callbacks=(bar, CTRL_C), scheduler=scheduler, checkpoint=checkpoint, every=every,
+                              resume=resume)
     except DivergenceError as exc:
         if history is not None and exc.result is not None:
             export_history(exc.result, history)   # the run up to the blow-up, to look at
         raise
+    # Ctrl-C from here on: the finished run's final state is saved, and resuming it writes the results.
+    CTRL_C.on_interrupt = lambda: keep_finished_run(result.final_state, checkpoint)
     _out(render_fit(result, str(file)))
     stopped_short = bool(result.options["tol"]) and not result.converged
     if stopped_short:   # said on stderr too, with the flags that fix it; the exit code tells scripts
@@ -530,11 +538,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        CTRL_C.install()
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             code = app(args=args, prog_name="gradfit", standalone_mode=False)
-        if code == EXIT_INTERRUPTED:   # Ctrl-C before a command started
-            typer.echo("Interrupted.", err=True)
+        if code == EXIT_INTERRUPTED or CTRL_C.pending:   # Ctrl-C before a command started, or swallowed at its end
+            typer.echo("Interrupted." if CTRL_C.on_interrupt is None else _interrupted(KeyboardInterrupt(), args),
+                       err=True)
+            return EXIT_INTERRUPTED
         return code if isinstance(code, int) else 0
     except _CtrlC as exc:
         typer.echo(_interrupted(exc.interrupt, args), err=True)
@@ -550,6 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:   # a usage error of the parser: its own message, exit 2
         exc.show()
         return exc.exit_code
+    finally:
+        CTRL_C.restore()
 
 
 def _interrupted(exc, args: list[str]) -> str:
@@ -557,6 +570,11 @@ def _interrupted(exc, args: list[str]) -> str:
     from gradfit.errors import Interrupted
     from gradfit.training.checkpoint import resume_hint
 
+    if not isinstance(exc, Interrupted) and CTRL_C.on_interrupt is not None:
+        try:
+            exc = CTRL_C.on_interrupt()           # the run had finished: keep it
+        except (GradfitError, KeyboardInterrupt):
+            pass
     if isinstance(exc, Interrupted):
         return resume_hint(exc, args)
     return "Interrupted."

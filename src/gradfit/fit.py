@@ -178,9 +178,27 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
         to_original = np.eye(len(theta0))      # θ* is on the original scale already
     else:
         opts["iters"] = iteration_budget(opts, lr, mu, lambda_max)
-        outcome = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
-                           every, resume, names, data.target_name,
-                           certificate if opts["stop"] == "gap" else None)
+        fingerprint = _data_fingerprint(data, raw) if checkpoint is not None or resume is not None else None
+        outcome, saver = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
+                                  every, resume, names, data.target_name,
+                                  certificate if opts["stop"] == "gap" else None, fingerprint)
+        try:
+            return _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, mu, lambda_max,
+                           certificate, outcome, saver)
+        except KeyboardInterrupt:
+            if saver is None:
+                raise
+            raise saver.interrupted() from None     # the descent had finished: its final state is kept
+    return _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, mu, lambda_max,
+                   certificate, outcome, None, to_original)
+
+
+def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, mu, lambda_max, certificate,
+            outcome, saver, to_original=None) -> FitResult:
+    """The ``FitResult`` of a finished descent (or exact solve): θ on the original scale, gaps, metrics."""
+    names, fit_intercept = data.feature_names, loss.fit_intercept
+    if to_original is None:
+        to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
         if scaler is not None:
             outcome.history.map(scaler.to_original, scaler.gradient_to_original)
     theta = to_original @ outcome.theta
@@ -195,7 +213,7 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
                        test_data=test, standardized=scaler is not None,
                        constant_features=scaler.constant if scaler else (),
                        n_updates=getattr(outcome.rule_state, "count", 0), options=opts, gap_bound=gap_bound,
-                       lambda_min=mu)
+                       lambda_min=mu, final_state=saver.latest if saver is not None else None)
     if theta_star is not None:
         result.theta_exact = theta_star
         result.loss_exact = _on_original(data, raw, loss, theta_star)[0]
@@ -212,7 +230,7 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
     if opts["tol"] and opts["solver"] != "exact" and not result.converged:
         from gradfit.errors import ConvergenceWarning
 
-        warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=3)
+        warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=4)
     return result
 
 
@@ -277,18 +295,35 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit) -> f
     return 1.0 / minibatch_curvature(lambda_max, loss.row_curvature(X_fit, n_rows), n_rows, opts["batch_size"])
 
 
+def _data_fingerprint(data, raw) -> dict:
+    """The checkpoint's record of the data: rows, columns, each column's mean and scale, sampled rows (in memory)."""
+    columns = [*data.feature_names, data.target_name]
+    if isinstance(data, XY):
+        arrays = (data.X, data.y) + (() if data.weight is None else (data.weight,))
+        Z = np.column_stack([data.X, data.y]).astype(np.float64, copy=False)
+        with np.errstate(all="ignore"):
+            return checkpoints.fingerprint(data.n_rows, columns, Z.mean(axis=0), Z.std(axis=0), rows=arrays)
+    summary = raw.summary
+    scale = np.sqrt(np.maximum(np.diag(summary.M), 0.0) / max(summary.n, 1))
+    return checkpoints.fingerprint(summary.n, columns, summary.mean, scale)
+
+
 def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint, every, resume,
-             names, target, certificate) -> descent.Outcome:
-    """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where."""
+             names, target, certificate, fingerprint=None):
+    """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where.
+
+    Returns the outcome and the checkpointer (None without a checkpoint), which holds the final state."""
     sgd = opts["optimizer"] == "sgd"
     rng = np.random.default_rng(opts["seed"])
     config = {**{k: v for k, v in opts.items() if k not in ("history_cap", "init")}, "lr_value": lr,
               "features": list(names), "target": target}
     theta, first, state = start, 0, rule.init(np.asarray(start, dtype=np.float64), updates_before)
+    quiet, loss0 = 0, None
     if resume is not None:
         saved = checkpoints.load(resume)
         checkpoints.check_same_run(saved, config, resume)
-        theta, first = saved.theta, saved.iteration
+        checkpoints.check_same_data(saved, fingerprint, resume)
+        theta, first, quiet, loss0 = saved.theta, saved.iteration, saved.quiet, saved.loss0
         try:
             if theta.shape != np.shape(start):
                 raise ValueError(f"'theta' must hold {np.size(start)} numbers")
@@ -299,7 +334,8 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
             from gradfit.errors import DataError
 
             raise DataError(f"'{resume}' is not a valid gradfit checkpoint for this run: {exc}.") from None
-    saver = checkpoints.Checkpointer(checkpoint, every, config, descent.state_to_dict) if checkpoint else None
+    saver = (checkpoints.Checkpointer(checkpoint, every, config, descent.state_to_dict, fingerprint)
+             if checkpoint else None)
     schedule = descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"])
     try:
         outcome = descent.run(objective, theta, lr=lr, max_iter=opts["epochs"] if sgd else opts["iters"],
@@ -308,14 +344,16 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
                               n_iter_no_change=opts["n_iter_no_change"],
                               batches=descent.MiniBatches(opts["batch_size"], rng) if sgd else None,
                               start=first, rule_state=state, stable_lr=stable_lr_bound(lambda_max),
-                              certificate=certificate)
+                              certificate=certificate, quiet_start=quiet, loss0=loss0)
     except KeyboardInterrupt:
         if saver is None:
             raise
         raise saver.interrupted() from None
-    if saver is not None and every:
-        saver.save()
-    return outcome
+    if saver is not None:
+        saver.finished = True
+        if every:
+            saver.save()
+    return outcome, saver
 
 
 def _standardizer(scaler: Standardizer) -> Standardizer:

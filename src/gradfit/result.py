@@ -46,6 +46,7 @@ class FitResult:
     options: dict = field(default_factory=dict)   # every hyper-parameter of the run, validated
     gap_bound: float = math.inf      # certified max|θ − θ*| / max|θ| at the end (∞: no certificate, μ = 0)
     lambda_min: float = 0.0          # smallest eigenvalue of the Hessian that was descended (μ)
+    final_state: object | None = None   # the loop's last state as a checkpoint holds it (where one was asked for)
 
     @property
     def reduction(self) -> str:
