@@ -213,6 +213,31 @@ def test_a_ctrl_c_that_a_library_swallows_still_stops_the_run(cli, small, monkey
     assert res.out == ""
 
 
+CTRL_C_DURING_IMPORT = """
+import signal, sys
+target = sys.argv.pop(1)
+class CtrlCDuringImport:           # SIGINT at the moment the module is looked for: inside the importer
+    def find_spec(self, name, path=None, target_=None):
+        if name == target:
+            sys.meta_path.remove(self)
+            signal.raise_signal(signal.SIGINT)
+        return None
+from gradfit.cli import main
+sys.meta_path.insert(0, CtrlCDuringImport())
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("module", ["pandas", "pandas.core.frame", "pyarrow.pandas_compat", "pyarrow.dataset"])
+def test_ctrl_c_during_the_lazy_imports_of_reading_a_file_stops_the_run(small, module):
+    """pyarrow imports pandas lazily, the first time a file is read: a Ctrl-C there stops the run too."""
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORT, module, "fit", str(small), *COMMON],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == EXIT_INTERRUPTED, proc.stderr
+    assert "Interrupted" in proc.stderr and "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+    assert proc.stdout == ""
+
+
 # --- the data a checkpoint was written for ---------------------------------------------------------
 
 def test_resume_refuses_other_data_with_the_same_columns(cli, tmp_path):
