@@ -147,7 +147,10 @@ def state_from_dict(rule: Rule, theta: np.ndarray, doc: dict):
     for name, example in template._asdict().items():
         value = doc[name]
         if isinstance(example, np.ndarray):
-            value = np.array(value, dtype=np.float64)
+            try:
+                value = np.array(value, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError):
+                value = np.empty(0)      # not numbers: refused just below
             if value.shape != example.shape or not np.isfinite(value).all():
                 raise ValueError(f"'{name}' must hold {example.size} finite numbers")
         elif isinstance(example, float):

@@ -166,12 +166,20 @@ def load_xy(path, x_columns: list[str], y_column: str, *, weight_column: str | N
 
 
 def _check_known(path, wanted, available) -> None:
-    unknown = [c for c in wanted if c not in available]
+    known = set(available)
+    unknown = [c for c in wanted if c not in known]
     if unknown:
         raise DataError(
-            f"Column{'s' * (len(unknown) != 1)} {', '.join(repr(c) for c in unknown)} not found in "
-            f"'{path}'. Its columns are: {', '.join(available)}."
+            f"Column{'s' * (len(unknown) != 1)} {_listed(unknown, repr)} not found in "
+            f"'{path}'. Its columns are: {_listed(available, str)}."
         )
+
+
+def _listed(names, show, limit: int = 20) -> str:
+    """Names for a message, at most ``limit`` of them: a model with 200 000 features must not make megabytes of text."""
+    names = list(names)
+    shown = ", ".join(show(n)[:100] for n in names[:limit])
+    return shown if len(names) <= limit else f"{shown} … ({len(names) - limit} more)"
 
 
 def write_csv_atomic(path, columns: dict[str, np.ndarray]) -> None:
