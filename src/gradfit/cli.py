@@ -519,10 +519,17 @@ def render_fit(result, source: str) -> str:
     for title, metrics, data in (("Training metrics", result.metrics, result.data),
                                  ("Test metrics", result.test_metrics, result.test_data)):
         if metrics:
-            lines.append(f"{title} ({data.n_rows} rows)")
+            lines.append(f"{title} ({data.n_rows} row{'s' * (data.n_rows != 1)})")
             # data read in chunks have no MAE (it would take another pass)
-            lines += [f"  {label} = {metrics[key]:.10g}" for key, label in METRIC_LABELS if key in metrics]
+            lines += [_metric_line(key, label, metrics[key], data.n_rows) for key, label in METRIC_LABELS if key in metrics]
     return "\n".join(lines)
+
+
+def _metric_line(key: str, label: str, value: float, n_rows: int) -> str:
+    if key == "r2" and value != value:     # NaN: R² = 1 − SSE/SST, and SST = 0
+        why = "a single row" if n_rows == 1 else "rows whose target does not vary"
+        return f"  {label} undefined (R² = 1 − SSE/SST, and SST = 0 for {why})"
+    return f"  {label} = {value:.10g}"
 
 
 # --- the one place where errors become messages and exit codes -------------------------------

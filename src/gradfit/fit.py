@@ -18,7 +18,7 @@ from gradfit.data.arrays import XY, as_xy, split
 from gradfit.data.files import Scan, read_all
 from gradfit.data.standardize import Standardizer, warn_about_features
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
-from gradfit.errors import ConfigError, DivergenceError, GradfitWarning
+from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitWarning
 from gradfit.messages import message
 from gradfit.loss import Loss, extreme_eigenvalues, minibatch_curvature, stable_lr_bound
 from gradfit.metrics import from_sse, regression_metrics
@@ -50,6 +50,7 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     the end (N = 0: only on Ctrl-C); ``resume=PATH`` continues such a run, bit for bit.
     """
     dropna = params.validate("dropna", options.get("dropna", False))
+    _check_unique_columns(X, "X")
     if _is_tensor(X) and options.get("engine", "auto") == "auto":
         # Tensors stay with PyTorch: engine "auto" picks torch, on the tensor's own device.
         options = {"engine": "torch", "device": X.device.type} | options
@@ -63,10 +64,40 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
         data = as_xy(X, y, feature_names=feature_names, sample_weight=sample_weight, dropna=dropna)
     if test is not None and not isinstance(test, XY):
         if not isinstance(test, (tuple, list)) or len(test) != 2:
-            raise ConfigError("test= takes a pair (X_test, y_test).")
+            raise ConfigError(f"test= takes a pair (X_test, y_test); got {_described(test)}.")
+        _check_unique_columns(test[0], "X_test")
         test = as_xy(*test, feature_names=data.feature_names, dropna=dropna, min_rows=1)
     return fit_data(data, test=test, callbacks=callbacks, scheduler=scheduler, checkpoint=checkpoint,
                     every=every, resume=resume, **options)
+
+
+def _check_unique_columns(X, label: str) -> None:
+    """A frame whose columns share a name: which column is which would be ambiguous."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, (XY, Scan)):
+        return
+    from collections import Counter
+
+    twice = [str(name) for name, n in Counter(map(str, columns)).items() if n > 1]
+    if twice:
+        shown = ", ".join(repr(n) for n in twice[:10]) + (" …" if len(twice) > 10 else "")
+        raise DataError(f"{label} has more than one column named {shown}. Give each feature column its own name "
+                        "(or drop the copies) before fitting.")
+
+
+def _described(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
+    return f"a {type(value).__name__}"
+
+
+def _check_run_arguments(callbacks, every) -> None:
+    """The arguments of fit() that are not hyper-parameters: callbacks are functions, every is a count."""
+    if not all(callable(c) for c in callbacks):
+        raise ConfigError("callbacks= takes functions of the loop state (such as lambda state: print(state.loss)).")
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 0:
+        raise ConfigError(f"every= takes a whole number ≥ 0 (iterations between checkpoints; 0: only on Ctrl-C), "
+                          f"not {every!r}.")
 
 
 def _is_tensor(X) -> bool:
@@ -105,6 +136,10 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
     """
     opts = params.validate_all(options)
+    callbacks = tuple(callbacks) if isinstance(callbacks, (tuple, list)) else (callbacks,)
+    _check_run_arguments(callbacks, every)
+    if not len(data.feature_names):
+        raise DataError("X has no feature columns: a linear model needs at least one feature to fit.")
     standardize_asked = opts["standardize"] is True
     opts = resolve_auto(opts)
     if every and checkpoint is None:
