@@ -48,7 +48,7 @@ CASES = [
     ("not a gradfit model", ["predict", "foreign.json", "good.csv"], 1, ["'format'"]),
     ("model feature missing in the file", ["predict", "model_z.json", "good.csv"], 1, ["'z' not found"]),
     ("demo data set unknown", ["demo", "--data", "iris"], 2, ["'iris'", "tutorial, noisy"]),
-    ("demo output directory missing", ["demo", "--out", "no/such/dir"], 2, ["no/such/dir", "no such directory"]),
+    ("demo output directory is a file", ["demo", "--out", "good.csv"], 2, ["--out good.csv", "cannot create that directory"]),
 ]
 
 

@@ -17,6 +17,7 @@ cut) can leave its temporary file behind: the next write to the same target remo
 from __future__ import annotations
 
 import errno
+import math
 import os
 import platform
 import re
@@ -263,6 +264,66 @@ def _remove(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+# --- reading back what gradfit wrote: bounded, plain JSON, never code --------------------------------
+
+MAX_JSON_BYTES = 256 * 2**20      # a model or checkpoint file is kilobytes; anything past this is not one
+_MAX_INT_DIGITS = 300             # past float's range: read as an infinity, which validation refuses
+
+
+def read_json(path, kind: str, missing: str | None = None):
+    """The JSON document in ``path`` (a model or checkpoint file), or a ``DataError`` that says what is wrong.
+
+    Refused with a message, never a traceback: a missing file (``missing`` is that message), a
+    directory, something that is not a regular file (a device, a FIFO), a file that cannot be read
+    (``/proc/self/mem``), one larger than ``MAX_JSON_BYTES``, text that is not UTF-8 or not complete
+    JSON, nesting too deep for the parser, and NaN or Infinity. Integers too long for a float are read
+    as infinities (so "must be a finite number" says what is wrong with them).
+    """
+    import json
+
+    path = Path(os.fspath(path))
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataError(missing or f"Not found: '{path}'.") from None
+    except OSError as exc:
+        raise DataError(f"Cannot read '{path}': {exc.strerror or exc}.") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"'{path}' is a directory, not a {kind}. Give the path of the file itself.")
+    if not stat.S_ISREG(mode):
+        raise DataError(f"'{path}' is not a regular file (a device, FIFO or socket), so it is not a {kind}.")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_JSON_BYTES + 1)
+    except OSError as exc:
+        raise DataError(f"Cannot read '{path}' as a {kind}: {exc.strerror or exc}.") from None
+    if len(raw) > MAX_JSON_BYTES:
+        raise DataError(f"'{path}' is larger than {MAX_JSON_BYTES >> 20} MiB, far more than a {kind} holds; "
+                        "it is not one.")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_int=_bounded_int)
+    except RecursionError:
+        problem = "it is nested too deeply to be one"
+    except UnicodeDecodeError:
+        problem = "it is not UTF-8 text"
+    except ValueError as exc:                  # json.JSONDecodeError, and the constants refused
+        problem = f"it is not complete JSON ({_brief_text(str(exc))})"
+    raise DataError(f"'{path}' is not a valid {kind}: {problem}. It may be truncated or edited; "
+                    "write it again with gradfit.")
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number gradfit accepts")
+
+
+def _bounded_int(text: str):
+    return int(text) if len(text) <= _MAX_INT_DIGITS else (-math.inf if text.startswith("-") else math.inf)
+
+
+def _brief_text(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # --- one message per way a write can fail -------------------------------------------------------

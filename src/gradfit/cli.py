@@ -13,6 +13,10 @@ import typer
 
 from gradfit.errors import EXIT_DATA, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_USAGE, GradfitError
 from gradfit.params import PARAMS
+from gradfit.training.interrupts import CtrlC
+
+# Ctrl-C while a command runs: counted as it arrives, so that one a library swallowed is acted on (see CtrlC).
+CTRL_C = CtrlC()
 
 EPILOG = (
     f"Exit codes: 0 success · {EXIT_DATA} bad data or file · {EXIT_USAGE} bad option · "
@@ -132,12 +136,24 @@ def _tol(text: str):
     return None if text.lower() in ("none", "off") else text
 
 
+def _check_outputs(*paths, plot_dir=None) -> None:
+    """Fail before the work starts if an output cannot be written: a missing or read-only directory, a path
+    that is a directory. What only the write can tell (a full disk) is said then, and the old file stays."""
+    from gradfit.atomic import check_writable
+
+    if plot_dir is not None:
+        check_writable(_plot_dir(plot_dir) / ".gradfit-plot-check.png")
+    for path in paths:
+        if path is not None:
+            check_writable(path)
+
+
 # --- commands -------------------------------------------------------------------------------
 
 @command()
 def demo(
     data: Annotated[str, typer.Option("--data", metavar="tutorial|noisy", help="tutorial (x = 1, 2, 3) or noisy (x = 1, 1.5, 3)")] = "tutorial",
-    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="directory for the figure")] = Path("."),
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="directory for the figure (created if missing)")] = Path("."),
     lang: Annotated[str, typer.Option("--lang", metavar="en|zh", help="language of the text: en or zh (中文)")] = "en",
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="also write the loss curve, contours and 3-D surface as PNGs here")] = None,
 ):
@@ -148,10 +164,12 @@ def demo(
     from gradfit.outputs.plots import save_figure, tutorial_figure
 
     dataset = datasets.preset(data)
+    figure_path = _plot_dir(out, "--out") / f"{dataset.name}.png"     # created if missing, as --plot's
+    _check_outputs(figure_path, plot_dir=plot)
     result = fit(dataset.x_train, dataset.y_train, lr=0.01, iters=1000, tol=None, init=(1.0, 0.0),
                  loss="sse", engine="python")
     figure = tutorial_figure(result.model, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
-    path = save_figure(figure, _output_dir(out) / f"{dataset.name}.png")
+    path = save_figure(figure, figure_path)
     _out(render_demo(result, dataset, figure_path=path, lang=lang))
     _write_plots(result, plot, dataset.name, lang)
 
@@ -218,15 +236,17 @@ def fit_command(
     from gradfit.fit import fit_data, stopped_short_message
     from gradfit.messages import message
     from gradfit.outputs.persist import export_history, save_model
-    from gradfit.training.checkpoint import DEFAULT_PATH
+    from gradfit.training.checkpoint import DEFAULT_PATH, keep_finished_run
     from gradfit.training.progress import ProgressBar
 
+    _check_outputs(history, model, checkpoint, plot_dir=plot)
     if checkpoint is None and not every:
         checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
     try:
         data = open_files(file, x, y, weight_column=weight, delimiter=delimiter, encoding=encoding)
         test_data = load_xy(test, list(data.feature_names), y, dropna=dropna, min_rows=1, delimiter=delimiter,
                             encoding=encoding) if test is not None else None
+        CTRL_C()                                       # a Ctrl-C swallowed while reading stops here
         with ProgressBar(enabled=not quiet) as bar, warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)   # said below, in the command line's words
             result = fit_data(data, test=test_data, lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"),
@@ -235,11 +255,14 @@ def fit_command(
                               optimizer=optimizer, momentum=momentum, batch_size=batch_size,
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
                               solver=solver, device=device, test_fraction=test_fraction, seed=seed, dropna=dropna,
-                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
+                              callbacks=(bar, CTRL_C), scheduler=scheduler, checkpoint=checkpoint, every=every,
+                              resume=resume)
     except DivergenceError as exc:
         if history is not None and exc.result is not None:
             export_history(exc.result, history)   # the run up to the blow-up, to look at
         raise
+    # Ctrl-C from here on: the finished run's final state is saved, and resuming it writes the results.
+    CTRL_C.on_interrupt = lambda: keep_finished_run(result.final_state, checkpoint)
     _out(render_fit(result, str(file)))
     stopped_short = bool(result.options["tol"]) and not result.converged
     if stopped_short:   # said on stderr too, with the flags that fix it; the exit code tells scripts
@@ -280,6 +303,7 @@ def predict(
     from gradfit.data.files import csv_text, read_columns, write_csv_atomic
     from gradfit.outputs.persist import load_model
 
+    _check_outputs(out)
     fitted = load_model(model)
     columns = read_columns(file, list(fitted.feature_names), min_rows=1, delimiter=delimiter, encoding=encoding)
     X = np.column_stack([columns[name] for name in fitted.feature_names])
@@ -347,13 +371,13 @@ def _learner_fit(xy, settings, no_intercept):
                         standardize=False, history_cap=PARAMS["history_cap"].default, callbacks=(bar,))
 
 
-def _plot_dir(path: Path) -> Path:
+def _plot_dir(path: Path, option: str = "--plot") -> Path:
     from gradfit.errors import ConfigError
 
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"--plot {path}: cannot create that directory ({exc.strerror}). Give a directory path.") from None
+        raise ConfigError(f"{option} {path}: cannot create that directory ({exc.strerror}). Give a directory path.") from None
     return path
 
 
@@ -403,6 +427,7 @@ def explain_command(
         from gradfit.errors import ConfigError
 
         raise ConfigError(f"Unknown format {fmt!r} (--format); choose one of: text, markdown, html.")
+    _check_outputs(plot_dir=plot)
     xy, test, _ = _learner_data(file, x, y, data)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"))
@@ -434,6 +459,7 @@ def descend_command(
     from gradfit.warmup import descend
 
     check_lang(lang)
+    _check_outputs(plot_dir=plot)
     path = descend(function, _parse_floats(start, "--start"), lr=lr, steps=steps)
     _show(Explanation(descent_document(path, lang)), "text")
     if plot is not None:
@@ -466,6 +492,7 @@ def report_command(
     from gradfit.outputs.report import write_report
 
     check_lang(lang)
+    _check_outputs(out)
     xy, test, source = _learner_data(file, x, y, data)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"))
@@ -500,18 +527,17 @@ def render_fit(result, source: str) -> str:
     for title, metrics, data in (("Training metrics", result.metrics, result.data),
                                  ("Test metrics", result.test_metrics, result.test_data)):
         if metrics:
-            lines.append(f"{title} ({data.n_rows} rows)")
+            lines.append(f"{title} ({data.n_rows} row{'s' * (data.n_rows != 1)})")
             # data read in chunks have no MAE (it would take another pass)
-            lines += [f"  {label} = {metrics[key]:.10g}" for key, label in METRIC_LABELS if key in metrics]
+            lines += [_metric_line(key, label, metrics[key], data.n_rows) for key, label in METRIC_LABELS if key in metrics]
     return "\n".join(lines)
 
 
-def _output_dir(path: Path) -> Path:
-    from gradfit.errors import ConfigError
-
-    if not path.is_dir():
-        raise ConfigError(f"--out {path}: no such directory. Create it first, or give an existing one.")
-    return path
+def _metric_line(key: str, label: str, value: float, n_rows: int) -> str:
+    if key == "r2" and value != value:     # NaN: R² = 1 − SSE/SST, and SST = 0
+        why = "a single row" if n_rows == 1 else "rows whose target does not vary"
+        return f"  {label} undefined (R² = 1 − SSE/SST, and SST = 0 for {why})"
+    return f"  {label} = {value:.10g}"
 
 
 # --- the one place where errors become messages and exit codes -------------------------------
@@ -527,11 +553,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        CTRL_C.install()
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             code = app(args=args, prog_name="gradfit", standalone_mode=False)
-        if code == EXIT_INTERRUPTED:   # Ctrl-C before a command started
-            typer.echo("Interrupted.", err=True)
+        if code == EXIT_INTERRUPTED or CTRL_C.pending:   # Ctrl-C before a command started, or swallowed at its end
+            typer.echo("Interrupted." if CTRL_C.on_interrupt is None else _interrupted(KeyboardInterrupt(), args),
+                       err=True)
+            return EXIT_INTERRUPTED
         return code if isinstance(code, int) else 0
     except _CtrlC as exc:
         typer.echo(_interrupted(exc.interrupt, args), err=True)
@@ -547,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:   # a usage error of the parser: its own message, exit 2
         exc.show()
         return exc.exit_code
+    finally:
+        CTRL_C.restore()
 
 
 def _interrupted(exc, args: list[str]) -> str:
@@ -554,6 +585,11 @@ def _interrupted(exc, args: list[str]) -> str:
     from gradfit.errors import Interrupted
     from gradfit.training.checkpoint import resume_hint
 
+    if not isinstance(exc, Interrupted) and CTRL_C.on_interrupt is not None:
+        try:
+            exc = CTRL_C.on_interrupt()           # the run had finished: keep it
+        except (GradfitError, KeyboardInterrupt):
+            pass
     if isinstance(exc, Interrupted):
         return resume_hint(exc, args)
     return "Interrupted."

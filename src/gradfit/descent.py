@@ -147,7 +147,10 @@ def state_from_dict(rule: Rule, theta: np.ndarray, doc: dict):
     for name, example in template._asdict().items():
         value = doc[name]
         if isinstance(example, np.ndarray):
-            value = np.array(value, dtype=np.float64)
+            try:
+                value = np.array(value, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError):
+                value = np.empty(0)      # not numbers: refused just below
             if value.shape != example.shape or not np.isfinite(value).all():
                 raise ValueError(f"'{name}' must hold {example.size} finite numbers")
         elif isinstance(example, float):
@@ -289,6 +292,8 @@ class LoopState:
     lr: float
     rule_state: Any
     rng: Any = None         # the mini-batch shuffle's numpy Generator, for checkpoints
+    quiet: int = 0          # iterations in a row that met the stopping rule so far (for checkpoints)
+    loss0: float = math.nan  # the run's starting loss, which divergence is measured against (for checkpoints)
 
 
 @dataclass
@@ -329,6 +334,8 @@ def run(
     rule_state: Any = None,
     stable_lr: float = math.inf,
     certificate: Certificate | None = None,
+    quiet_start: int = 0,
+    loss0: float | None = None,
 ) -> Outcome:
     """Repeat ``θ ← θ − λ_t·step`` until ``max_iter``, the tolerance, or divergence.
 
@@ -340,20 +347,23 @@ def run(
     (default: ``lr``); with ``batches`` each iteration is an epoch of mini-batch updates.
 
     To resume a run, pass the iteration it had completed as ``start`` with its ``θ`` as
-    ``theta0`` and the rule's ``rule_state``, with ``batches.rng`` restored: the iterations that
-    follow are the same, bit for bit, as those of the uninterrupted run.
+    ``theta0`` and the rule's ``rule_state``, with ``batches.rng`` restored, and the ``quiet``
+    count and ``loss0`` its callbacks saw: the iterations that follow are the same, bit for bit,
+    as those of the uninterrupted run (and a run that had already met its stopping rule stops).
     """
     rule = rule or gradient_descent()
     lr_at = schedule or (lambda t: lr)
     theta = np.array(theta0, dtype=objective.dtype)
     state = rule.init(theta) if rule_state is None else rule_state
     loss, grad = objective.loss_and_gradient(theta)
-    loss0 = loss
+    loss0 = loss if loss0 is None else loss0
     history = History(history_cap)
     history.record(start, theta, loss, grad)
-    stop, k, quiet_iters = Stop.MAX_ITER, start, 0
+    stop, k, quiet_iters = Stop.MAX_ITER, start, quiet_start
     if not math.isfinite(loss):
         stop = Stop.DIVERGED
+    elif quiet_iters >= n_iter_no_change:       # resumed after the stopping rule was met: nothing left to do
+        stop = Stop.TOL
     with np.errstate(over="ignore", invalid="ignore"):
         while stop is Stop.MAX_ITER and k < max_iter:
             k += 1
@@ -367,18 +377,18 @@ def run(
             previous = loss
             loss, grad = objective.loss_and_gradient(theta)
             history.record(k, theta, loss, grad)
-            for callback in callbacks:
-                callback(LoopState(k, max_iter, theta, loss, grad, lr_at(state.count), state,
-                                   batches.rng if batches is not None else None))
             if certificate is None:
                 quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
             else:
                 quiet_iters = quiet_iters + 1 if tol and certificate.gap(theta, grad) <= tol else 0
+            for callback in callbacks:
+                callback(LoopState(k, max_iter, theta, loss, grad, lr_at(state.count), state,
+                                   batches.rng if batches is not None else None, quiet_iters, loss0))
             if blew_up(loss, loss0):
                 stop = Stop.DIVERGED
             elif quiet_iters >= n_iter_no_change:
                 stop = Stop.TOL
-    if stop is not Stop.DIVERGED and diverging(loss, history.loss[0], lr, stable_lr):
+    if stop is not Stop.DIVERGED and diverging(loss, loss0, lr, stable_lr):
         stop = Stop.DIVERGED
     history.record(k, theta, loss, grad, force=True)
     return Outcome(theta, loss, grad, k, stop, history, state)

@@ -52,13 +52,16 @@ class ConvergenceWarning(GradfitWarning):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run; ``path`` holds its last completed iteration (``None``: nothing was saved)."""
+    """Ctrl-C stopped a run; ``path`` holds its last completed iteration (``None``: nothing was saved).
+
+    ``finished``: the descent had ended and ``path`` holds its final state (resuming only writes the results).
+    """
 
     exit_code = EXIT_INTERRUPTED
 
-    def __init__(self, path=None, iteration: int | None = None):
+    def __init__(self, path=None, iteration: int | None = None, finished: bool = False):
         super().__init__(f"interrupted after iteration {iteration}" if iteration is not None else "interrupted")
-        self.path, self.iteration = path, iteration
+        self.path, self.iteration, self.finished = path, iteration, finished
 
 
 def missing_extra(package: str, extra: str) -> ConfigError:

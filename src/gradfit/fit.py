@@ -18,7 +18,7 @@ from gradfit.data.arrays import XY, as_xy, split
 from gradfit.data.files import Scan, read_all
 from gradfit.data.standardize import Standardizer, warn_about_features
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
-from gradfit.errors import ConfigError, DivergenceError, GradfitWarning
+from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitWarning
 from gradfit.messages import message
 from gradfit.loss import Loss, curvature, minibatch_curvature, stable_lr_bound
 from gradfit.metrics import from_sse, regression_metrics
@@ -50,6 +50,7 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     the end (N = 0: only on Ctrl-C); ``resume=PATH`` continues such a run, bit for bit.
     """
     dropna = params.validate("dropna", options.get("dropna", False))
+    _check_unique_columns(X, "X")
     if _is_tensor(X) and options.get("engine", "auto") == "auto":
         # Tensors stay with PyTorch: engine "auto" picks torch, on the tensor's own device.
         options = {"engine": "torch", "device": X.device.type} | options
@@ -63,10 +64,40 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
         data = as_xy(X, y, feature_names=feature_names, sample_weight=sample_weight, dropna=dropna)
     if test is not None and not isinstance(test, XY):
         if not isinstance(test, (tuple, list)) or len(test) != 2:
-            raise ConfigError("test= takes a pair (X_test, y_test).")
+            raise ConfigError(f"test= takes a pair (X_test, y_test); got {_described(test)}.")
+        _check_unique_columns(test[0], "X_test")
         test = as_xy(*test, feature_names=data.feature_names, dropna=dropna, min_rows=1)
     return fit_data(data, test=test, callbacks=callbacks, scheduler=scheduler, checkpoint=checkpoint,
                     every=every, resume=resume, **options)
+
+
+def _check_unique_columns(X, label: str) -> None:
+    """A frame whose columns share a name: which column is which would be ambiguous."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, (XY, Scan)):
+        return
+    from collections import Counter
+
+    twice = [str(name) for name, n in Counter(map(str, columns)).items() if n > 1]
+    if twice:
+        shown = ", ".join(repr(n) for n in twice[:10]) + (" …" if len(twice) > 10 else "")
+        raise DataError(f"{label} has more than one column named {shown}. Give each feature column its own name "
+                        "(or drop the copies) before fitting.")
+
+
+def _described(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
+    return f"a {type(value).__name__}"
+
+
+def _check_run_arguments(callbacks, every) -> None:
+    """The arguments of fit() that are not hyper-parameters: callbacks are functions, every is a count."""
+    if not all(callable(c) for c in callbacks):
+        raise ConfigError("callbacks= takes functions of the loop state (such as lambda state: print(state.loss)).")
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 0:
+        raise ConfigError(f"every= takes a whole number ≥ 0 (iterations between checkpoints; 0: only on Ctrl-C), "
+                          f"not {every!r}.")
 
 
 def _is_tensor(X) -> bool:
@@ -105,6 +136,10 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
     """
     opts = params.validate_all(options)
+    callbacks = tuple(callbacks) if isinstance(callbacks, (tuple, list)) else (callbacks,)
+    _check_run_arguments(callbacks, every)
+    if not len(data.feature_names):
+        raise DataError("X has no feature columns: a linear model needs at least one feature to fit.")
     standardize_asked = opts["standardize"] is True
     opts = resolve_auto(opts)
     if every and checkpoint is None:
@@ -185,9 +220,28 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
         to_original = np.eye(len(theta0))      # θ* is on the original scale already
     else:
         opts["iters"] = iteration_budget(opts, lr, mu, lambda_max)
-        outcome = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
-                           every, resume, names, data.target_name,
-                           certificate if opts["stop"] == "gap" else None)
+        fingerprint = _data_fingerprint(data, raw) if checkpoint is not None or resume is not None else None
+        outcome, saver = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
+                                  every, resume, names, data.target_name,
+                                  certificate if opts["stop"] == "gap" else None, fingerprint)
+        try:
+            return _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum,
+                           certificate, outcome, saver)
+        except KeyboardInterrupt:
+            if saver is None:
+                raise
+            raise saver.interrupted() from None     # the descent had finished: its final state is kept
+    return _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum,
+                   certificate, outcome, None, to_original)
+
+
+def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum, certificate,
+            outcome, saver, to_original=None) -> FitResult:
+    """The ``FitResult`` of a finished descent (or exact solve): θ on the original scale, gaps, metrics."""
+    mu, lambda_max = spectrum.mu, spectrum.lambda_max
+    names, fit_intercept = data.feature_names, loss.fit_intercept
+    if to_original is None:
+        to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
         if scaler is not None:
             outcome.history.map(scaler.to_original, scaler.gradient_to_original)
     theta = to_original @ outcome.theta
@@ -202,7 +256,8 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
                        test_data=test, standardized=scaler is not None,
                        constant_features=scaler.constant if scaler else (),
                        n_updates=getattr(outcome.rule_state, "count", 0), options=opts, gap_bound=gap_bound,
-                       lambda_min=mu, rank=None if spectrum.identified else spectrum.rank)
+                       lambda_min=mu, rank=None if spectrum.identified else spectrum.rank,
+                       final_state=saver.latest if saver is not None else None)
     if theta_star is not None:
         result.theta_exact = theta_star
         result.loss_exact = _on_original(data, raw, loss, theta_star)[0]
@@ -219,7 +274,7 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
     if opts["tol"] and opts["solver"] != "exact" and not result.converged:
         from gradfit.errors import ConvergenceWarning
 
-        warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=3)
+        warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=4)
     return result
 
 
@@ -284,18 +339,35 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit) -> f
     return 1.0 / minibatch_curvature(lambda_max, loss.row_curvature(X_fit, n_rows), n_rows, opts["batch_size"])
 
 
+def _data_fingerprint(data, raw) -> dict:
+    """The checkpoint's record of the data: rows, columns, each column's mean and scale, sampled rows (in memory)."""
+    columns = [*data.feature_names, data.target_name]
+    if isinstance(data, XY):
+        arrays = (data.X, data.y) + (() if data.weight is None else (data.weight,))
+        Z = np.column_stack([data.X, data.y]).astype(np.float64, copy=False)
+        with np.errstate(all="ignore"):
+            return checkpoints.fingerprint(data.n_rows, columns, Z.mean(axis=0), Z.std(axis=0), rows=arrays)
+    summary = raw.summary
+    scale = np.sqrt(np.maximum(np.diag(summary.M), 0.0) / max(summary.n, 1))
+    return checkpoints.fingerprint(summary.n, columns, summary.mean, scale)
+
+
 def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint, every, resume,
-             names, target, certificate) -> descent.Outcome:
-    """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where."""
+             names, target, certificate, fingerprint=None):
+    """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where.
+
+    Returns the outcome and the checkpointer (None without a checkpoint), which holds the final state."""
     sgd = opts["optimizer"] == "sgd"
     rng = np.random.default_rng(opts["seed"])
     config = {**{k: v for k, v in opts.items() if k not in ("history_cap", "init")}, "lr_value": lr,
               "features": list(names), "target": target}
     theta, first, state = start, 0, rule.init(np.asarray(start, dtype=np.float64), updates_before)
+    quiet, loss0 = 0, None
     if resume is not None:
         saved = checkpoints.load(resume)
         checkpoints.check_same_run(saved, config, resume)
-        theta, first = saved.theta, saved.iteration
+        checkpoints.check_same_data(saved, fingerprint, resume)
+        theta, first, quiet, loss0 = saved.theta, saved.iteration, saved.quiet, saved.loss0
         try:
             if theta.shape != np.shape(start):
                 raise ValueError(f"'theta' must hold {np.size(start)} numbers")
@@ -306,7 +378,8 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
             from gradfit.errors import DataError
 
             raise DataError(f"'{resume}' is not a valid gradfit checkpoint for this run: {exc}.") from None
-    saver = checkpoints.Checkpointer(checkpoint, every, config, descent.state_to_dict) if checkpoint else None
+    saver = (checkpoints.Checkpointer(checkpoint, every, config, descent.state_to_dict, fingerprint)
+             if checkpoint else None)
     schedule = descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"])
     try:
         outcome = descent.run(objective, theta, lr=lr, max_iter=opts["epochs"] if sgd else opts["iters"],
@@ -315,14 +388,16 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
                               n_iter_no_change=opts["n_iter_no_change"],
                               batches=descent.MiniBatches(opts["batch_size"], rng) if sgd else None,
                               start=first, rule_state=state, stable_lr=stable_lr_bound(lambda_max),
-                              certificate=certificate)
+                              certificate=certificate, quiet_start=quiet, loss0=loss0)
     except KeyboardInterrupt:
         if saver is None:
             raise
         raise saver.interrupted() from None
-    if saver is not None and every:
-        saver.save()
-    return outcome
+    if saver is not None:
+        saver.finished = True
+        if every:
+            saver.save()
+    return outcome, saver
 
 
 def _standardizer(scaler: Standardizer) -> Standardizer:

@@ -48,6 +48,7 @@ class FitResult:
     lambda_min: float = 0.0          # smallest eigenvalue the data determine (μ; the smallest positive one
                                      # where the Hessian is singular)
     rank: int | None = None          # the Hessian's numerical rank, where below the number of parameters
+    final_state: object | None = None   # the loop's last state as a checkpoint holds it (where one was asked for)
 
     @property
     def identified(self) -> bool:

@@ -24,9 +24,31 @@ from gradfit.errors import missing_extra
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+    from sklearn.utils.validation import validate_data as _sklearn_validate_data
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
     raise missing_extra("scikit-learn", "sklearn") from None
+
+
+def validate_data(estimator, *args, **kwargs):
+    """scikit-learn's ``validate_data``, with y as float64 too; NumPy's bare messages for text ("could not convert
+    string to float") and for integers past float64 become a ``DataError`` (a ``ValueError``, as scikit-learn
+    raises) that keeps them and says what to do."""
+    from gradfit.errors import DataError
+
+    try:
+        validated = _sklearn_validate_data(estimator, *args, **kwargs)
+        if isinstance(validated, tuple) and np.asarray(validated[1]).dtype.kind not in "biuf":
+            validated = (validated[0], np.asarray(validated[1], dtype=np.float64))
+        return validated
+    except OverflowError as exc:
+        raise DataError(f"{exc}: X or y holds an integer beyond a 64-bit float (about 1.8e308). Rescale it.") from None
+    except ValueError as exc:
+        if "could not convert string to float" not in str(exc):
+            raise
+        raise DataError(f"{exc}. {type(estimator).__name__} fits numbers only and X or y holds text: encode text or "
+                        "categories as numeric columns first (for example with OneHotEncoder in a Pipeline).") from None
+
 
 # Options of fit() that belong to a single call on a table, not to an estimator: scikit-learn
 # rejects NaN before fitting (use an imputer), and held-out data come from its own splitters.

@@ -27,6 +27,9 @@ MAX_EXPONENT = 100        # |n| in x**n
 MAX_DIGITS = 300          # a constant may not exceed 10**300
 MAX_VARIABLES = 6
 MAX_STEPS = 100_000
+MAX_DEPTH = 30            # levels of the syntax tree: sin(sin(…)) 99 deep takes seconds to derive and compile
+MAX_NODES = 200           # numbers, names, operators and calls in all
+MAX_SECONDS = 20.0        # the steps themselves: a run that takes longer stops with a message
 FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh")
 CONSTANTS = ("pi",)
 
@@ -93,16 +96,42 @@ def parse(text: str) -> Expression:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ConfigError(f"Cannot read the function {text!r}: {getattr(exc, 'msg', exc)}. Write it in Python "
                           "syntax, for example 'x**2 + 3*y'.") from None
-    builder = _Builder(text)
-    expr = builder.build(tree.body)
-    variables = tuple(sorted(builder.variables))
-    if not variables:
-        raise ConfigError(f"The function {text!r} has no variable; write it in terms of x (and y, …).")
-    if len(variables) > MAX_VARIABLES:
-        raise ConfigError(f"The function has {len(variables)} variables; gradfit accepts at most {MAX_VARIABLES}.")
-    symbols = [sympy.Symbol(v, real=True) for v in variables]
-    gradient = tuple(sympy.diff(expr, s) for s in symbols)
-    return Expression(text.strip(), expr, variables, gradient)
+    _check_size(tree, text)
+    builder = _Builder(text.strip())
+    try:
+        expr = builder.build(tree.body)
+        variables = tuple(sorted(builder.variables))
+        if not variables:
+            raise ConfigError(f"The function {text!r} has no variable; write it in terms of x (and y, …).")
+        if len(variables) > MAX_VARIABLES:
+            raise ConfigError(f"The function has {len(variables)} variables; gradfit accepts at most {MAX_VARIABLES}.")
+        symbols = [sympy.Symbol(v, real=True) for v in variables]
+        gradient = tuple(sympy.diff(expr, s) for s in symbols)
+        f = Expression(text.strip(), expr, variables, gradient)
+        f._f, f._g                      # generate the numeric code now: its failures are said here too
+    except ConfigError:
+        raise
+    except (OverflowError, RecursionError, MemoryError, ValueError, TypeError, KeyError, ZeroDivisionError,
+            AttributeError) as exc:
+        raise ConfigError(f"gradfit cannot work with the function {text!r}: {type(exc).__name__} while deriving it "
+                          "(a value too large, infinite or undefined?). Simplify it, or keep its numbers "
+                          "moderate.") from None
+    return f
+
+
+def _check_size(tree, text: str) -> None:
+    """Bound the work before SymPy starts: the number of nodes and how deeply they nest."""
+    nodes, deepest, stack = 0, 0, [(tree.body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        nodes, deepest = nodes + 1, max(deepest, depth)
+        stack.extend((child, depth + (not _same_chain(node, child))) for child in ast.iter_child_nodes(node)
+                     if not isinstance(child, (ast.operator, ast.unaryop, ast.expr_context)))
+    if deepest > MAX_DEPTH or nodes > MAX_NODES:
+        raise ConfigError(f"The function {text.strip()[:80]!r}{'…' if len(text.strip()) > 80 else ''} is too "
+                          f"{'deeply nested' if deepest > MAX_DEPTH else 'large'} ({deepest} levels, {nodes} "
+                          f"parts; gradfit accepts at most {MAX_DEPTH} levels and {MAX_NODES} parts): deriving "
+                          "and evaluating it could take minutes. Give a smaller function.")
 
 
 class FunctionObjective:
@@ -138,7 +167,7 @@ def descend(function, start, *, lr: float = 0.1, steps: int = 20) -> DescentPath
     if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
         raise ConfigError(f"Invalid number of steps (--steps) {steps!r}: expected an integer from 0 to {MAX_STEPS}.")
     outcome = descent.run(FunctionObjective(f), np.array(start, dtype=np.float64), lr=float(lr), max_iter=steps,
-                          history_cap=steps + 4)
+                          history_cap=steps + 4, callbacks=(_time_limit(f, steps),))
     h = outcome.history
     points = [tuple(float(v) for v in x) for x in h.theta]
     if outcome.stop_reason is descent.Stop.DIVERGED:
@@ -151,6 +180,29 @@ def descend(function, start, *, lr: float = 0.1, steps: int = 20) -> DescentPath
                           "choose another start.")
     return DescentPath(f, float(lr), points, list(h.loss), [tuple(float(g) for g in grad) for grad in h.gradient],
                        stop)
+
+
+def _same_chain(node, child) -> bool:
+    """a + b + c … (or a * b / c …): one level, however many terms, as a reader sees it."""
+    group = lambda n: ("+" if isinstance(n.op, (ast.Add, ast.Sub)) else "*" if isinstance(n.op, (ast.Mult, ast.Div))  # noqa: E731
+                       else None) if isinstance(n, ast.BinOp) else None
+    return group(node) is not None and group(node) == group(child)
+
+
+def _time_limit(f: Expression, steps: int):
+    """A loop callback that stops a run taking longer than ``MAX_SECONDS``, saying why."""
+    import time
+
+    started = time.monotonic()
+
+    def check(state) -> None:
+        elapsed = time.monotonic() - started
+        if elapsed > MAX_SECONDS:
+            raise ConfigError(f"Gradient descent on {f.text[:80]!r} stopped after {state.iteration} of {steps} steps: "
+                              f"they took {elapsed:.0f} s (the limit is {MAX_SECONDS:g} s). Give fewer --steps or "
+                              "a simpler function.")
+
+    return check
 
 
 def _as_point(start, variables) -> tuple[float, ...]:
@@ -182,20 +234,53 @@ class _Builder:
         self.text = text
         self.variables: set[str] = set()
 
-    def refuse(self, what: str) -> ConfigError:
+    def refuse(self, what: str, allowed: bool = True) -> ConfigError:
+        if not allowed:      # allowed syntax, but a value gradfit cannot descend on
+            return ConfigError(f"The function {self.text!r} contains {what}: gradient descent needs a function with "
+                               "finite real values. Change or remove that part.")
         return ConfigError(
             f"The function {self.text!r} contains {what}, which gradfit does not accept. Allowed: numbers, "
             f"variables (x, y, …), + - * / **, parentheses and the functions {', '.join(FUNCTIONS)}."
         )
 
     def build(self, node):
+        expr = self._build(node)
+        self._check_value(node, expr)
+        return expr
+
+    def _check_value(self, node, expr) -> None:
+        """Refuse a part that is infinite, undefined or complex everywhere (log(0), 0**-1, tan(pi/2), sqrt(-1))
+        or a constant beyond the range of a float (exp(exp(10)))."""
+        import sympy
+
+        part = ast.get_source_segment(self.text, node) or "a part"
+        part = part if len(part) <= 60 else part[:60] + "…"
+        if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise self.refuse(f"{part}, which is infinite or undefined", allowed=False)
+        if not expr.is_number:
+            return
+        if expr.has(sympy.I):
+            raise self.refuse(f"{part}, which is not a real number", allowed=False)
+        try:
+            value = complex(sympy.N(expr, 17))
+        except (OverflowError, ValueError, TypeError, ZeroDivisionError):
+            value = complex(math.inf)
+        if not (math.isfinite(value.real) and math.isfinite(value.imag)):
+            raise self.refuse(f"{part}, which is beyond the range of a floating-point number (about 1.8e308)",
+                              allowed=False)
+        if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
+            raise self.refuse(f"{part}, which is not a real number", allowed=False)
+
+    def _build(self, node):
         import sympy
 
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
                 raise self.refuse(f"the literal {node.value!r}")
-            if not math.isfinite(node.value) or abs(node.value) >= 10.0 ** MAX_DIGITS:
-                raise self.refuse(f"a number too large ({node.value:g})")
+            too_large = (abs(node.value).bit_length() > MAX_DIGITS * 3.33 if isinstance(node.value, int)
+                         else not math.isfinite(node.value) or abs(node.value) >= 10.0 ** MAX_DIGITS)
+            if too_large:
+                raise self.refuse(f"a number too large ({_brief(sympy.Integer(node.value)) if isinstance(node.value, int) else f'{node.value:g}'})")
             return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
         if isinstance(node, ast.Name):
             return self.name(node.id)
@@ -242,11 +327,17 @@ class _Builder:
         # Only numeric exponents of moderate size: 9**9**9 or x**(10**100) would never finish.
         if not exponent.is_number:
             raise self.refuse("a power with a variable exponent (write exp(y*log(x)) instead of x**y)")
-        n = complex(exponent.evalf())
+        try:
+            n = complex(exponent.evalf())
+        except (OverflowError, ValueError, TypeError):
+            n = complex(math.inf)
         if n.imag or abs(n.real) > MAX_EXPONENT:
             raise self.refuse(f"the exponent {_brief(exponent)} (the limit is ±{MAX_EXPONENT})")
         if base.is_number:
-            magnitude = abs(complex(base.evalf()))
+            try:
+                magnitude = abs(complex(base.evalf()))
+            except (OverflowError, ValueError, TypeError):
+                magnitude = math.inf
             if magnitude > 1 and abs(n.real) * math.log10(magnitude) > MAX_DIGITS:
                 raise self.refuse(f"a number too large ({_brief(base)}**{_brief(exponent)})")
         return base ** exponent
@@ -270,4 +361,9 @@ class _Builder:
 def _brief(number) -> str:
     """A constant for a message: as written when short, else in scientific notation."""
     text = str(number)
-    return text if len(text) <= 12 else f"{float(number.evalf()):.3g}"
+    if len(text) <= 12:
+        return text
+    try:
+        return f"{float(number.evalf()):.3g}"
+    except (OverflowError, ValueError, TypeError):
+        return text[:12] + "…"

@@ -204,7 +204,14 @@ def column_to_float(values, column: str, *, file: bool = False, source: str = ""
         if v is None or (isinstance(v, float) and math.isnan(v)) or _is_na(v):
             out[i] = math.nan
         elif isinstance(v, (numbers.Real, decimal.Decimal)) and not isinstance(v, bool):
-            out[i] = float(v)
+            try:
+                out[i] = float(v)
+            except OverflowError:                  # an int such as 10**400
+                raise DataError(
+                    f"Column '{column}'{where}: {_row_label(i + offset, file)} holds a number too large for a "
+                    f"64-bit float ({len(str(abs(int(v))))} digits; the largest is about 1.8e308). Rescale the "
+                    "column, or check how it was made."
+                ) from None
         elif isinstance(v, str) and _parses_as_float(v):
             out[i] = float(v)
         else:

@@ -253,14 +253,16 @@ def load_xy(path, x_columns: list[str], y_column: str, *, weight_column: str | N
                                encoding=encoding), dropna=dropna, min_rows=min_rows)
 
 
-def _listed(names, limit: int = 20) -> str:
+def _listed(names, limit: int = 20, *, quoted: bool = False) -> str:
+    """Names for a message, at most ``limit`` of them: 200 000 features must not make megabytes of text."""
     names = list(names)
-    return ", ".join(shown(str(n))[1:-1] for n in names[:limit]) + (f", … ({len(names)} in all)"
-                                                                    if len(names) > limit else "")
+    text = ", ".join(shown(str(n)) if quoted else shown(str(n))[1:-1] for n in names[:limit])
+    return text + (f", … ({len(names)} in all)" if len(names) > limit else "")
 
 
 def _check_known(path, wanted, available, options: CsvOptions | None = None) -> None:
-    unknown = [c for c in wanted if c not in available]
+    known = set(available)
+    unknown = [c for c in wanted if c not in known]
     if unknown:
         hint = ""
         if options is not None and len(available) == 1:
@@ -269,7 +271,7 @@ def _check_known(path, wanted, available, options: CsvOptions | None = None) -> 
                 hint = (f" The file seems to be separated by {seen[0]!r}, not {options.delimiter!r}: give "
                         f"--delimiter '{seen[0]}' (delimiter= in Python).")
         raise DataError(
-            f"Column{'s' * (len(unknown) != 1)} {', '.join(shown(c) for c in unknown)} not found in "
+            f"Column{'s' * (len(unknown) != 1)} {_listed(unknown, quoted=True)} not found in "
             f"'{path}'. Its columns are: {_listed(available)}.{hint}"
         )
     check_distinct([c for c in available if c in wanted], f"'{path}' names")

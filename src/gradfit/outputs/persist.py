@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 from gradfit.atomic import write_text
 from gradfit.errors import DataError
@@ -33,27 +32,25 @@ def model_to_dict(model: LinearModel, metadata: dict | None = None) -> dict:
 
 def save_model(model: LinearModel, path, metadata: dict | None = None) -> None:
     """Write the model as JSON; ``json`` writes floats with ``repr``, which round-trips exactly."""
-    text = json.dumps(model_to_dict(model, metadata), indent=2, allow_nan=False, ensure_ascii=False)
+    if not isinstance(model, LinearModel):
+        raise DataError(f"save_model takes a gradfit LinearModel (such as fit(...).model), not {type(model).__name__}.")
+    if not model.weights:
+        raise DataError("This model has no features (no weights), so it predicts nothing from a file; gradfit does "
+                        "not save it. Fit it to at least one feature column.")
+    try:
+        text = json.dumps(model_to_dict(model, metadata), indent=2, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"Cannot save the model to '{path}': {exc} (the model file holds finite numbers and "
+                        "plain JSON metadata only).") from None
     write_text(path, text + "\n")
 
 
 def load_model(path) -> LinearModel:
-    """Read and validate a model file written by ``save_model``."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Model file not found: '{path}'. Save one with: gradfit fit ... --model {path}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(
-            f"'{path}' is not a valid gradfit model file: it is not complete JSON ({exc}). "
-            "It may be truncated or edited; fit the model again to recreate it."
-        ) from None
+    """Read and validate a model file written by ``save_model`` (never runs code, never a traceback)."""
+    from gradfit.atomic import read_json
+
+    doc = read_json(path, "gradfit model file", missing=f"Model file not found: '{path}'. Save one with: gradfit fit ... --model {path}")
     return model_from_dict(doc, source=str(path))
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number gradfit accepts")
 
 
 def model_from_dict(doc, source: str = "the model") -> LinearModel:
@@ -63,7 +60,7 @@ def model_from_dict(doc, source: str = "the model") -> LinearModel:
     if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
         raise bad(f"the field 'format' must be {MODEL_FORMAT!r}")
     if doc.get("version") != MODEL_VERSION:
-        raise bad(f"version {doc.get('version')!r} is not supported (this gradfit reads version {MODEL_VERSION})")
+        raise bad(f"version {_brief(doc.get('version'))} is not supported (this gradfit reads version {MODEL_VERSION})")
     weights, bias = doc.get("weights"), doc.get("bias")
     if not isinstance(weights, list) or not weights or not all(_is_number(w) for w in weights):
         raise bad("'weights' must be a non-empty list of finite numbers")
@@ -82,7 +79,14 @@ def model_from_dict(doc, source: str = "the model") -> LinearModel:
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    # ints are bounded by the reader (longer ones arrive as infinities), so float(v) cannot overflow
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _brief(value, limit: int = 60) -> str:
+    """A value for a message, cut short: a hostile file must not make a megabyte of error text."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # --- the history of a run -------------------------------------------------------------------

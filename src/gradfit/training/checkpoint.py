@@ -5,18 +5,22 @@ count and momentum buffers, as ``descent.state_to_dict`` gives them), the iterat
 seeded mini-batches the RNG state at the end of that iteration (``rng.bit_generator.state``,
 a dict of integers). ``json`` writes floats with ``repr``, which
 reads back to the same bits, so a resumed run continues from exactly the same numbers.
-A checkpoint also records the options of the run, and a resume refuses different ones.
+A checkpoint also records the options of the run and a fingerprint of its data (rows, columns,
+each column's mean and scale, and a digest of sampled rows where the rows are in memory); a
+resume refuses different options or other data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gradfit.atomic import write_text
+from gradfit.atomic import read_json, write_text
 from gradfit.errors import ConfigError, DataError, Interrupted
 
 FORMAT = "gradfit.checkpoint"
@@ -31,6 +35,9 @@ class Checkpoint:
     rule_state: dict                # the update rule's state as plain data (count, velocity)
     config: dict
     rng_state: dict | None = None   # the SGD shuffle's generator at the end of ``iteration``
+    quiet: int = 0                  # iterations in a row that had met the stopping rule
+    loss0: float | None = None      # the run's starting loss (divergence is measured against it)
+    data: dict | None = None        # the data's fingerprint (``fingerprint``)
 
 
 class Checkpointer:
@@ -41,14 +48,17 @@ class Checkpointer:
     Ctrl-C arrives part-way into the next epoch.
     """
 
-    def __init__(self, path, every: int, config: dict, plain):
+    def __init__(self, path, every: int, config: dict, plain, data: dict | None = None):
         self.path, self.every, self.config, self.plain = Path(path), int(every), config, plain
+        self.data = data
         self.latest: Checkpoint | None = None
+        self.finished = False           # the loop has ended: ``latest`` is the run's final state
 
     def __call__(self, state) -> None:
         rng = state.rng.bit_generator.state if state.rng is not None else None
+        loss0 = float(state.loss0) if math.isfinite(state.loss0) else None
         self.latest = Checkpoint(state.iteration, np.array(state.theta, dtype=np.float64),
-                                 self.plain(state.rule_state), self.config, rng)
+                                 self.plain(state.rule_state), self.config, rng, state.quiet, loss0, self.data)
         if self.every and state.iteration % self.every == 0:
             self.save()
 
@@ -60,8 +70,9 @@ class Checkpointer:
         return self.path
 
     def interrupted(self) -> Interrupted:
-        """Ctrl-C: the latest state written, and the error that says where."""
-        return Interrupted(self.save(), self.latest.iteration if self.latest else None)
+        """Ctrl-C: the latest state written, and the error that says where (and whether the run had finished)."""
+        return Interrupted(self.save(), self.latest.iteration if self.latest else None,
+                           finished=self.finished and self.latest is not None)
 
 
 def save(path, checkpoint: Checkpoint) -> None:
@@ -71,32 +82,127 @@ def save(path, checkpoint: Checkpoint) -> None:
         "theta": checkpoint.theta.tolist(),
         "rule_state": checkpoint.rule_state,
         "rng_state": checkpoint.rng_state,
+        "quiet": checkpoint.quiet,
+        "loss0": checkpoint.loss0,
+        "data": checkpoint.data,
         "config": checkpoint.config,
     }
     write_text(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
 
 
 def load(path) -> Checkpoint:
-    """Read and validate a checkpoint written by ``save``."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Checkpoint not found: '{path}'. Write one with --checkpoint {path} --every N.")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError, OSError) as exc:
-        raise DataError(f"'{path}' is not a valid gradfit checkpoint: it is not complete JSON ({exc}).") from None
+    """Read and validate a checkpoint written by ``save`` (a ``DataError`` naming what is wrong, never a traceback)."""
+    doc = read_json(path, "gradfit checkpoint", missing=f"Checkpoint not found: '{path}'. Write one with --checkpoint {path} --every N.")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
         raise DataError(f"'{path}' is not a gradfit checkpoint (version {VERSION}).")
+
+    def bad(what: str) -> DataError:
+        return DataError(f"'{path}' is not a valid gradfit checkpoint: {what}. It may be truncated or edited; "
+                         "start the run again without --resume.")
+
+    theta = _numbers(doc.get("theta"))
+    if theta is None or theta.ndim != 1 or not theta.size:
+        raise bad("'theta' must be a list of finite numbers (a file with NaN or infinite parameters is corrupt)")
+    if not _count(doc.get("iteration")):
+        raise bad("'iteration' must be a whole number ≥ 0")
+    if not isinstance(doc.get("config"), dict) or not isinstance(doc.get("rule_state"), dict):
+        raise bad("'config' and 'rule_state' must be objects")
+    rng_state = doc.get("rng_state")
+    if rng_state is not None and not _rng_state_ok(rng_state):
+        raise bad("'rng_state' is not the state of a NumPy random generator")
+    quiet, loss0, data = doc.get("quiet", 0), doc.get("loss0"), doc.get("data")
+    if not _count(quiet):
+        raise bad("'quiet' must be a whole number ≥ 0")
+    if loss0 is not None and not (_number(loss0) and loss0 >= 0):
+        raise bad("'loss0' must be a finite number ≥ 0")
+    if data is not None and not _fingerprint_ok(data):
+        raise bad("'data' (the fingerprint of the data) is malformed")
+    return Checkpoint(doc["iteration"], theta, doc["rule_state"], doc["config"], rng_state, quiet,
+                      None if loss0 is None else float(loss0), data)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**62
+
+
+def _numbers(values) -> np.ndarray | None:
+    """A flat list of finite numbers as float64, else None."""
+    if not isinstance(values, list) or not all(_number(v) for v in values):
+        return None
+    return np.array(values, dtype=np.float64)
+
+
+def _rng_state_ok(state) -> bool:
+    """Whether ``state`` can be given to a fresh ``default_rng().bit_generator.state`` (tried on a throw-away one)."""
+    if not isinstance(state, dict) or len(str(state)) > 10_000:
+        return False
     try:
-        theta = np.array(doc["theta"], dtype=np.float64)
-        iteration = doc["iteration"]
-        if (theta.ndim != 1 or not np.isfinite(theta).all() or not isinstance(iteration, int) or iteration < 0
-                or not isinstance(doc["config"], dict) or not isinstance(doc["rule_state"], dict)
-                or not isinstance(doc.get("rng_state"), (dict, type(None)))):
-            raise ValueError
-    except (KeyError, TypeError, ValueError, OverflowError):
-        raise DataError(f"'{path}' is not a valid gradfit checkpoint: a field is missing or malformed.") from None
-    return Checkpoint(iteration, theta, doc["rule_state"], doc["config"], doc.get("rng_state"))
+        np.random.default_rng().bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
+        return False
+    return True
+
+
+# --- the data a run was fitted to ------------------------------------------------------------------
+
+SAMPLED_ROWS = 1024          # rows hashed for the digest, evenly spread
+FINGERPRINT_RTOL = 1e-9      # means and scales are compared to this (another summation order may differ by ulps)
+
+
+def fingerprint(n_rows: int, columns, mean, scale, rows: tuple = ()) -> dict:
+    """What identifies a data set cheaply: its size, columns, each column's mean and scale, a digest of sampled rows.
+
+    ``columns`` are the feature names and the target's; ``mean``/``scale`` give one number per
+    column (from the one-pass summary, or from the arrays); ``rows`` are arrays (X, y, weights) in
+    memory whose evenly spaced rows are hashed, so that a reordering of the rows is seen too.
+    """
+    digest = None
+    if rows:
+        index = np.unique(np.linspace(0, n_rows - 1, min(n_rows, SAMPLED_ROWS)).astype(np.int64)) if n_rows else []
+        h = hashlib.blake2b(digest_size=16)
+        for array in rows:
+            h.update(np.ascontiguousarray(np.asarray(array, dtype=np.float64)[index]).tobytes())
+        digest = h.hexdigest()
+    return {"rows": int(n_rows), "columns": [str(c) for c in columns],
+            "mean": [float(m) for m in mean], "scale": [float(s) for s in scale], "digest": digest}
+
+
+def _fingerprint_ok(data) -> bool:
+    try:
+        return (isinstance(data, dict) and _count(data["rows"]) and isinstance(data["columns"], list)
+                and all(isinstance(c, str) for c in data["columns"])
+                and all(_numbers(data[k]) is not None and len(data[k]) == len(data["columns"]) for k in ("mean", "scale"))
+                and isinstance(data.get("digest"), (str, type(None))))
+    except (KeyError, TypeError):
+        return False
+
+
+def check_same_data(checkpoint: Checkpoint, now: dict | None, path) -> None:
+    """Refuse to resume on data other than the checkpoint's (a checkpoint without a fingerprint is trusted)."""
+    then = checkpoint.data
+    if then is None or now is None:
+        return
+    why = None
+    if then["rows"] != now["rows"]:
+        why = f"{then['rows']} rows then, {now['rows']} now"
+    elif then["columns"] != now["columns"]:
+        why = "other columns"
+    else:
+        for name, a, b, sa, sb in zip(now["columns"], then["mean"], now["mean"], then["scale"], now["scale"]):
+            size = max(abs(a), abs(b), abs(sa), abs(sb))
+            if abs(a - b) > FINGERPRINT_RTOL * size or abs(sa - sb) > FINGERPRINT_RTOL * size:
+                why = f"the same size, but column '{name}' has mean {a:.6g} then, {b:.6g} now"
+                break
+        else:
+            if then.get("digest") and now.get("digest") and then["digest"] != now["digest"]:
+                why = "the same size and column statistics, but other rows (or the rows in another order)"
+    if why:
+        raise DataError(f"The checkpoint '{path}' was written for other data ({why}). Resume with the data the run "
+                        "started on, or start afresh without --resume.")
 
 
 def check_same_run(checkpoint: Checkpoint, config: dict, path) -> None:
@@ -109,6 +215,16 @@ def check_same_run(checkpoint: Checkpoint, config: dict, path) -> None:
                           "Resume with the same data and options; only --iters (--epochs for SGD) may change.")
 
 
+def keep_finished_run(final_state: Checkpoint | None, path) -> KeyboardInterrupt:
+    """Ctrl-C after the descent finished, while its results are written: save its final state, so that nothing
+    is lost (resuming from it descends no further and writes the results). An exact solve has no state: a plain
+    ``KeyboardInterrupt``."""
+    if final_state is None or path is None:
+        return KeyboardInterrupt()
+    save(path, final_state)
+    return Interrupted(Path(path), final_state.iteration, finished=True)
+
+
 def resume_hint(exc: Interrupted, argv: list[str]) -> str:
     """What to tell the user after Ctrl-C: where the state is, and the command that continues."""
     import shlex
@@ -116,10 +232,15 @@ def resume_hint(exc: Interrupted, argv: list[str]) -> str:
     path, iteration = getattr(exc, "path", None), getattr(exc, "iteration", None)
     if path is None:
         return "Interrupted before the first iteration completed; nothing to resume."
+    finished = getattr(exc, "finished", False)
     args = list(argv)
     if "--resume" in args:
         i = args.index("--resume")
         del args[i:i + 2]
     command = " ".join(shlex.quote(a) for a in ["gradfit", *args, "--resume", str(path)])
+    if finished:
+        return (f"Interrupted after the run had finished (iteration {iteration}), before its results were all "
+                f"written; its final state is saved in '{path}'.\n"
+                f"Write the results, without descending again, with: {command}")
     return (f"Interrupted after iteration {iteration}; the run's state is saved in '{path}'.\n"
             f"Resume with: {command}")

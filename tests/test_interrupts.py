@@ -1,0 +1,274 @@
+"""Ctrl-C at any moment: no traceback, nothing swallowed, and the printed command resumes bit for bit.
+
+Real processes and real SIGINTs: every optimizer (plain, momentum, Nesterov, the accelerated default,
+a schedule, mini-batch SGD and SGD with invscaling) is interrupted at seeded random moments, from the
+interpreter's start-up to after the last iteration, and the command it prints is run: its output must
+be exactly the uninterrupted run's. The moments that cannot be hit reliably by a timer (a Ctrl-C that a
+library swallows, one after the last iteration) are forced in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradfit
+from gradfit.errors import EXIT_INTERRUPTED
+from gradfit.training import checkpoint
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+COMMON = ["--x", "a", "--x", "b", "--x", "c", "--y", "y", "--tol", "none", "--quiet"]
+OPTIMIZERS = {   # options, and --every (the first checkpoint written says the descent is under way)
+    "gd": (["--lr", "0.001", "--iters", "10000"], 200),
+    "momentum": (["--lr", "0.0005", "--optimizer", "momentum", "--iters", "10000"], 200),
+    "nesterov": (["--lr", "0.0005", "--optimizer", "nesterov", "--iters", "10000"], 200),
+    "accelerated": (["--iters", "10000"], 200),
+    "gd-invscaling": (["--lr", "0.05", "--learning-rate", "invscaling", "--power-t", "0.5", "--iters", "10000"], 200),
+    "sgd": (["--lr", "0.001", "--optimizer", "sgd", "--batch-size", "16", "--epochs", "150", "--seed", "7"], 5),
+    "sgd-invscaling": (["--lr", "0.01", "--optimizer", "sgd", "--batch-size", "8", "--epochs", "100", "--seed", "3",
+                        "--learning-rate", "invscaling"], 5),
+}
+MOMENTS_PER_OPTIMIZER = 2
+
+
+def write_data(path: Path, n: int = 300, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)) * [1.0, 3.0, 0.5] + [2.0, -1.0, 0.0]
+    y = X @ [1.0, 2.0, 3.0] + 0.5 + rng.normal(size=n)
+    path.write_text("a,b,c,y\n" + "".join(",".join(map(repr, [*r, t])) + "\n" for r, t in zip(X.tolist(), y.tolist())))
+    return path
+
+
+def gradfit_process(args, cwd) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gradfit", *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": SRC})
+
+
+def printed_command(err: str) -> list[str] | None:
+    for line in err.splitlines():
+        for lead in ("Resume with: ", "Write the results, without descending again, with: "):
+            if line.startswith(lead):
+                words = shlex.split(line[len(lead):])
+                assert words[0] == "gradfit"
+                return words[1:]
+    return None
+
+
+def test_sigint_at_random_moments_then_the_printed_command_gives_the_same_bits(cli, tmp_path, monkeypatch):
+    """Interrupted runs of every optimizer, resumed with the command they print, end with the same output.
+
+    Each run is interrupted a seeded random time (0 to 0.3 s) after its first checkpoint appears, so
+    that the moments fall mid-descent whatever the machine's load; the start-up is tested below."""
+    data = write_data(tmp_path / "d.csv")
+    monkeypatch.chdir(tmp_path)
+    rng = random.Random(2014)
+    runs = []
+    for name, (opts, every) in OPTIMIZERS.items():
+        for k in range(MOMENTS_PER_OPTIMIZER):
+            ck = tmp_path / f"{name}-{k}.json"
+            proc = gradfit_process(["fit", data, *COMMON, *opts, "--checkpoint", ck, "--every", every], tmp_path)
+            runs.append({"name": name, "ck": ck, "delay": rng.uniform(0.0, 0.3), "proc": proc, "seen": None})
+    deadline = time.monotonic() + 240
+    while any(r["seen"] is not False for r in runs) and time.monotonic() < deadline:
+        for r in runs:
+            if r["seen"] is False:
+                continue
+            if r["proc"].poll() is not None:
+                r["seen"] = False                  # finished before its moment came
+            elif r["seen"] is None and r["ck"].exists():
+                r["seen"] = time.monotonic()
+            elif r["seen"] is not None and time.monotonic() >= r["seen"] + r["delay"]:
+                r["proc"].send_signal(signal.SIGINT)
+                r["seen"] = False
+        time.sleep(0.005)
+    # The uninterrupted runs, and the resumed ones, run in this process (as `gradfit` would).
+    expected = {}
+    for name, (opts, _) in OPTIMIZERS.items():
+        straight = cli("fit", data, *COMMON, *opts)
+        assert straight.code == 0, straight.err
+        expected[name] = straight.out
+    kinds = {"resumed": 0, "finished first": 0}
+    for r in runs:
+        name, proc = r["name"], r["proc"]
+        out, err = proc.communicate(timeout=300)
+        assert "Traceback" not in err and "Exception ignored" not in err, err
+        if proc.returncode == 0:                       # the signal came after the command had finished
+            assert out == expected[name]
+            kinds["finished first"] += 1
+            continue
+        assert proc.returncode == EXIT_INTERRUPTED, (name, err)
+        command = printed_command(err)
+        assert command is not None and "--resume" in command, err
+        again = cli(*command)
+        assert again.code == 0, again.err
+        assert again.out == expected[name], name
+        kinds["resumed"] += 1
+    assert kinds["resumed"] >= len(OPTIMIZERS), kinds   # most moments land mid-run
+
+
+def test_ctrl_c_while_starting_is_quiet(tmp_path):
+    data = write_data(tmp_path / "d.csv", n=20)
+    procs = []
+    for delay in (0.12, 0.18, 0.25, 0.35, 0.5):   # from gradfit's first line; the interpreter's own start-up is before
+        proc = gradfit_process(["fit", data, *COMMON], tmp_path)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        procs.append(proc)
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode in (EXIT_INTERRUPTED, -signal.SIGINT, 0), err
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+# --- moments forced in-process ----------------------------------------------------------------------
+
+@pytest.fixture
+def small(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return write_data(tmp_path / "d.csv", n=60)
+
+
+def test_ctrl_c_while_the_results_are_written_keeps_the_finished_run(cli, small, monkeypatch, tmp_path):
+    args = ["fit", small, *COMMON, "--lr", "0.001", "--iters", "500", "--checkpoint", tmp_path / "ck.json"]
+    straight = cli(*args[:-2])
+    import gradfit.cli as cli_module
+
+    real = cli_module.render_fit
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "render_fit", interrupted)
+    res = cli(*args)
+    assert res.code == EXIT_INTERRUPTED and "Traceback" not in res.err
+    assert "after the run had finished (iteration 500)" in res.err
+    command = printed_command(res.err)
+    assert checkpoint.load(tmp_path / "ck.json").iteration == 500
+    monkeypatch.setattr(cli_module, "render_fit", real)
+    again = cli(*command)
+    assert again.code == 0 and again.out == straight.out
+
+
+def test_ctrl_c_between_the_descent_and_the_metrics_keeps_the_finished_run(small, monkeypatch, tmp_path):
+    fit_module = sys.modules["gradfit.fit"]
+
+    X = np.loadtxt(small, delimiter=",", skiprows=1)
+    options = dict(lr=0.001, iters=300, tol=None)
+    straight = gradfit.fit(X[:, :3], X[:, 3], **options)
+    real = fit_module.regression_metrics
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fit_module, "regression_metrics", interrupted)
+    with pytest.raises(gradfit.Interrupted) as info:
+        gradfit.fit(X[:, :3], X[:, 3], checkpoint=tmp_path / "ck.json", **options)
+    assert info.value.finished and info.value.iteration == 300
+    monkeypatch.setattr(fit_module, "regression_metrics", real)
+    resumed = gradfit.fit(X[:, :3], X[:, 3], resume=tmp_path / "ck.json", **options)
+    assert resumed.model.theta.tobytes() == straight.model.theta.tobytes()
+    assert resumed.n_iter == straight.n_iter and resumed.stop_reason == straight.stop_reason
+
+
+def test_a_resumed_run_that_had_met_its_stopping_rule_stops_where_it_did(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 2))
+    y = X @ [1.0, -2.0] + rng.normal(size=80)
+    options = dict(lr=0.01, iters=5000, tol=1e-6, stop="loss", n_iter_no_change=5)
+    straight = gradfit.fit(X, y, **options)
+    assert straight.n_iter < 5000
+    gradfit.fit(X, y, checkpoint=tmp_path / "ck.json", every=10**6, **options)   # written at the end: the final state
+    resumed = gradfit.fit(X, y, resume=tmp_path / "ck.json", **options)
+    assert resumed.n_iter == straight.n_iter and resumed.model.theta.tobytes() == straight.model.theta.tobytes()
+
+
+def test_a_ctrl_c_that_a_library_swallows_still_stops_the_run(cli, small, monkeypatch, tmp_path):
+    """pyarrow imports pandas inside a Cython function that cannot raise: a Ctrl-C there is 'ignored'."""
+    import gradfit.data.files as files
+
+    real = files.open_files
+
+    class Swallows:
+        def __del__(self):                       # an exception here can only be reported, as in pyarrow's shim
+            signal.raise_signal(signal.SIGINT)
+            sum(range(10))                       # the handler runs between bytecodes, inside __del__
+
+    def open_files_swallowing(*a, **k):
+        Swallows()
+        return real(*a, **k)
+
+    monkeypatch.setattr(files, "open_files", open_files_swallowing)
+    res = cli("fit", small, *COMMON, "--lr", "0.001", "--iters", "100000")
+    assert res.code == EXIT_INTERRUPTED, res.err
+    assert "Traceback" not in res.err and "Exception ignored" not in res.err and "Interrupted" in res.err
+    assert res.out == ""
+
+
+CTRL_C_DURING_IMPORT = """
+import signal, sys
+target = sys.argv.pop(1)
+class CtrlCDuringImport:           # SIGINT at the moment the module is looked for: inside the importer
+    def find_spec(self, name, path=None, target_=None):
+        if name == target:
+            sys.meta_path.remove(self)
+            signal.raise_signal(signal.SIGINT)
+        return None
+from gradfit.cli import main
+sys.meta_path.insert(0, CtrlCDuringImport())
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("module", ["pandas", "pandas.core.frame", "pyarrow.pandas_compat", "pyarrow.dataset"])
+def test_ctrl_c_during_the_lazy_imports_of_reading_a_file_stops_the_run(small, module):
+    """pyarrow imports pandas lazily, the first time a file is read: a Ctrl-C there stops the run too."""
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORT, module, "fit", str(small), *COMMON],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == EXIT_INTERRUPTED, proc.stderr
+    assert "Interrupted" in proc.stderr and "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+    assert proc.stdout == ""
+
+
+# --- the data a checkpoint was written for ---------------------------------------------------------
+
+def test_resume_refuses_other_data_with_the_same_columns(cli, tmp_path):
+    first = write_data(tmp_path / "first.csv", seed=1)
+    other = write_data(tmp_path / "other.csv", seed=2)
+    fewer = write_data(tmp_path / "fewer.csv", n=299, seed=1)
+    args = [*COMMON, "--lr", "0.001", "--iters", "50"]
+    assert cli("fit", first, *args, "--checkpoint", tmp_path / "ck.json", "--every", "10").code == 0
+    for data, phrase in ((other, "column 'a' has mean"), (fewer, "300 rows then, 299 now")):
+        res = cli("fit", data, *args[:-1], "80", "--resume", tmp_path / "ck.json")
+        assert res.code == 1 and "written for other data" in res.err and phrase in res.err, res.err
+    assert cli("fit", first, *args[:-1], "80", "--resume", tmp_path / "ck.json").code == 0
+
+
+def test_resume_refuses_the_same_rows_in_another_order(tmp_path):
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(500, 2)), rng.normal(size=500)
+    options = dict(lr=0.01, epochs=3, optimizer="sgd", batch_size=10, tol=None)
+    gradfit.fit(X, y, checkpoint=tmp_path / "ck.json", every=1, **options)
+    order = rng.permutation(500)
+    with pytest.raises(gradfit.DataError, match="other rows"):
+        gradfit.fit(X[order], y[order], resume=tmp_path / "ck.json", **{**options, "epochs": 5})
+
+
+def test_resume_of_streamed_files_checks_the_summary(tmp_path):
+    for i in range(3):
+        write_data(tmp_path / f"part{i}.csv", n=100, seed=i)
+    scan = gradfit.open_files(str(tmp_path / "part*.csv"), ["a", "b", "c"], "y")
+    options = dict(lr=0.01, iters=20, tol=None, engine="stream")
+    gradfit.fit(scan, None, checkpoint=tmp_path / "ck.json", every=5, **options)
+    write_data(tmp_path / "part2.csv", n=100, seed=9)
+    scan = gradfit.open_files(str(tmp_path / "part*.csv"), ["a", "b", "c"], "y")
+    with pytest.raises(gradfit.DataError, match="written for other data"):
+        gradfit.fit(scan, None, resume=tmp_path / "ck.json", **{**options, "iters": 30})
