@@ -58,3 +58,25 @@ def test_stream_engine_on_a_csv_file(name, tmp_path, monkeypatch):
     result = _fit(scan, engine="stream")
     assert result.engine == "stream"
     _check(result, d)
+
+
+def test_dask_engine_on_several_parquet_files(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    distributed = pytest.importorskip("distributed")
+    dd = pytest.importorskip("dask.dataframe")
+    d = load("diabetes")
+    parts = np.array_split(np.arange(len(d.y)), 4)
+    for k, rows in enumerate(parts):
+        table = {name: d.X[rows, j] for j, name in enumerate(d.feature_names)}
+        table[d.target_name] = d.y[rows]
+        table["unused"] = np.arange(len(rows), dtype=np.float64)
+        pq.write_table(pa.table(table), tmp_path / f"part-{k}.parquet", row_group_size=40)
+    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None,
+                                       memory_limit="1GiB")
+    with cluster, distributed.Client(cluster) as client:
+        frame = dd.read_parquet(str(tmp_path / "*.parquet"))
+        X, y = frame[list(d.feature_names)], frame[d.target_name]
+        result = _fit(X, y, scheduler=client)
+    assert result.engine == "dask"
+    _check(result, d)

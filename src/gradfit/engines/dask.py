@@ -33,6 +33,17 @@ def _dask():
     return dask, da, distributed
 
 
+def _to_array(frame):
+    """A dask dataframe's (or series') values as a dask array with known chunks.
+
+    Not ``to_dask_array(lengths=True)``: on a column subset of several Parquet files it counts the rows of the
+    optimized graph's partitions (small files fused) against the unoptimized partition count and fails with
+    "The number of items in 'lengths' does not match the number of partitions" (dask issue #12411).
+    ``compute_chunk_sizes`` measures the blocks of the array itself — the same one pass over the data.
+    """
+    return frame.to_dask_array().compute_chunk_sizes()
+
+
 @dataclass
 class DaskData:
     """``X`` (n×d) and ``y`` (n) as Dask arrays chunked by rows only."""
@@ -63,10 +74,10 @@ class DaskData:
         _, da, _ = _dask()
         if hasattr(X, "columns"):
             names = names or tuple(str(c) for c in X.columns)
-            X = X.to_dask_array(lengths=True)
+            X = _to_array(X)
         if hasattr(y, "to_dask_array"):
             target = str(getattr(y, "name", None) or target)
-            y = y.to_dask_array(lengths=True)
+            y = _to_array(y)
         if X.ndim == 1:
             X = X[:, None]
         if X.ndim != 2 or y.ndim != 1:
