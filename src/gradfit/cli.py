@@ -184,6 +184,10 @@ def fit_command(
                                                  "test metrics are computed on it")] = None,
     test_fraction: Annotated[Optional[str], typer.Option("--test-fraction", metavar="F", help=PARAMS["test_fraction"].help)] = None,
     seed: _table_opt("seed", "S") = str(PARAMS["seed"].default),
+    penalty: _table_opt("penalty", "none|l2|l1|elasticnet") = PARAMS["penalty"].default,
+    alpha: Annotated[Optional[str], typer.Option("--alpha", metavar="A", help=PARAMS["alpha"].help, show_default=False)] = None,
+    l1_ratio: Annotated[Optional[str], typer.Option("--l1-ratio", metavar="R", help=PARAMS["l1_ratio"].help, show_default=False)] = None,
+    penalty_scale: _table_opt("penalty_scale", "given|standardized") = PARAMS["penalty_scale"].default,
     dropna: _flag_opt("dropna") = False,
     summary: Annotated[bool, typer.Option("--summary", help="print the inference table: standard errors, t, p-values, 95% "
                                           "CIs, R², F, condition number")] = False,
@@ -226,6 +230,7 @@ def fit_command(
                               optimizer=optimizer, momentum=momentum, batch_size=batch_size,
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
                               solver=solver, device=device, test_fraction=test_fraction, seed=seed, dropna=dropna,
+                              penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale,
                               callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
     except DivergenceError as exc:
         if history is not None and exc.result is not None:

@@ -20,7 +20,7 @@ from gradfit.data.standardize import Standardizer, warn_about_features
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
 from gradfit.errors import ConfigError, DivergenceError, GradfitWarning
 from gradfit.messages import message
-from gradfit.loss import Loss, extreme_eigenvalues, minibatch_curvature, stable_lr_bound
+from gradfit.loss import Loss, Penalty, PenaltyTerms, extreme_eigenvalues, minibatch_curvature, stable_lr_bound
 from gradfit.metrics import from_sse, regression_metrics
 from gradfit.model import LinearModel
 from gradfit.result import FitResult
@@ -105,13 +105,17 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
     """
     opts = params.validate_all(options)
+    penalty_name, alpha, l1_ratio = params.check_penalty(opts)
+    penalty = Penalty(penalty_name, alpha, l1_ratio, opts["penalty_scale"])
+    opts |= {"penalty": penalty_name, "alpha": alpha, "l1_ratio": l1_ratio}   # "auto" and the defaults, made concrete
     standardize_asked = opts["standardize"] is True
     opts = resolve_auto(opts)
     if every and checkpoint is None:
         raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
     if opts["test_fraction"] is not None and test is not None:
         raise ConfigError("Give either a test set (--test FILE, test=) or test_fraction, not both.")
-    rule = descent.rule_for(opts["optimizer"], opts["momentum"], opts["nesterov"])
+    rule = (descent.proximal_rule_for if penalty.proximal else descent.rule_for)(
+        opts["optimizer"], opts["momentum"], opts["nesterov"])
     weighted = getattr(data, "weight", None) is not None or getattr(data, "weight_name", None) is not None
     in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
                                                  ("dropna", opts["dropna"])) if on)
@@ -125,7 +129,7 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     in_memory = isinstance(data, XY)
     if in_memory:
         warn_about_features(data.X, names, fit_intercept)
-    loss = Loss(opts["loss"], fit_intercept, data.weight if in_memory else None)
+    loss = Loss(opts["loss"], fit_intercept, data.weight if in_memory else None, penalty)
     standardize = opts["standardize"] and engine != "python"
     scaler, X_fit = None, data.X if in_memory else None
     if standardize and engine in IN_MEMORY:   # the descent runs on standardized copies of the columns
@@ -168,19 +172,26 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
     names, fit_intercept = data.feature_names, loss.fit_intercept
     theta0 = _initial_theta(opts["init"], len(names) + fit_intercept, fit_intercept)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
-    mu, lambda_max = extreme_eigenvalues(loss.hessian(objective.gram(), objective.n_rows))
-    theta_star = _exact_reference(opts, data, raw, loss)
+    terms, terms_original = _penalty_terms(loss, data, raw, scaler, objective.n_rows)
+    hessian = loss.hessian(objective.gram(), objective.n_rows)
+    if terms is not None:        # the smooth part's Hessian gains the L2 term's curvature
+        objective = descent.Penalized(objective, terms)
+        hessian = hessian + np.diag(terms.curvature)
+    mu, lambda_max = extreme_eigenvalues(hessian)
+    theta_star = _exact_reference(opts, data, raw, loss, terms_original)
     lr = math.nan if opts["solver"] == "exact" else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit)
     to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
-    certificate = descent.Certificate.of(mu if mu > lambda_max * 1e-15 else 0.0, to_original)
+    certificate = descent.Certificate.of(mu if mu > lambda_max * 1e-15 else 0.0, to_original, terms)
     if opts["solver"] == "exact":
-        outcome = _exact_outcome(theta_star, *_on_original(data, raw, loss, theta_star), opts["history_cap"])
+        outcome = _exact_outcome(theta_star, *_on_original(data, raw, loss, theta_star, terms_original),
+                                 opts["history_cap"])
         to_original = np.eye(len(theta0))      # θ* is on the original scale already
     else:
         opts["iters"] = iteration_budget(opts, lr, mu, lambda_max)
         outcome = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
                            every, resume, names, data.target_name,
-                           certificate if opts["stop"] == "gap" else None)
+                           certificate if opts["stop"] == "gap" else None,
+                           prox=terms.prox if terms is not None and terms.proximal else None)
         if scaler is not None:
             outcome.history.map(scaler.to_original, scaler.gradient_to_original)
     theta = to_original @ outcome.theta
@@ -198,7 +209,7 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
                        lambda_min=mu)
     if theta_star is not None:
         result.theta_exact = theta_star
-        result.loss_exact = _on_original(data, raw, loss, theta_star)[0]
+        result.loss_exact = _on_original(data, raw, loss, theta_star, terms_original)[0]
         exact.record_gaps(outcome.history, result.theta_exact, result.loss_exact)
     if result.diverged:
         raise DivergenceError(divergence_message(result), result)
@@ -238,11 +249,20 @@ AUTO_ITERS_FLOOR = 1000
 AUTO_ITERS_CEILING = 100_000
 
 
-def _exact_reference(opts, data, raw, loss):
-    """θ*, the least-squares optimum the run is measured against (None where too costly)."""
+def _exact_reference(opts, data, raw, loss, terms_original=None):
+    """θ*, the least-squares optimum the run is measured against (None where too costly); with an L2 penalty
+    ridge's closed form; with an L1 part none (there is no closed form)."""
     asked = opts["solver"] == "exact"
     in_memory = isinstance(data, XY)
     cheap = asked or (in_memory and data.X.size <= EXACT_REFERENCE_LIMIT)
+    if terms_original is not None:
+        if terms_original.proximal:
+            return None
+        d = len(data.feature_names)
+        D = terms_original.curvature[:d] / (2 * loss.scale(raw.n_rows))   # Σ sᵢrᵢ² + Σ Dⱼwⱼ²
+        if in_memory and cheap:
+            return exact.ridge(data.X, data.y, D, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
+        return exact.ridge_from_summary(raw.summary, D, loss.fit_intercept) if raw.summary is not None else None
     if raw.summary is not None and raw.rescan is not None:   # the summary knows θ*; more passes when affordable
         return exact.from_summary(raw.summary, loss.fit_intercept, raw.rescan, second_pass=cheap)
     if not cheap:
@@ -250,12 +270,40 @@ def _exact_reference(opts, data, raw, loss):
     return exact.solve(data.X, data.y, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
 
 
-def _on_original(data, raw, loss: Loss, theta) -> tuple[float, np.ndarray]:
-    """Loss and gradient at θ on the data as given (the engine may descend on a standardized copy)."""
+def _on_original(data, raw, loss: Loss, theta, terms=None) -> tuple[float, np.ndarray]:
+    """Loss and gradient at θ on the data as given (the engine may descend on a standardized copy); with a
+    penalty's ``terms`` (on the given scale) the penalized loss and the smooth part's gradient."""
     if isinstance(data, XY):
         r = loss.residual(data.X, data.y, np.asarray(theta, dtype=np.float64))
-        return loss.value(r), loss.gradient(data.X, r)
-    return raw.loss_and_gradient(theta)      # a summary's objective: the summary is of the data as given
+        value, grad = loss.value(r), loss.gradient(data.X, r)
+    else:
+        value, grad = raw.loss_and_gradient(theta)      # a summary's objective: the summary is of the data as given
+    if terms is None:
+        return value, grad
+    return value + terms.value(theta), grad + terms.gradient(np.asarray(theta, dtype=np.float64))
+
+
+def _penalty_terms(loss: Loss, data, raw, scaler, n_rows: int):
+    """The penalty's terms in the descended coordinates and on the given scale (None, None without a penalty).
+
+    The coefficient penalized is uⱼ·θⱼ: on the given scale with standardized descent wⱼ = θⱼ/sⱼ, so
+    uⱼ = 1/sⱼ (a weighted L1: each coordinate soft-thresholded by its own threshold); on the standardized
+    scale (glmnet's) wⱼ·sⱼ is penalized, so uⱼ = 1 there and sⱼ on the given coordinates.
+    """
+    if not loss.penalty.active:
+        return None, None
+    d = len(data.feature_names)
+    descent_scale = np.ones(d) if scaler is None else scaler.scale
+    if loss.penalty.scale == "given":
+        penalty_scale = np.ones(d)
+    elif scaler is not None:
+        penalty_scale = scaler.scale
+    elif isinstance(data, XY):
+        penalty_scale = Standardizer.fit(data.X, data.feature_names, loss.fit_intercept, data.weight).scale
+    else:
+        penalty_scale = Standardizer.from_summary(raw.summary, data.feature_names, loss.fit_intercept).scale
+    return (PenaltyTerms.of(loss, n_rows, penalty_scale / descent_scale),
+            PenaltyTerms.of(loss, n_rows, penalty_scale))
 
 
 def _exact_outcome(theta_star, loss: float, grad, history_cap: int) -> descent.Outcome:
@@ -278,7 +326,7 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit) -> f
 
 
 def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint, every, resume,
-             names, target, certificate) -> descent.Outcome:
+             names, target, certificate, prox=None) -> descent.Outcome:
     """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where."""
     sgd = opts["optimizer"] == "sgd"
     rng = np.random.default_rng(opts["seed"])
@@ -308,7 +356,7 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
                               n_iter_no_change=opts["n_iter_no_change"],
                               batches=descent.MiniBatches(opts["batch_size"], rng) if sgd else None,
                               start=first, rule_state=state, stable_lr=stable_lr_bound(lambda_max),
-                              certificate=certificate)
+                              certificate=certificate, prox=prox)
     except KeyboardInterrupt:
         if saver is None:
             raise

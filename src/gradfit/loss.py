@@ -26,6 +26,54 @@ import numpy as np
 from gradfit.model import split
 
 
+class PenaltyKind(enum.StrEnum):
+    NONE = "none"
+    L2 = "l2"                  # ridge: a gradient term
+    L1 = "l1"                  # lasso: a proximal step (soft-thresholding)
+    ELASTICNET = "elasticnet"  # both
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """What is added to the loss, in scikit-learn's scaling (``ElasticNet``, ``SGDRegressor``)::
+
+        1/(2n)·‖y − Xw − b‖² + α·ρ·‖w‖₁ + α·(1 − ρ)/2·‖w‖²        (ρ = l1_ratio; b never penalized)
+
+    gradfit's own loss is ``Σ r²`` ("sse") or ``(1/n)·Σ r²`` ("mse"), so the penalty enters it
+    multiplied by ``Loss.penalty_factor`` (2n or 2): the minimiser is scikit-learn's, whatever the
+    reduction. ``scale`` says on which scale w is penalized: "given" (the features as they are,
+    scikit-learn's convention) or "standardized" (each wⱼ·sⱼ, sⱼ the column's standard deviation:
+    glmnet's convention, coefficients still reported on the given scale).
+    """
+
+    kind: PenaltyKind = PenaltyKind.NONE
+    alpha: float = 0.0
+    l1_ratio: float = 0.0
+    scale: str = "given"
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", PenaltyKind(self.kind))
+
+    @property
+    def active(self) -> bool:
+        return self.kind is not PenaltyKind.NONE and self.alpha > 0
+
+    @property
+    def l1(self) -> float:
+        """α·ρ: the weight of ‖w‖₁."""
+        return self.alpha * self.l1_ratio if self.active else 0.0
+
+    @property
+    def l2(self) -> float:
+        """α·(1 − ρ): the weight of ½‖w‖²."""
+        return self.alpha * (1.0 - self.l1_ratio) if self.active else 0.0
+
+    @property
+    def proximal(self) -> bool:
+        """Whether the descent needs a proximal step (an L1 part), not only a gradient term."""
+        return self.l1 > 0
+
+
 class Reduction(enum.StrEnum):
     SSE = "sse"   # Σ rᵢ², the tutorial's
     MSE = "mse"   # (1/n)·Σ rᵢ²
@@ -38,9 +86,15 @@ class Loss:
     reduction: Reduction = Reduction.MSE
     fit_intercept: bool = True
     sample_weight: np.ndarray | None = field(default=None, compare=False, repr=False)
+    penalty: Penalty = field(default_factory=Penalty)
 
     def __post_init__(self):
         object.__setattr__(self, "reduction", Reduction(self.reduction))
+
+    def penalty_factor(self, n_rows: int) -> float:
+        """What scikit-learn's penalty is multiplied by in this loss: 2·W·scale (2 for "mse", 2n for "sse";
+        W = n or Σ sᵢ), since the loss is 2·W·scale times scikit-learn's 1/(2W)·Σ sᵢ·rᵢ²."""
+        return 2.0 * self.total_weight(n_rows) * self.scale(n_rows)
 
     @property
     def is_sum(self) -> bool:
@@ -94,6 +148,52 @@ class Loss:
         """The largest curvature of one row's term, maxᵢ 2‖aᵢ‖², scaled as a mini-batch gradient is."""
         row_norms = np.einsum("ij,ij->i", X, X) + self.fit_intercept
         return 2 * float(row_norms.max()) * (n_rows if self.is_sum else 1.0)
+
+
+@dataclass(frozen=True)
+class PenaltyTerms:
+    """The penalty in the coordinates θ that are descended: ``½·Σⱼ κⱼ·θⱼ² + Σⱼ τⱼ·|θⱼ|``.
+
+    ``κ`` (curvature, the L2 part: a gradient term ``κ∘θ``) and ``τ`` (threshold, the L1 part: the
+    soft-threshold ``θⱼ ← sign(θⱼ)·max(|θⱼ| − λ·τⱼ, 0)`` after a step of λ) are 0 at the intercept.
+    """
+
+    curvature: np.ndarray
+    threshold: np.ndarray
+
+    @classmethod
+    def of(cls, loss: Loss, n_rows: int, weights: np.ndarray) -> "PenaltyTerms":
+        """The terms of ``loss.penalty`` where the penalized coefficient j is ``weights[j]·θⱼ`` (one weight per
+        feature: 1 on the given scale without standardizing, 1/sⱼ when descending on standardized features, …)."""
+        c, p = loss.penalty_factor(n_rows), loss.penalty
+        u = np.asarray(weights, dtype=np.float64)
+        if loss.fit_intercept:
+            u = np.append(u, 0.0)
+        return cls(c * p.l2 * u * u, c * p.l1 * np.abs(u))
+
+    @property
+    def proximal(self) -> bool:
+        return bool(np.any(self.threshold > 0))
+
+    def value(self, theta) -> float:
+        theta = np.asarray(theta, dtype=np.float64)
+        return float(0.5 * (self.curvature * theta) @ theta + self.threshold @ np.abs(theta))
+
+    def gradient(self, theta) -> np.ndarray:
+        """∇ of the smooth (L2) part: κ∘θ."""
+        return self.curvature * theta
+
+    def prox(self, theta, lr: float) -> np.ndarray:
+        """The proximal step of the L1 part after a step of λ: soft-thresholding by λ·τⱼ."""
+        return np.sign(theta) * np.maximum(np.abs(theta) - lr * self.threshold, 0.0)
+
+    def subgradient(self, theta, grad) -> np.ndarray:
+        """The least-norm element of ∂(f + Σ τⱼ|θⱼ|) at θ, ``grad`` = ∇f(θ): ∇f + τ·sign(θ) where θⱼ ≠ 0,
+        the gradient soft-thresholded by τ where θⱼ = 0. It is 0 exactly at the optimum."""
+        at_zero = theta == 0
+        moved = grad + self.threshold * np.sign(theta)
+        kept = np.sign(grad) * np.maximum(np.abs(grad) - self.threshold, 0.0)
+        return np.where(at_zero, kept, moved)
 
 
 def gram(X: np.ndarray, fit_intercept: bool, sample_weight=None) -> np.ndarray:
