@@ -11,6 +11,7 @@ from gradfit.data.files import open_files
 from gradfit.errors import (ConfigError, ConvergenceWarning, DataError, DivergenceError, GradfitError, GradfitWarning,
                             Interrupted)
 from gradfit.fit import fit
+from gradfit.cv import CVResult, cv
 from gradfit.model import LinearModel
 from gradfit.outputs.explain import explain
 from gradfit.outputs.persist import load_model, save_model
@@ -20,9 +21,9 @@ from gradfit.warmup import descend
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "ConvergenceWarning", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "GradfitWarning",
+    "CVResult", "ConfigError", "ConvergenceWarning", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "GradfitWarning",
     "Interrupted", "LinearModel",
-    "datasets", "descend", "explain", "fit", "load_model", "open_files", "save_model",
+    "cv", "datasets", "descend", "explain", "fit", "load_model", "open_files", "save_model",
 ]
 
 

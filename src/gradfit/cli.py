@@ -188,6 +188,15 @@ def fit_command(
     alpha: Annotated[Optional[str], typer.Option("--alpha", metavar="A", help=PARAMS["alpha"].help, show_default=False)] = None,
     l1_ratio: Annotated[Optional[str], typer.Option("--l1-ratio", metavar="R", help=PARAMS["l1_ratio"].help, show_default=False)] = None,
     penalty_scale: _table_opt("penalty_scale", "given|standardized") = PARAMS["penalty_scale"].default,
+    cv: Annotated[Optional[int], typer.Option("--cv", metavar="K", help="cross-validate the penalty's alpha over K folds "
+                  "(rows assigned by a seeded hash of their index, --seed), every fold summarized in ONE pass over the "
+                  "data; prints the CV error per alpha and fits at the chosen one. Needs --penalty", min=2,
+                  show_default=False)] = None,
+    alphas: Annotated[str, typer.Option("--alphas", metavar="N|A,B,…", help="with --cv: the number of alphas, log-spaced "
+                      "from alpha_max (all weights 0) down to alpha_max/1000 as scikit-learn's LassoCV, or the alphas "
+                      "themselves")] = "100",
+    cv_select: Annotated[str, typer.Option("--cv-select", metavar="min|1se", help="with --cv: fit at the alpha of least "
+                         "CV error (min) or at the largest alpha within one standard error of it (1se, glmnet's rule)")] = "min",
     dropna: _flag_opt("dropna") = False,
     summary: Annotated[bool, typer.Option("--summary", help="print the inference table: standard errors, t, p-values, 95% "
                                           "CIs, R², F, condition number")] = False,
@@ -217,6 +226,15 @@ def fit_command(
     from gradfit.training.checkpoint import DEFAULT_PATH
     from gradfit.training.progress import ProgressBar
 
+    if cv is not None:
+        return _cv_command(file, x, y, cv, alphas, cv_select, model, quiet, scheduler, plot,
+                           given={"--test": test, "--checkpoint": checkpoint, "--every": every, "--resume": resume,
+                                  "--weight": weight, "--history": history, "--summary": summary},
+                           lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"), loss=loss,
+                           engine=engine, fit_intercept=not no_intercept, dtype=dtype,
+                           standardize="auto" if standardize is None else standardize, stop=stop, optimizer=optimizer,
+                           momentum=momentum, solver=solver, test_fraction=test_fraction, seed=seed, dropna=dropna,
+                           penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale)
     if checkpoint is None and not every:
         checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
     try:
@@ -258,6 +276,49 @@ def fit_command(
         _note(f"Model saved to {model}", quiet)
     _write_plots(result, plot, "fit", "en", quiet)
     return EXIT_NOT_CONVERGED if stopped_short else 0
+
+
+def _cv_command(file, x, y, folds, alphas, select, model, quiet, scheduler, plot, given, **options) -> int:
+    """``fit --cv K``: the cross-validated path, its table, and the model at the chosen alpha."""
+    from gradfit.cv import cv
+    from gradfit.data.files import open_files
+    from gradfit.errors import ConfigError
+    from gradfit.outputs.persist import save_model
+
+    clash = [name for name, value in given.items() if value not in (None, False, 0)]
+    if clash:
+        raise ConfigError(f"{', '.join(clash)} do(es) not go with --cv: cross-validation fits a path from the folds' "
+                          "summaries; run gradfit fit again at the chosen --alpha for those.")
+    path = [float(a) for a in _parse_floats(alphas, "--alphas")] if "," in alphas or "." in alphas else \
+        _parse_int(alphas, "--alphas")
+    result = cv(open_files(file, x, y), folds=folds, alphas=path, select=select, scheduler=scheduler, **options)
+    fitted = result.result
+    _out(f"Cross-validation: {folds} folds of {', '.join(map(str, result.fold_sizes))} rows, read in one pass; "
+         f"penalty {result.penalty.kind.value}" + (f" (l1_ratio {result.penalty.l1_ratio:g})"
+                                                   if result.penalty.kind.value == "elasticnet" else ""))
+    _out(result.table())
+    _out(f"alpha with the least CV error (*): {result.alpha_min:.6g};  largest alpha within one standard error (+): "
+         f"{result.alpha_1se:.6g};  fitted at {result.alpha:.6g} ({select})")
+    _out("")
+    _out(render_fit(fitted, str(file)))
+    if model is not None:
+        save_model(fitted.model, model, metadata={"source": str(file), "engine": fitted.engine, "loss": fitted.reduction,
+                                                  "penalty": result.penalty.kind.value, "alpha": result.alpha,
+                                                  "l1_ratio": result.penalty.l1_ratio, "cv_folds": folds,
+                                                  "cv_select": select, "metrics": fitted.metrics,
+                                                  "converged": fitted.converged, "gap_bound": fitted.gap_bound})
+        _note(f"Model saved to {model}", quiet)
+    _write_plots(fitted, plot, "fit", "en", quiet)
+    return EXIT_NOT_CONVERGED if fitted.options["tol"] and not fitted.converged else 0
+
+
+def _parse_int(text: str, option: str) -> int:
+    from gradfit.errors import ConfigError
+
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"Invalid value for {option}: {text!r}; expected a count or numbers such as 1,0.1,0.01.") from None
 
 
 @command()

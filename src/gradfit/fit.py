@@ -97,12 +97,14 @@ fit.__signature__ = _signature()
 
 
 def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int = 0, scheduler=None,
-             checkpoint=None, every: int = 0, resume=None, **options) -> FitResult:
+             checkpoint=None, every: int = 0, resume=None, summary=None, **options) -> FitResult:
     """``fit`` on data already validated: ``XY`` (``gradfit.data.as_xy`` / ``load_xy``), or data
     that is not in memory — a ``Scan`` of files, ``DaskData``.
 
     ``updates_before`` continues a learning-rate schedule where an earlier run left it (λ_t with
-    t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
+    t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk. ``summary`` (a
+    ``stats.Summary`` of exactly these data, made earlier, as ``gradfit.cv`` does) spares the stats, stream
+    and dask engines their pass: the fit then reads no data.
     """
     opts = params.validate_all(options)
     penalty_name, alpha, l1_ratio = params.check_penalty(opts)
@@ -139,7 +141,14 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     else:
         data_fit = data
     # The engine's objective: of the data as given, or (in memory, standardized) of their standardized copy.
-    raw = make_objective(engine, data_fit, loss, dtype=opts["dtype"], device=opts["device"], scheduler=scheduler)
+    if summary is not None and engine in ("stats", "stream", "dask"):
+        from gradfit.engines.stats import StatsObjective
+
+        raw = StatsObjective(summary, loss)
+        raw.name = engine
+    else:
+        raw = make_objective(engine, data_fit, loss, dtype=opts["dtype"], device=opts["device"],
+                             scheduler=scheduler)
     try:
         objective = raw
         if standardize and raw.summary is not None and opts["optimizer"] == "sgd":
