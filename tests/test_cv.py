@@ -171,6 +171,7 @@ def test_the_cli_cross_validates(tmp_path, cli):
     ({"penalty": "l1", "alpha": 0.1}, "alpha"),
     ({"penalty": "l1", "lr": 0.1}, "lr"),
     ({"penalty": "l1", "engine": "numpy"}, "engine"),
+    ({"penalty": "l1", "loss": "huber"}, "huber"),
 ])
 def test_bad_cv_options_are_refused(options, named):
     with pytest.raises(ConfigError, match=named):

@@ -89,7 +89,7 @@ def _options(
 LrOpt = Annotated[str, typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"].help)]
 ItersOpt = Annotated[str, typer.Option("--iters", metavar="N|auto", help=PARAMS["iters"].help)]
 TolOpt = Annotated[str, typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help)]
-LossOpt = Annotated[str, typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help)]
+LossOpt = Annotated[str, typer.Option("--loss", metavar="sse|mse|huber", help=PARAMS["loss"].help)]
 EngineOpt = Annotated[str, typer.Option("--engine", metavar="ENGINE", help=PARAMS["engine"].help + ": python (the tutorial's "
                                         "arithmetic, exact), numpy (vectorised), torch (PyTorch, CPU or CUDA), stats "
                                         "(one pass to a summary, then O(d²) per iteration), stream (files larger than "
@@ -188,6 +188,7 @@ def fit_command(
     alpha: Annotated[Optional[str], typer.Option("--alpha", metavar="A", help=PARAMS["alpha"].help, show_default=False)] = None,
     l1_ratio: Annotated[Optional[str], typer.Option("--l1-ratio", metavar="R", help=PARAMS["l1_ratio"].help, show_default=False)] = None,
     penalty_scale: _table_opt("penalty_scale", "given|standardized") = PARAMS["penalty_scale"].default,
+    epsilon: Annotated[Optional[str], typer.Option("--epsilon", metavar="EPS", help=PARAMS["epsilon"].help, show_default=False)] = None,
     cv: Annotated[Optional[int], typer.Option("--cv", metavar="K", help="cross-validate the penalty's alpha over K folds "
                   "(rows assigned by a seeded hash of their index, --seed), every fold summarized in ONE pass over the "
                   "data; prints the CV error per alpha and fits at the chosen one. Needs --penalty", min=2,
@@ -234,7 +235,14 @@ def fit_command(
                            engine=engine, fit_intercept=not no_intercept, dtype=dtype,
                            standardize="auto" if standardize is None else standardize, stop=stop, optimizer=optimizer,
                            momentum=momentum, solver=solver, test_fraction=test_fraction, seed=seed, dropna=dropna,
-                           penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale)
+                           penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale,
+                           epsilon=epsilon)
+    if summary and (penalty not in ("auto", "none") or alpha is not None or l1_ratio is not None or loss == "huber"):
+        from gradfit.errors import ConfigError
+
+        raise ConfigError("--summary's standard errors, t and p-values are those of unpenalized least squares; they do "
+                          "not hold for a penalized or Huber fit. Leave --summary out, or fit without --penalty/--alpha "
+                          "and --loss huber.")
     if checkpoint is None and not every:
         checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
     try:
@@ -249,7 +257,7 @@ def fit_command(
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
                               solver=solver, device=device, test_fraction=test_fraction, seed=seed, dropna=dropna,
                               penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale,
-                              callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
+                              epsilon=epsilon, callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
     except DivergenceError as exc:
         if history is not None and exc.result is not None:
             export_history(exc.result, history)   # the run up to the blow-up, to look at
@@ -266,7 +274,8 @@ def fit_command(
         _note(f"History ({len(result.history)} records) written to {history}", quiet)
     if model is not None:
         save_model(result.model, model, metadata={"source": str(file), "engine": result.engine,
-                                                  "loss": result.reduction, "solver": result.solver,
+                                                  "loss": result.loss_spec.name, "solver": result.solver,
+                                                  **_penalty_metadata(result.loss_spec),
                                                   "lr": None if result.solver == "exact" else result.lr,
                                                   "iterations": result.n_iter, "metrics": result.metrics,
                                                   "optimizer": result.optimizer, "standardize": result.standardized,
@@ -534,6 +543,22 @@ def report_command(
 
 # --- rendering ------------------------------------------------------------------------------
 
+def _penalty_metadata(loss) -> dict:
+    p = loss.penalty
+    extra = {"epsilon": loss.huber} if loss.huber is not None else {}
+    if p.active:
+        extra |= {"penalty": p.kind.value, "alpha": p.alpha, "l1_ratio": p.l1_ratio, "penalty_scale": p.scale}
+    return extra
+
+
+def _penalty_text(penalty) -> str:
+    if not penalty.active:
+        return ""
+    ratio = f", l1_ratio {penalty.l1_ratio:g}" if penalty.kind.value == "elasticnet" else ""
+    scale = ", on the standardized scale" if penalty.scale == "standardized" else ""
+    return f" + {penalty.kind.value} penalty (alpha {penalty.alpha:.6g}{ratio}{scale})"
+
+
 METRIC_LABELS = (("mse", "MSE "), ("rmse", "RMSE"), ("mae", "MAE "), ("r2", "R²  "))
 
 
@@ -545,7 +570,8 @@ def render_fit(result, source: str) -> str:
     lines = [
         f"Fitted {'f(x) = w·x + b' if m.fit_intercept else 'f(x) = w·x'} to '{source}' "
         f"({result.n_rows} rows, {d} feature{'s' * (d != 1)}; engine {result.engine}, "
-        f"loss {result.reduction}, {how}{', standardized' if result.standardized else ''})",
+        f"loss {result.loss_spec.name}{_penalty_text(result.loss_spec.penalty)}, {how}"
+        f"{', standardized' if result.standardized else ''})",
         result.verdict(voice="cli"),
     ]
     for name, w in zip(m.feature_names, m.weights):

@@ -153,6 +153,9 @@ def _options(options: dict) -> dict:
     if opts["optimizer"] not in ("auto", "accelerated") or opts["lr"] != "auto":
         raise ConfigError("cross-validation fits the path from the folds' summaries with the accelerated rule and "
                           "lr 'auto'; leave optimizer (--optimizer) and lr (--lr) out.")
+    if opts["loss"] == "huber" or opts["epsilon"] is not None:
+        raise ConfigError("cross-validation from the folds' summaries needs the squared loss; loss 'huber' "
+                          "(--loss huber, --epsilon) has no summary.")
     if opts["engine"] not in ("auto", "stats", "stream", "dask"):
         raise ConfigError(f"cross-validation runs on the folds' one-pass summaries (engine 'stats', 'stream' or "
                           f"'dask', or 'auto'), not engine={opts['engine']!r}.")
@@ -219,7 +222,9 @@ def solve_path(summary: Summary, names, loss: Loss, kind: str, ratio: float, sca
     objective = StatsObjective(summary, loss).standardized(scaler.mean, scaler.scale)
     hessian = loss.hessian(objective.gram(), n)
     to_original = scaler.matrix()
+    norm = float(np.linalg.norm(to_original, 2))
     theta = np.zeros(d + fit_intercept)
+    eigenvalues = None
     for alpha in path:
         penalized = replace(loss, penalty=Penalty(kind, float(alpha), ratio, scale))
         if ratio == 0:        # ridge: exact, no descent
@@ -227,8 +232,10 @@ def solve_path(summary: Summary, names, loss: Loss, kind: str, ratio: float, sca
             yield exact.ridge_from_summary(summary, D, fit_intercept)
             continue
         terms = PenaltyTerms.of(penalized, n, u / scaler.scale)
-        mu, lambda_max = extreme_eigenvalues(hessian + np.diag(terms.curvature))
-        certificate = descent.Certificate.of(mu if mu > lambda_max * 1e-15 else 0.0, to_original, terms)
+        if eigenvalues is None or ratio < 1:    # the lasso's Hessian is the same for every α
+            eigenvalues = extreme_eigenvalues(hessian + np.diag(terms.curvature))
+        mu, lambda_max = eigenvalues
+        certificate = descent.Certificate(mu, to_original, norm, terms) if mu > lambda_max * 1e-15 else None
         from gradfit.fit import iteration_budget
 
         budget = iteration_budget({"iters": "auto", "tol": tol, "optimizer": "accelerated"}, 1 / lambda_max, mu,

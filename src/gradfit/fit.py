@@ -110,6 +110,11 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     penalty_name, alpha, l1_ratio = params.check_penalty(opts)
     penalty = Penalty(penalty_name, alpha, l1_ratio, opts["penalty_scale"])
     opts |= {"penalty": penalty_name, "alpha": alpha, "l1_ratio": l1_ratio}   # "auto" and the defaults, made concrete
+    huber = params.check_huber(opts)
+    if huber is not None:
+        opts["epsilon"] = huber
+        if opts["stop"] == "gap":   # Huber's loss is not strongly convex: no certificate (said in --help)
+            opts["stop"] = "loss"
     standardize_asked = opts["standardize"] is True
     opts = resolve_auto(opts)
     if every and checkpoint is None:
@@ -122,16 +127,18 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
                                                  ("dropna", opts["dropna"])) if on)
     engine = choose_engine(data, engine=opts["engine"], optimizer=opts["optimizer"], dtype=opts["dtype"],
-                           device=opts["device"], weighted=weighted, in_memory_only=in_memory_only)
+                           device=opts["device"], weighted=weighted, in_memory_only=in_memory_only,
+                           summarizable=huber is None)
     if isinstance(data, Scan) and engine in IN_MEMORY:
         data = read_all(data, dropna=opts["dropna"])
     if opts["test_fraction"] is not None:
         data, test = split(data, opts["test_fraction"], opts["seed"])
     names, fit_intercept = data.feature_names, opts["fit_intercept"]
     in_memory = isinstance(data, XY)
-    if in_memory:
+    if in_memory and summary is None:   # (with a summary made earlier, the caller has had its pass)
         warn_about_features(data.X, names, fit_intercept)
-    loss = Loss(opts["loss"], fit_intercept, data.weight if in_memory else None, penalty)
+    loss = Loss("mse" if huber is not None else opts["loss"], fit_intercept, data.weight if in_memory else None,
+                penalty, huber)
     standardize = opts["standardize"] and engine != "python"
     scaler, X_fit = None, data.X if in_memory else None
     if standardize and engine in IN_MEMORY:   # the descent runs on standardized copies of the columns
@@ -225,7 +232,9 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
     if isinstance(data, XY):
         result.metrics = regression_metrics(data.y, data.X @ np.asarray(model.weights) + model.bias)
     else:  # not in memory: the metrics the summary gives without another pass
-        sse = raw.loss_and_gradient(model.theta)[0] / loss.scale(raw.n_rows)
+        from gradfit.engines.stats import StatsObjective   # the squared loss from the summary, whatever was fitted
+
+        sse = StatsObjective.loss_and_gradient(raw, model.theta)[0] / loss.scale(raw.n_rows)
         result.metrics = from_sse(sse, raw.n_rows, raw.summary.M[-1, -1])
     if test is not None:
         result.test_metrics = regression_metrics(test.y, model.predict(test.X))
@@ -264,6 +273,8 @@ def _exact_reference(opts, data, raw, loss, terms_original=None):
     asked = opts["solver"] == "exact"
     in_memory = isinstance(data, XY)
     cheap = asked or (in_memory and data.X.size <= EXACT_REFERENCE_LIMIT)
+    if loss.huber is not None:
+        return None
     if terms_original is not None:
         if terms_original.proximal:
             return None

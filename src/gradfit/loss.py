@@ -87,6 +87,24 @@ class Loss:
     fit_intercept: bool = True
     sample_weight: np.ndarray | None = field(default=None, compare=False, repr=False)
     penalty: Penalty = field(default_factory=Penalty)
+    huber: float | None = None   # ε of the Huber loss (scikit-learn's SGDRegressor loss="huber"); None: squared
+
+    @property
+    def name(self) -> str:
+        """What the loss is called: sse, mse or huber."""
+        return "huber" if self.huber is not None else self.reduction.value
+
+    def rho(self, r: np.ndarray) -> np.ndarray:
+        """Each row's loss: r² (squared), or Huber's r² for |r| ≤ ε and 2ε|r| − ε² beyond (twice scikit-learn's
+        ½r² / ε|r| − ½ε², so that the squared loss is the limit ε → ∞ and the penalty scaling is the same)."""
+        if self.huber is None:
+            return r * r
+        a = np.abs(r)
+        return np.where(a <= self.huber, r * r, 2 * self.huber * a - self.huber * self.huber)
+
+    def psi(self, r: np.ndarray) -> np.ndarray:
+        """Half the derivative of ``rho``: r, or r clipped to [−ε, ε] (outliers pull with a bounded force)."""
+        return r if self.huber is None else np.clip(r, -self.huber, self.huber)
 
     def __post_init__(self):
         object.__setattr__(self, "reduction", Reduction(self.reduction))
@@ -116,11 +134,15 @@ class Loss:
     def value(self, r: np.ndarray, weight=None) -> float:
         """Loss = Σ r² (or its mean); Σ s·r² (or / Σ s) with sample weights."""
         weight = self.sample_weight if weight is None else weight
+        if self.huber is not None:
+            rho = self.rho(r)
+            return float(rho.sum() if weight is None else weight @ rho) * self.scale(r.shape[0])
         total = float(r @ r) if weight is None else float((weight * r) @ r)
         return total * self.scale(r.shape[0])
 
     def gradient(self, X: np.ndarray, r: np.ndarray) -> np.ndarray:
         """∂Loss/∂w = 2·Xᵀr, ∂Loss/∂b = 2·Σr (r weighted by s; each divided by n or Σ s for "mse")."""
+        r = self.psi(r)
         sr = r if self.sample_weight is None else self.sample_weight * r
         grad_w = 2 * (X.T @ sr)
         grad = np.append(grad_w, 2 * sr.sum()) if self.fit_intercept else grad_w
@@ -131,7 +153,7 @@ class Loss:
 
         "mse": the batch's own mean gradient; "sse": the batch's sum scaled by n / |batch|.
         """
-        r = self.residual(X_batch, y_batch, theta)
+        r = self.psi(self.residual(X_batch, y_batch, theta))
         grad_w = 2 * (X_batch.T @ r)
         grad = np.append(grad_w, 2 * r.sum()) if self.fit_intercept else grad_w
         return grad * self.batch_factor(n_rows, X_batch.shape[0])
@@ -141,7 +163,8 @@ class Loss:
         return (n_rows if self.is_sum else 1.0) / batch_rows
 
     def hessian(self, G: np.ndarray, n_rows: int) -> np.ndarray:
-        """Hessian of the loss from the Gram matrix G = AᵀSA: 2·G (divided by n for "mse")."""
+        """Hessian of the loss from the Gram matrix G = AᵀSA: 2·G (divided by n for "mse"). For Huber's loss an
+        upper bound (its Hessian keeps only the rows with |r| ≤ ε), so 1/λ_max is still a safe step."""
         return 2 * G * self.scale(n_rows)
 
     def row_curvature(self, X: np.ndarray, n_rows: int) -> float:

@@ -38,8 +38,12 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
           "None: run all iterations", low=0, also=(None,)),
     Param("stop", "choice", "gap", "the stopping rule: gap (‖θ − θ*‖ ≤ ‖∇L‖/μ, a certificate of convergence) or "
           "loss (the tutorial's: the loss almost stops decreasing)", choices=("gap", "loss")),
-    Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean",
-          choices=("sse", "mse")),
+    Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean; huber: the mean of "
+          "Huber's loss (squared within epsilon of the fit, linear beyond: robust to outliers; no summary holds it, "
+          "so data read in chunks take a pass per iteration, and there is no certificate: it stops when the loss "
+          "almost stops decreasing)", choices=("sse", "mse", "huber")),
+    Param("epsilon", "float", None, "with loss huber: the residual ε beyond which the loss grows linearly (default "
+          "0.1, as scikit-learn's SGDRegressor)", low=0, low_open=True, also=(None,)),
     Param("engine", "choice", "auto", "where the loss and gradient are computed",
           choices=("auto", "python", "numpy", "torch", "stats", "stream", "dask")),
     Param("dtype", "choice", "float64", "floating-point precision of the numpy and torch engines",
@@ -203,3 +207,16 @@ def check_penalty(opts: dict) -> tuple[str, float, float]:
         raise ConfigError(f"solver='exact' (--solver exact) has a closed form for penalty 'none' and 'l2' only; "
                           f"penalty {penalty!r} has an L1 part: use solver='gd' (proximal descent).")
     return penalty, alpha, ratio
+
+
+def check_huber(opts: dict) -> float | None:
+    """ε of loss 'huber' (None for the squared losses); ConfigError for epsilon without it, or for solver 'exact'."""
+    if opts["loss"] != "huber":
+        if opts["epsilon"] is not None:
+            raise ConfigError(f"epsilon={opts['epsilon']!r} (--epsilon) is the Huber loss's; give loss='huber' "
+                              "(--loss huber) or leave epsilon out.")
+        return None
+    if opts["solver"] == "exact":
+        raise ConfigError("solver='exact' (--solver exact) solves least squares; loss 'huber' has no closed form: use "
+                          "solver='gd'.")
+    return 0.1 if opts["epsilon"] is None else opts["epsilon"]

@@ -38,7 +38,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     """Linear regression by gradient descent, in scikit-learn's conventions.
 
     Parameters: every hyper-parameter of ``gradfit.fit`` (see ``gradfit.params.PARAMS``: ``lr``,
-    ``iters``, ``tol``, ``loss``, ``optimizer``, ``momentum``, ``batch_size``, ``standardize``, …)
+    ``iters``, ``tol``, ``loss``, ``optimizer``, ``momentum``, ``batch_size``, ``standardize``, ``penalty``,
+    ``alpha``, ``l1_ratio``, ``penalty_scale``, ``epsilon``, …: ``penalty="l1", alpha=a`` is ``Lasso(alpha=a)``)
     and ``warm_start`` (start ``fit`` from the previous solution).
 
     Attributes: ``coef_``, ``intercept_``, ``n_iter_``, ``loss_curve_``, ``n_features_in_``,
