@@ -238,3 +238,32 @@ def test_the_result_carries_the_penalty():
     spec = result.loss_spec.penalty
     assert (spec.kind, spec.alpha, spec.l1_ratio, spec.scale) == ("l2", 0.1, 0.0, "given")
     assert result.options["penalty"] == "l2"
+
+
+@pytest.mark.parametrize("optimizer", ["accelerated", "gd"])
+def test_a_resumed_lasso_ends_with_exactly_the_uninterrupted_parameters(tmp_path, optimizer):
+    """FISTA's and ISTA's state (previous iterate, its gradient, t) is checkpointed: the resumed run is bit-exact."""
+    data = load("r_swiss")
+    options = dict(penalty="elasticnet", alpha=0.2, l1_ratio=0.8, optimizer=optimizer, tol=None)
+    if optimizer == "gd":
+        options["lr"] = "auto"
+    whole = quiet_fit(data.X, data.y, iters=300, **options)
+    path = tmp_path / "run.json"
+    quiet_fit(data.X, data.y, iters=120, checkpoint=path, every=120, **options)
+    resumed = quiet_fit(data.X, data.y, iters=300, resume=path, **options)
+    assert resumed.model.theta.tolist() == whole.model.theta.tolist()
+
+
+def test_summary_is_refused_for_a_penalized_fit(tutorial_csv, cli):
+    out = cli("fit", str(tutorial_csv), "--x", "x", "--y", "y", "--penalty", "l2", "--alpha", "0.1", "--summary")
+    assert out.code == 2 and "--summary" in out.err
+
+
+def test_the_fit_line_and_model_file_name_the_penalty(tmp_path, tutorial_csv, cli):
+    import json
+
+    out = cli("fit", str(tutorial_csv), "--x", "x", "--y", "y", "--penalty", "elasticnet", "--alpha", "0.1",
+              "--l1-ratio", "0.3", "--model", str(tmp_path / "m.json"))
+    assert out.code == 0 and "elasticnet penalty (alpha 0.1, l1_ratio 0.3)" in out.out
+    meta = json.loads((tmp_path / "m.json").read_text())["metadata"]
+    assert (meta["penalty"], meta["alpha"], meta["l1_ratio"]) == ("elasticnet", 0.1, 0.3)
