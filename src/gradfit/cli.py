@@ -188,6 +188,8 @@ def fit_command(
     alpha: Annotated[Optional[str], typer.Option("--alpha", metavar="A", help=PARAMS["alpha"].help, show_default=False)] = None,
     l1_ratio: Annotated[Optional[str], typer.Option("--l1-ratio", metavar="R", help=PARAMS["l1_ratio"].help, show_default=False)] = None,
     penalty_scale: _table_opt("penalty_scale", "given|standardized") = PARAMS["penalty_scale"].default,
+    early_stopping: _flag_opt("early_stopping") = False,
+    validation_fraction: Annotated[Optional[str], typer.Option("--validation-fraction", metavar="F", help=PARAMS["validation_fraction"].help, show_default=False)] = None,
     epsilon: Annotated[Optional[str], typer.Option("--epsilon", metavar="EPS", help=PARAMS["epsilon"].help, show_default=False)] = None,
     cv: Annotated[Optional[int], typer.Option("--cv", metavar="K", help="cross-validate the penalty's alpha over K folds "
                   "(rows assigned by a seeded hash of their index, --seed), every fold summarized in ONE pass over the "
@@ -236,7 +238,7 @@ def fit_command(
                            standardize="auto" if standardize is None else standardize, stop=stop, optimizer=optimizer,
                            momentum=momentum, solver=solver, test_fraction=test_fraction, seed=seed, dropna=dropna,
                            penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale,
-                           epsilon=epsilon)
+                           epsilon=epsilon, early_stopping=early_stopping, validation_fraction=validation_fraction)
     if summary and (penalty not in ("auto", "none") or alpha is not None or l1_ratio is not None or loss == "huber"):
         from gradfit.errors import ConfigError
 
@@ -257,13 +259,14 @@ def fit_command(
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
                               solver=solver, device=device, test_fraction=test_fraction, seed=seed, dropna=dropna,
                               penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale,
-                              epsilon=epsilon, callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
+                              epsilon=epsilon, early_stopping=early_stopping,
+                              validation_fraction=validation_fraction, callbacks=(bar,), scheduler=scheduler, checkpoint=checkpoint, every=every, resume=resume)
     except DivergenceError as exc:
         if history is not None and exc.result is not None:
             export_history(exc.result, history)   # the run up to the blow-up, to look at
         raise
     _out(render_fit(result, str(file)))
-    stopped_short = bool(result.options["tol"]) and not result.converged
+    stopped_short = bool(result.options["tol"]) and not result.converged and not result.stopped_early
     if stopped_short:   # said on stderr too, with the flags that fix it; the exit code tells scripts
         typer.echo(f"warning: {stopped_short_message(result, voice='cli')}", err=True)
     if summary:

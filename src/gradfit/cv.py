@@ -142,7 +142,7 @@ def _options(options: dict) -> dict:
     if options.get("alpha") is not None:
         raise ConfigError("cross-validation chooses alpha: leave alpha (--alpha) out, and give the path with alphas "
                           "(--alphas N).")
-    for name in ("test_fraction", "dropna", "init"):
+    for name in ("test_fraction", "dropna", "init", "early_stopping", "validation_fraction"):
         if options.get(name) not in (None, False):
             raise ConfigError(f"{name} ({params.flag(name)}) does not go with cross-validation: the folds are the "
                               "held-out data.")

@@ -39,6 +39,7 @@ class Stop(enum.StrEnum):
     MAX_ITER = "max_iter"    # the iteration (epoch) limit came first
     DIVERGED = "diverged"    # the loss blew up, or grew with a learning rate above 2/λ_max
     EXACT = "exact"          # no descent: the exact least-squares solution
+    EARLY = "early"          # early stopping: the held-out rows' error stopped improving
 
 
 # --- update rules ----------------------------------------------------------------------------
@@ -421,6 +422,7 @@ def run(
     stable_lr: float = math.inf,
     certificate: Certificate | None = None,
     prox: Callable[[np.ndarray, float], np.ndarray] | None = None,
+    monitor: Callable[[np.ndarray], float] | None = None,
 ) -> Outcome:
     """Repeat ``θ ← θ − λ_t·step`` until ``max_iter``, the tolerance, or divergence.
 
@@ -437,6 +439,10 @@ def run(
 
     ``prox(θ, λ)`` is the proximal step of a penalty's L1 part: a ``ProximalRule`` (ISTA, FISTA) applies
     it in its update; mini-batch SGD applies it after each mini-batch step.
+
+    ``monitor(θ)`` is the error on held-out rows (early stopping): the run stops with ``Stop.EARLY`` once it
+    has not improved by more than ``tol`` (relative) for ``n_iter_no_change`` iterations in a row; the
+    loss's own change no longer stops it (the certificate still does).
     """
     rule = rule or gradient_descent()
     lr_at = schedule or (lambda t: lr)
@@ -447,6 +453,7 @@ def run(
     history = History(history_cap)
     history.record(start, theta, loss, grad)
     stop, k, quiet_iters = Stop.MAX_ITER, start, 0
+    best, stale = (monitor(theta), 0) if monitor is not None else (math.inf, 0)
     if not math.isfinite(loss):
         stop = Stop.DIVERGED
     with np.errstate(over="ignore", invalid="ignore"):
@@ -469,7 +476,13 @@ def run(
             for callback in callbacks:
                 callback(LoopState(k, max_iter, theta, loss, grad, lr_at(state.count), state,
                                    batches.rng if batches is not None else None))
-            if certificate is None:
+            if monitor is not None:
+                error = monitor(theta)
+                stale = 0 if error < best - (tol or 0.0) * abs(best) else stale + 1
+                best = min(best, error)
+            if monitor is not None and certificate is None:
+                quiet_iters = 0
+            elif certificate is None:
                 quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
             else:
                 quiet_iters = quiet_iters + 1 if tol and certificate.gap(theta, grad) <= tol else 0
@@ -477,6 +490,8 @@ def run(
                 stop = Stop.DIVERGED
             elif quiet_iters >= n_iter_no_change:
                 stop = Stop.TOL
+            elif monitor is not None and stale >= n_iter_no_change:
+                stop = Stop.EARLY
     if stop is not Stop.DIVERGED and diverging(loss, history.loss[0], lr, stable_lr):
         stop = Stop.DIVERGED
     history.record(k, theta, loss, grad, force=True)

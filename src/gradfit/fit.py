@@ -110,6 +110,8 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     penalty_name, alpha, l1_ratio = params.check_penalty(opts)
     penalty = Penalty(penalty_name, alpha, l1_ratio, opts["penalty_scale"])
     opts |= {"penalty": penalty_name, "alpha": alpha, "l1_ratio": l1_ratio}   # "auto" and the defaults, made concrete
+    validation_fraction = params.check_early_stopping(opts)
+    opts["validation_fraction"] = validation_fraction
     huber = params.check_huber(opts)
     if huber is not None:
         opts["epsilon"] = huber
@@ -125,7 +127,8 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         opts["optimizer"], opts["momentum"], opts["nesterov"])
     weighted = getattr(data, "weight", None) is not None or getattr(data, "weight_name", None) is not None
     in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
-                                                 ("dropna", opts["dropna"])) if on)
+                                                 ("dropna", opts["dropna"]),
+                                                 ("early_stopping", validation_fraction is not None)) if on)
     engine = choose_engine(data, engine=opts["engine"], optimizer=opts["optimizer"], dtype=opts["dtype"],
                            device=opts["device"], weighted=weighted, in_memory_only=in_memory_only,
                            summarizable=huber is None)
@@ -133,6 +136,9 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         data = read_all(data, dropna=opts["dropna"])
     if opts["test_fraction"] is not None:
         data, test = split(data, opts["test_fraction"], opts["seed"])
+    validation = None
+    if validation_fraction is not None:   # held out from training, for the early-stopping monitor
+        data, validation = split(data, validation_fraction, opts["seed"] + 1)
     names, fit_intercept = data.feature_names, opts["fit_intercept"]
     in_memory = isinstance(data, XY)
     if in_memory and summary is None:   # (with a summary made earlier, the caller has had its pass)
@@ -167,7 +173,7 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
             scaler = _standardizer(Standardizer.from_summary(raw.summary, names, fit_intercept))
             objective = raw.standardized(scaler.mean, scaler.scale)
         return _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, updates_before, checkpoint,
-                    every, resume, X_fit)
+                    every, resume, X_fit, validation)
     finally:
         raw.close()
 
@@ -184,7 +190,7 @@ def resolve_auto(opts: dict) -> dict:
 
 
 def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, updates_before, checkpoint, every, resume,
-         X_fit):
+         X_fit, validation=None):
     names, fit_intercept = data.feature_names, loss.fit_intercept
     theta0 = _initial_theta(opts["init"], len(names) + fit_intercept, fit_intercept)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
@@ -207,7 +213,8 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
         outcome = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
                            every, resume, names, data.target_name,
                            certificate if opts["stop"] == "gap" else None,
-                           prox=terms.prox if terms is not None and terms.proximal else None)
+                           prox=terms.prox if terms is not None and terms.proximal else None,
+                           monitor=_validation_error(validation, scaler, fit_intercept))
         if scaler is not None:
             outcome.history.map(scaler.to_original, scaler.gradient_to_original)
     theta = to_original @ outcome.theta
@@ -238,7 +245,7 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
         result.metrics = from_sse(sse, raw.n_rows, raw.summary.M[-1, -1])
     if test is not None:
         result.test_metrics = regression_metrics(test.y, model.predict(test.X))
-    if opts["tol"] and opts["solver"] != "exact" and not result.converged:
+    if opts["tol"] and opts["solver"] != "exact" and not result.converged and not result.stopped_early:
         from gradfit.errors import ConvergenceWarning
 
         warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=3)
@@ -303,6 +310,16 @@ def _on_original(data, raw, loss: Loss, theta, terms=None) -> tuple[float, np.nd
     return value + terms.value(theta), grad + terms.gradient(np.asarray(theta, dtype=np.float64))
 
 
+def _validation_error(validation: XY | None, scaler, fit_intercept: bool):
+    """The mean squared error of the held-out rows at θ (in the coordinates descended), for early stopping."""
+    if validation is None:
+        return None
+    X = validation.X if scaler is None else scaler.transform(validation.X)
+    y = validation.y
+    scoring = Loss("mse", fit_intercept)
+    return lambda theta: scoring.value(scoring.residual(X, y, np.asarray(theta, dtype=np.float64)))
+
+
 def _penalty_terms(loss: Loss, data, raw, scaler, n_rows: int):
     """The penalty's terms in the descended coordinates and on the given scale (None, None without a penalty).
 
@@ -346,7 +363,7 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit) -> f
 
 
 def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint, every, resume,
-             names, target, certificate, prox=None) -> descent.Outcome:
+             names, target, certificate, prox=None, monitor=None) -> descent.Outcome:
     """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where."""
     sgd = opts["optimizer"] == "sgd"
     rng = np.random.default_rng(opts["seed"])
@@ -376,7 +393,7 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
                               n_iter_no_change=opts["n_iter_no_change"],
                               batches=descent.MiniBatches(opts["batch_size"], rng) if sgd else None,
                               start=first, rule_state=state, stable_lr=stable_lr_bound(lambda_max),
-                              certificate=certificate, prox=prox)
+                              certificate=certificate, prox=prox, monitor=monitor)
     except KeyboardInterrupt:
         if saver is None:
             raise

@@ -89,6 +89,11 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("penalty_scale", "choice", "given", "the scale on which w is penalized: given (the features as they are, "
           "scikit-learn's convention) or standardized (each wⱼ·sⱼ with sⱼ the column's standard deviation, "
           "glmnet's); coefficients are always reported on the given scale", choices=("given", "standardized")),
+    Param("early_stopping", "bool", False, "hold out validation_fraction of the rows (chosen with seed) and stop once "
+          "their mean squared error has not improved by tol (relative) for n_iter_no_change iterations (epochs) in a "
+          "row, as scikit-learn's SGDRegressor; the data must be in memory"),
+    Param("validation_fraction", "float", None, "with early_stopping: the fraction of the rows held out (default 0.1)",
+          low=0, low_open=True, high=1, high_open=True, also=(None,)),
     Param("history_cap", "int", 10_000, "most iterations kept in the history; longer runs are "
           "thinned evenly", low=4),
 ]}
@@ -220,3 +225,16 @@ def check_huber(opts: dict) -> float | None:
         raise ConfigError("solver='exact' (--solver exact) solves least squares; loss 'huber' has no closed form: use "
                           "solver='gd'.")
     return 0.1 if opts["epsilon"] is None else opts["epsilon"]
+
+
+def check_early_stopping(opts: dict) -> float | None:
+    """The held-out fraction of early stopping (None without it); ConfigError for validation_fraction alone or
+    with solver 'exact'."""
+    if not opts["early_stopping"]:
+        if opts["validation_fraction"] is not None:
+            raise ConfigError(f"validation_fraction={opts['validation_fraction']!r} (--validation-fraction) is early "
+                              "stopping's; give early_stopping=True (--early-stopping) or leave it out.")
+        return None
+    if opts["solver"] == "exact":
+        raise ConfigError("early_stopping (--early-stopping) stops a descent; solver='exact' has none: use solver='gd'.")
+    return 0.1 if opts["validation_fraction"] is None else opts["validation_fraction"]
