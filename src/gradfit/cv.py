@@ -29,6 +29,7 @@ from gradfit.data.files import Scan
 from gradfit.data.standardize import Standardizer
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, fold_summaries
 from gradfit.errors import ConfigError, DataError
+from gradfit.fit import fit_data, iteration_budget
 from gradfit.loss import Loss, Penalty, PenaltyTerms, extreme_eigenvalues
 from gradfit.result import FitResult
 
@@ -112,8 +113,6 @@ def cv(X, y=None, *, folds: int = 5, alphas=100, eps: float = 1e-3, select: str 
     best = int(np.argmin(mean))
     one_se = int(np.flatnonzero(mean <= mean[best] + se[best])[0])   # the largest α (path descends)
     alpha = float(path[best] if select == "min" else path[one_se])
-    from gradfit.fit import fit_data
-
     final_options = {**options, "alpha": alpha, "penalty": kind, "engine": engine}
     result = fit_data(data, summary=total, scheduler=scheduler, **final_options)
     coef_path = np.array(list(solve_path(total, names, loss, kind, ratio, scale, path, opts["tol"])))
@@ -236,8 +235,6 @@ def solve_path(summary: Summary, names, loss: Loss, kind: str, ratio: float, sca
             eigenvalues = extreme_eigenvalues(hessian + np.diag(terms.curvature))
         mu, lambda_max = eigenvalues
         certificate = descent.Certificate(mu, to_original, norm, terms) if mu > lambda_max * 1e-15 else None
-        from gradfit.fit import iteration_budget
-
         budget = iteration_budget({"iters": "auto", "tol": tol, "optimizer": "accelerated"}, 1 / lambda_max, mu,
                                   lambda_max)
         outcome = descent.run(descent.Penalized(objective, terms), theta, lr=1 / lambda_max, max_iter=budget, tol=tol,
