@@ -39,6 +39,7 @@ from gradfit.data.files import open_files  # noqa: E402
 from gradfit.errors import (ConfigError, ConvergenceWarning, DataError, DivergenceError, GradfitError, GradfitWarning,
                             Interrupted)  # noqa: E402
 from gradfit.fit import fit  # noqa: E402
+from gradfit.cv import CVResult, cv  # noqa: E402
 from gradfit.model import LinearModel  # noqa: E402
 from gradfit.outputs.explain import explain  # noqa: E402
 from gradfit.outputs.persist import load_model, save_model  # noqa: E402
@@ -48,9 +49,9 @@ from gradfit.warmup import descend  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "ConvergenceWarning", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "GradfitWarning",
+    "CVResult", "ConfigError", "ConvergenceWarning", "DataError", "DivergenceError", "FitResult", "GDRegressor", "GradfitError", "GradfitWarning",
     "Interrupted", "LinearModel",
-    "datasets", "descend", "explain", "fit", "load_model", "open_files", "save_model",
+    "cv", "datasets", "descend", "explain", "fit", "load_model", "open_files", "save_model",
 ]
 
 

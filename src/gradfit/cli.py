@@ -93,7 +93,7 @@ def _options(
 LrOpt = Annotated[str, typer.Option("--lr", metavar="LR|auto", help=PARAMS["lr"].help)]
 ItersOpt = Annotated[str, typer.Option("--iters", metavar="N|auto", help=PARAMS["iters"].help)]
 TolOpt = Annotated[str, typer.Option("--tol", metavar="TOL", help=PARAMS["tol"].help)]
-LossOpt = Annotated[str, typer.Option("--loss", metavar="sse|mse", help=PARAMS["loss"].help)]
+LossOpt = Annotated[str, typer.Option("--loss", metavar="sse|mse|huber", help=PARAMS["loss"].help)]
 EngineOpt = Annotated[str, typer.Option("--engine", metavar="ENGINE", help=PARAMS["engine"].help + ": python (the tutorial's "
                                         "arithmetic, exact), numpy (vectorised), torch (PyTorch, CPU or CUDA), stats "
                                         "(one pass to a summary, then O(d²) per iteration), stream (files larger than "
@@ -208,6 +208,22 @@ def fit_command(
                                                  "test metrics are computed on it")] = None,
     test_fraction: Annotated[Optional[str], typer.Option("--test-fraction", metavar="F", help=PARAMS["test_fraction"].help)] = None,
     seed: _table_opt("seed", "S") = str(PARAMS["seed"].default),
+    penalty: _table_opt("penalty", "none|l2|l1|elasticnet") = PARAMS["penalty"].default,
+    alpha: Annotated[Optional[str], typer.Option("--alpha", metavar="A", help=PARAMS["alpha"].help, show_default=False)] = None,
+    l1_ratio: Annotated[Optional[str], typer.Option("--l1-ratio", metavar="R", help=PARAMS["l1_ratio"].help, show_default=False)] = None,
+    penalty_scale: _table_opt("penalty_scale", "given|standardized") = PARAMS["penalty_scale"].default,
+    early_stopping: _flag_opt("early_stopping") = False,
+    validation_fraction: Annotated[Optional[str], typer.Option("--validation-fraction", metavar="F", help=PARAMS["validation_fraction"].help, show_default=False)] = None,
+    epsilon: Annotated[Optional[str], typer.Option("--epsilon", metavar="EPS", help=PARAMS["epsilon"].help, show_default=False)] = None,
+    cv: Annotated[Optional[int], typer.Option("--cv", metavar="K", help="cross-validate the penalty's alpha over K folds "
+                  "(rows assigned by a seeded hash of their index, --seed), every fold summarized in ONE pass over the "
+                  "data; prints the CV error per alpha and fits at the chosen one. Needs --penalty", min=2,
+                  show_default=False)] = None,
+    alphas: Annotated[str, typer.Option("--alphas", metavar="N|A,B,…", help="with --cv: the number of alphas, log-spaced "
+                      "from alpha_max (all weights 0) down to alpha_max/1000 as scikit-learn's LassoCV, or the alphas "
+                      "themselves")] = "100",
+    cv_select: Annotated[str, typer.Option("--cv-select", metavar="min|1se", help="with --cv: fit at the alpha of least "
+                         "CV error (min) or at the largest alpha within one standard error of it (1se, glmnet's rule)")] = "min",
     dropna: _flag_opt("dropna") = False,
     summary: Annotated[bool, typer.Option("--summary", help="print the inference table: standard errors, t, p-values, 95% "
                                           "CIs, R², F, condition number")] = False,
@@ -240,6 +256,22 @@ def fit_command(
     from gradfit.training.progress import ProgressBar
 
     _check_outputs(history, model, checkpoint, plot_dir=plot)
+    if cv is not None:
+        return _cv_command(file, x, y, cv, alphas, cv_select, model, quiet, scheduler, plot,
+                           given={"--test": test, "--checkpoint": checkpoint, "--every": every, "--resume": resume,
+                                  "--weight": weight, "--history": history, "--summary": summary},
+                           lr=lr, iters=iters, tol=_tol(tol), init=_parse_floats(init, "--init"), loss=loss,
+                           engine=engine, fit_intercept=not no_intercept, dtype=dtype,
+                           standardize="auto" if standardize is None else standardize, stop=stop, optimizer=optimizer,
+                           momentum=momentum, solver=solver, test_fraction=test_fraction, seed=seed, dropna=dropna,
+                           penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale,
+                           epsilon=epsilon, early_stopping=early_stopping, validation_fraction=validation_fraction)
+    if summary and (penalty not in ("auto", "none") or alpha is not None or l1_ratio is not None or loss == "huber"):
+        from gradfit.errors import ConfigError
+
+        raise ConfigError("--summary's standard errors, t and p-values are those of unpenalized least squares; they do "
+                          "not hold for a penalized or Huber fit. Leave --summary out, or fit without --penalty/--alpha "
+                          "and --loss huber.")
     if checkpoint is None and not every:
         checkpoint = Path(DEFAULT_PATH)  # written only if Ctrl-C interrupts the run
     try:
@@ -255,8 +287,10 @@ def fit_command(
                               optimizer=optimizer, momentum=momentum, batch_size=batch_size,
                               epochs=epochs, learning_rate=learning_rate, power_t=power_t, n_iter_no_change=n_iter_no_change,
                               solver=solver, device=device, test_fraction=test_fraction, seed=seed, dropna=dropna,
-                              callbacks=(bar, CTRL_C), scheduler=scheduler, checkpoint=checkpoint, every=every,
-                              resume=resume)
+                              penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, penalty_scale=penalty_scale,
+                              epsilon=epsilon, early_stopping=early_stopping,
+                              validation_fraction=validation_fraction, callbacks=(bar, CTRL_C), scheduler=scheduler, checkpoint=checkpoint,
+                              every=every, resume=resume)
     except DivergenceError as exc:
         if history is not None and exc.result is not None:
             export_history(exc.result, history)   # the run up to the blow-up, to look at
@@ -264,7 +298,7 @@ def fit_command(
     # Ctrl-C from here on: the finished run's final state is saved, and resuming it writes the results.
     CTRL_C.on_interrupt = lambda: keep_finished_run(result.final_state, checkpoint)
     _out(render_fit(result, str(file)))
-    stopped_short = bool(result.options["tol"]) and not result.converged
+    stopped_short = bool(result.options["tol"]) and not result.converged and not result.stopped_early
     if stopped_short:   # said on stderr too, with the flags that fix it; the exit code tells scripts
         typer.echo(f"warning: {stopped_short_message(result, voice='cli')}", err=True)
     if summary:
@@ -275,7 +309,8 @@ def fit_command(
         _note(f"History ({len(result.history)} records) written to {history}", quiet)
     if model is not None:
         save_model(result.model, model, metadata={"source": str(file), "engine": result.engine,
-                                                  "loss": result.reduction, "solver": result.solver,
+                                                  "loss": result.loss_spec.name, "solver": result.solver,
+                                                  **_penalty_metadata(result.loss_spec),
                                                   "lr": None if result.solver == "exact" else result.lr,
                                                   "iterations": result.n_iter, "metrics": result.metrics,
                                                   "optimizer": result.optimizer, "standardize": result.standardized,
@@ -285,6 +320,49 @@ def fit_command(
         _note(f"Model saved to {model}", quiet)
     _write_plots(result, plot, "fit", "en", quiet)
     return EXIT_NOT_CONVERGED if stopped_short else 0
+
+
+def _cv_command(file, x, y, folds, alphas, select, model, quiet, scheduler, plot, given, **options) -> int:
+    """``fit --cv K``: the cross-validated path, its table, and the model at the chosen alpha."""
+    from gradfit.cv import cv
+    from gradfit.data.files import open_files
+    from gradfit.errors import ConfigError
+    from gradfit.outputs.persist import save_model
+
+    clash = [name for name, value in given.items() if value not in (None, False, 0)]
+    if clash:
+        raise ConfigError(f"{', '.join(clash)} do(es) not go with --cv: cross-validation fits a path from the folds' "
+                          "summaries; run gradfit fit again at the chosen --alpha for those.")
+    path = [float(a) for a in _parse_floats(alphas, "--alphas")] if "," in alphas or "." in alphas else \
+        _parse_int(alphas, "--alphas")
+    result = cv(open_files(file, x, y), folds=folds, alphas=path, select=select, scheduler=scheduler, **options)
+    fitted = result.result
+    _out(f"Cross-validation: {folds} folds of {', '.join(map(str, result.fold_sizes))} rows, read in one pass; "
+         f"penalty {result.penalty.kind.value}" + (f" (l1_ratio {result.penalty.l1_ratio:g})"
+                                                   if result.penalty.kind.value == "elasticnet" else ""))
+    _out(result.table())
+    _out(f"alpha with the least CV error (*): {result.alpha_min:.6g};  largest alpha within one standard error (+): "
+         f"{result.alpha_1se:.6g};  fitted at {result.alpha:.6g} ({select})")
+    _out("")
+    _out(render_fit(fitted, str(file)))
+    if model is not None:
+        save_model(fitted.model, model, metadata={"source": str(file), "engine": fitted.engine, "loss": fitted.reduction,
+                                                  "penalty": result.penalty.kind.value, "alpha": result.alpha,
+                                                  "l1_ratio": result.penalty.l1_ratio, "cv_folds": folds,
+                                                  "cv_select": select, "metrics": fitted.metrics,
+                                                  "converged": fitted.converged, "gap_bound": fitted.gap_bound})
+        _note(f"Model saved to {model}", quiet)
+    _write_plots(fitted, plot, "fit", "en", quiet)
+    return EXIT_NOT_CONVERGED if fitted.options["tol"] and not fitted.converged else 0
+
+
+def _parse_int(text: str, option: str) -> int:
+    from gradfit.errors import ConfigError
+
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"Invalid value for {option}: {text!r}; expected a count or numbers such as 1,0.1,0.01.") from None
 
 
 @command()
@@ -503,6 +581,22 @@ def report_command(
 
 # --- rendering ------------------------------------------------------------------------------
 
+def _penalty_metadata(loss) -> dict:
+    p = loss.penalty
+    extra = {"epsilon": loss.huber} if loss.huber is not None else {}
+    if p.active:
+        extra |= {"penalty": p.kind.value, "alpha": p.alpha, "l1_ratio": p.l1_ratio, "penalty_scale": p.scale}
+    return extra
+
+
+def _penalty_text(penalty) -> str:
+    if not penalty.active:
+        return ""
+    ratio = f", l1_ratio {penalty.l1_ratio:g}" if penalty.kind.value == "elasticnet" else ""
+    scale = ", on the standardized scale" if penalty.scale == "standardized" else ""
+    return f" + {penalty.kind.value} penalty (alpha {penalty.alpha:.6g}{ratio}{scale})"
+
+
 METRIC_LABELS = (("mse", "MSE "), ("rmse", "RMSE"), ("mae", "MAE "), ("r2", "R²  "))
 
 
@@ -514,7 +608,8 @@ def render_fit(result, source: str) -> str:
     lines = [
         f"Fitted {'f(x) = w·x + b' if m.fit_intercept else 'f(x) = w·x'} to '{source}' "
         f"({result.n_rows} rows, {d} feature{'s' * (d != 1)}; engine {result.engine}, "
-        f"loss {result.reduction}, {how}{', standardized' if result.standardized else ''})",
+        f"loss {result.loss_spec.name}{_penalty_text(result.loss_spec.penalty)}, {how}"
+        f"{', standardized' if result.standardized else ''})",
         result.verdict(voice="cli"),
     ]
     for name, w in zip(m.feature_names, m.weights):

@@ -39,6 +39,7 @@ class Stop(enum.StrEnum):
     MAX_ITER = "max_iter"    # the iteration (epoch) limit came first
     DIVERGED = "diverged"    # the loss blew up, or grew with a learning rate above 2/λ_max
     EXACT = "exact"          # no descent: the exact least-squares solution
+    EARLY = "early"          # early stopping: the held-out rows' error stopped improving
 
 
 # --- update rules ----------------------------------------------------------------------------
@@ -112,6 +113,89 @@ def accelerated() -> Rule:
         return grad + beta_next * velocity, AcceleratedState(state.count + 1, velocity, t_next)
 
     return Rule(init, update)
+
+
+class ProximalState(NamedTuple):
+    count: int
+    previous: np.ndarray           # x_{k−1}, the previous iterate
+    previous_gradient: np.ndarray  # ∇f(x_{k−1})
+    t: float                       # FISTA's t_k (1 for ISTA, and after a restart)
+
+
+class ProximalRule(NamedTuple):
+    """A proximal-gradient rule: ``init(θ, count) -> state``, ``update(θ, ∇f(θ), λ, state, prox) -> (θ, state)``.
+
+    For a loss f + g with g = Σ τⱼ|θⱼ| (the L1 part of a penalty) a gradient step on f is followed by
+    g's proximal step, the soft-threshold ``prox(v, λ)``.
+    """
+
+    init: Callable[..., tuple]
+    update: Callable[..., tuple[np.ndarray, tuple]]
+
+
+def proximal(accelerate: bool) -> ProximalRule:
+    """ISTA (``accelerate=False``): x ← prox(x − λ·∇f(x)); FISTA with adaptive restart (Beck & Teboulle 2009;
+    O'Donoghue & Candès 2015) when ``accelerate``::
+
+        y = x_k + β_k·(x_k − x_{k−1}),   β_k = (t_k − 1)/t_{k+1},  t_{k+1} = (1 + √(1 + 4t_k²))/2
+        x_{k+1} = prox(y − λ·∇f(y))
+        restart (t = 1, no momentum next) when (y − x_{k+1})ᵀ(x_{k+1} − x_k) > 0
+
+    f is quadratic, so ∇f is affine and ∇f(y) = ∇f(x_k) + β_k·(∇f(x_k) − ∇f(x_{k−1})): one gradient per
+    iteration, taken at the iterate x_k that the loop records (sparse, where the certificate is computed).
+    """
+
+    def init(theta, count=0):
+        theta = np.asarray(theta, dtype=np.float64)
+        return ProximalState(count, theta.copy(), np.zeros_like(theta), 1.0)
+
+    def update(theta, grad, lr, state, prox):
+        if accelerate and state.count:
+            t_next = (1 + math.sqrt(1 + 4 * state.t * state.t)) / 2
+            beta = (state.t - 1) / t_next
+        else:
+            t_next, beta = 1.0, 0.0
+        y = theta + beta * (theta - state.previous)
+        grad_y = grad + beta * (grad - state.previous_gradient)
+        new = prox(y - lr * grad_y, lr)
+        if accelerate and (y - new) @ (new - theta) > 0:   # restart: the momentum carried us uphill
+            t_next = 1.0
+        return new, ProximalState(state.count + 1, np.asarray(theta), np.asarray(grad), t_next)
+
+    return ProximalRule(init, update)
+
+
+def proximal_rule_for(optimizer: str, momentum_: float = 0.0, nesterov: bool = False):
+    """The rule for a penalty with an L1 part: FISTA for ``accelerated``, ISTA for ``gd``; ``sgd`` keeps its rule
+    and soft-thresholds after each mini-batch step (proximal SGD)."""
+    if optimizer in ("momentum", "nesterov") or momentum_ or nesterov:
+        raise ConfigError(f"penalty 'l1' and 'elasticnet' descend by proximal steps: optimizer must be one of "
+                          f"'accelerated' (FISTA), 'gd' (ISTA) or 'sgd' (proximal SGD), without momentum; got "
+                          f"optimizer={optimizer!r}" + (f", momentum={momentum_:g}" if momentum_ else "") + ".")
+    if optimizer == "accelerated":
+        return proximal(True)
+    if optimizer == "gd":
+        return proximal(False)
+    return rule_for(optimizer)
+
+
+class Penalized:
+    """An objective with a penalty's terms (``loss.PenaltyTerms``) added: the loss gains ½Σκθ² + Σ τ|θ|, the
+    gradient the smooth part κ∘θ; the L1 part is the proximal rule's. Every engine runs unchanged under it."""
+
+    def __init__(self, objective, terms):
+        self.objective, self.terms = objective, terms
+
+    def __getattr__(self, name):
+        return getattr(self.objective, name)
+
+    def loss_and_gradient(self, theta):
+        loss, grad = self.objective.loss_and_gradient(theta)
+        return loss + self.terms.value(theta), grad + self.terms.gradient(theta).astype(grad.dtype)
+
+    def batch_gradient(self, batch, theta):
+        grad = self.objective.batch_gradient(batch, theta)
+        return grad + self.terms.gradient(theta).astype(grad.dtype)
 
 
 def rule_for(optimizer: str, momentum_: float = 0.0, nesterov: bool = False) -> Rule:
@@ -198,17 +282,26 @@ class Certificate(NamedTuple):
     mu: float
     to_original: np.ndarray          # θ on the reported scale = to_original @ θ (identity without standardizing)
     norm: float                      # ‖to_original‖₂
+    terms: Any = None                # a penalty's PenaltyTerms with an L1 part: the bound uses the least subgradient
 
     @classmethod
-    def of(cls, mu: float, to_original: np.ndarray) -> "Certificate | None":
-        """None where μ = 0 (a Hessian of zeros: no data to descend on)."""
+    def of(cls, mu: float, to_original: np.ndarray, terms=None) -> "Certificate | None":
+        """None where the Hessian is singular (μ = 0): then no bound exists.
+
+        With a penalty, μ is the smallest eigenvalue of the Hessian of the smooth part (the L2 term
+        included), and for an L1 part the gradient is replaced by the least-norm subgradient s of the whole
+        loss: strong convexity gives ⟨s, θ − θ*⟩ ≥ μ‖θ − θ*‖², so ‖θ − θ*‖ ≤ ‖s‖/μ still holds.
+        """
         if not mu > 0:
             return None
-        return cls(mu, to_original, float(np.linalg.norm(to_original, 2)))
+        return cls(mu, to_original, float(np.linalg.norm(to_original, 2)),
+                   terms if terms is not None and terms.proximal else None)
 
     def gap(self, theta, grad) -> float:
         """The certified bound on maxⱼ|θⱼ − θⱼ*| / maxⱼ|θⱼ| (∞ when θ = 0)."""
         size = float(np.abs(self.to_original @ theta).max()) if len(theta) else 0.0
+        if self.terms is not None:
+            grad = self.terms.subgradient(np.asarray(theta, dtype=np.float64), np.asarray(grad, dtype=np.float64))
         distance = self.norm * float(np.linalg.norm(grad)) / self.mu
         return distance / size if size > 0 else (0.0 if distance == 0 else math.inf)
 
@@ -336,6 +429,8 @@ def run(
     certificate: Certificate | None = None,
     quiet_start: int = 0,
     loss0: float | None = None,
+    prox: Callable[[np.ndarray, float], np.ndarray] | None = None,
+    monitor: Callable[[np.ndarray], float] | None = None,
 ) -> Outcome:
     """Repeat ``θ ← θ − λ_t·step`` until ``max_iter``, the tolerance, or divergence.
 
@@ -350,6 +445,13 @@ def run(
     ``theta0`` and the rule's ``rule_state``, with ``batches.rng`` restored, and the ``quiet``
     count and ``loss0`` its callbacks saw: the iterations that follow are the same, bit for bit,
     as those of the uninterrupted run (and a run that had already met its stopping rule stops).
+
+    ``prox(θ, λ)`` is the proximal step of a penalty's L1 part: a ``ProximalRule`` (ISTA, FISTA) applies
+    it in its update; mini-batch SGD applies it after each mini-batch step.
+
+    ``monitor(θ)`` is the error on held-out rows (early stopping): the run stops with ``Stop.EARLY`` once it
+    has not improved by more than ``tol`` (relative) for ``n_iter_no_change`` iterations in a row; the
+    loss's own change no longer stops it (the certificate still does).
     """
     rule = rule or gradient_descent()
     lr_at = schedule or (lambda t: lr)
@@ -360,6 +462,7 @@ def run(
     history = History(history_cap)
     history.record(start, theta, loss, grad)
     stop, k, quiet_iters = Stop.MAX_ITER, start, quiet_start
+    best, stale = (monitor(theta), 0) if monitor is not None else (math.inf, 0)
     if not math.isfinite(loss):
         stop = Stop.DIVERGED
     elif quiet_iters >= n_iter_no_change:       # resumed after the stopping rule was met: nothing left to do
@@ -367,17 +470,27 @@ def run(
     with np.errstate(over="ignore", invalid="ignore"):
         while stop is Stop.MAX_ITER and k < max_iter:
             k += 1
-            if batches is None:
+            if batches is None and isinstance(rule, ProximalRule):
+                theta, state = rule.update(theta, grad, lr_at(state.count + 1), state, prox)
+            elif batches is None:
                 step, state = rule.update(grad, state)
                 theta = theta - lr_at(state.count) * step
             else:
                 for batch in objective.iter_batches(batches.size, batches.rng):
                     step, state = rule.update(objective.batch_gradient(batch, theta), state)
                     theta = theta - lr_at(state.count) * step
+                    if prox is not None:
+                        theta = prox(theta, lr_at(state.count))
             previous = loss
             loss, grad = objective.loss_and_gradient(theta)
             history.record(k, theta, loss, grad)
-            if certificate is None:
+            if monitor is not None:
+                error = monitor(theta)
+                stale = 0 if error < best - (tol or 0.0) * abs(best) else stale + 1
+                best = min(best, error)
+            if monitor is not None and certificate is None:
+                quiet_iters = 0
+            elif certificate is None:
                 quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
             else:
                 quiet_iters = quiet_iters + 1 if tol and certificate.gap(theta, grad) <= tol else 0
@@ -388,6 +501,8 @@ def run(
                 stop = Stop.DIVERGED
             elif quiet_iters >= n_iter_no_change:
                 stop = Stop.TOL
+            elif monitor is not None and stale >= n_iter_no_change:
+                stop = Stop.EARLY
     if stop is not Stop.DIVERGED and diverging(loss, loss0, lr, stable_lr):
         stop = Stop.DIVERGED
     history.record(k, theta, loss, grad, force=True)

@@ -521,3 +521,31 @@ def record_gaps(history, theta_star, loss_star: float) -> None:
     """Fill the history's loss and parameter gaps, one per recorded iteration."""
     history.loss_gap = [loss - loss_star for loss in history.loss]
     history.param_gap = [param_gap(t, theta_star) for t in history.theta]
+
+
+# --- ridge: the closed form of the L2 penalty ---------------------------------------------------
+
+def ridge(X, y, D, *, fit_intercept: bool = True, sample_weight=None) -> np.ndarray:
+    """θ* of ``Σᵢ sᵢ·rᵢ² + Σⱼ Dⱼ·wⱼ²`` (ridge; the intercept is not penalized): least squares by QR on the
+    (weighted, centred) rows with the rows ``√Dⱼ·eⱼ`` appended, so the squared condition number is never formed."""
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    d = X.shape[1]
+    xbar, ybar = (s @ X / s.sum(), s @ y / s.sum()) if fit_intercept else (np.zeros(d), 0.0)
+    root = np.sqrt(s)
+    A = np.vstack([(X - xbar) * root[:, None], np.diag(np.sqrt(np.asarray(D, dtype=np.float64)))])
+    rhs = np.concatenate([(y - ybar) * root, np.zeros(d)])
+    w = np.linalg.lstsq(A, rhs, rcond=None)[0]
+    return np.append(w, ybar - xbar @ w) if fit_intercept else w
+
+
+def ridge_from_summary(summary, D, fit_intercept: bool = True) -> np.ndarray:
+    """The same from a one-pass summary: ``(Mxx + diag(D))·w = Mxy``, ``b = ȳ − x̄·w`` (uncentred products
+    without intercept). The penalty bounds the condition number, so the summary keeps the digits."""
+    d, n = summary.d, summary.n
+    xbar, ybar, M = summary.mean[:d], summary.mean[d], summary.M
+    D = np.diag(np.asarray(D, dtype=np.float64))
+    if not fit_intercept:
+        return solve_equilibrated(M[:d, :d] + n * np.outer(xbar, xbar) + D, M[:d, d] + n * xbar * ybar)
+    w = solve_equilibrated(M[:d, :d] + D, M[:d, d])
+    return np.append(w, ybar - xbar @ w)

@@ -20,7 +20,7 @@ from gradfit.data.standardize import Standardizer, warn_about_features
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
 from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitWarning
 from gradfit.messages import message
-from gradfit.loss import Loss, curvature, minibatch_curvature, stable_lr_bound
+from gradfit.loss import Loss, Penalty, PenaltyTerms, curvature, minibatch_curvature, stable_lr_bound
 from gradfit.metrics import from_sse, regression_metrics
 from gradfit.model import LinearModel
 from gradfit.result import FitResult
@@ -128,39 +128,58 @@ fit.__signature__ = _signature()
 
 
 def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int = 0, scheduler=None,
-             checkpoint=None, every: int = 0, resume=None, **options) -> FitResult:
+             checkpoint=None, every: int = 0, resume=None, summary=None, **options) -> FitResult:
     """``fit`` on data already validated: ``XY`` (``gradfit.data.as_xy`` / ``load_xy``), or data
     that is not in memory — a ``Scan`` of files, ``DaskData``.
 
     ``updates_before`` continues a learning-rate schedule where an earlier run left it (λ_t with
-    t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
+    t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk. ``summary`` (a
+    ``stats.Summary`` of exactly these data, made earlier, as ``gradfit.cv`` does) spares the stats, stream
+    and dask engines their pass: the fit then reads no data.
     """
     opts = params.validate_all(options)
     callbacks = tuple(callbacks) if isinstance(callbacks, (tuple, list)) else (callbacks,)
     _check_run_arguments(callbacks, every)
     if not len(data.feature_names):
         raise DataError("X has no feature columns: a linear model needs at least one feature to fit.")
+    penalty_name, alpha, l1_ratio = params.check_penalty(opts)
+    penalty = Penalty(penalty_name, alpha, l1_ratio, opts["penalty_scale"])
+    opts |= {"penalty": penalty_name, "alpha": alpha, "l1_ratio": l1_ratio}   # "auto" and the defaults, made concrete
+    validation_fraction = params.check_early_stopping(opts)
+    opts["validation_fraction"] = validation_fraction
+    huber = params.check_huber(opts)
+    if huber is not None:
+        opts["epsilon"] = huber
+        if opts["stop"] == "gap":   # Huber's loss is not strongly convex: no certificate (said in --help)
+            opts["stop"] = "loss"
     standardize_asked = opts["standardize"] is True
     opts = resolve_auto(opts)
     if every and checkpoint is None:
         raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
     if opts["test_fraction"] is not None and test is not None:
         raise ConfigError("Give either a test set (--test FILE, test=) or test_fraction, not both.")
-    rule = descent.rule_for(opts["optimizer"], opts["momentum"], opts["nesterov"])
+    rule = (descent.proximal_rule_for if penalty.proximal else descent.rule_for)(
+        opts["optimizer"], opts["momentum"], opts["nesterov"])
     weighted = getattr(data, "weight", None) is not None or getattr(data, "weight_name", None) is not None
     in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
-                                                 ("dropna", opts["dropna"])) if on)
+                                                 ("dropna", opts["dropna"]),
+                                                 ("early_stopping", validation_fraction is not None)) if on)
     engine = choose_engine(data, engine=opts["engine"], optimizer=opts["optimizer"], dtype=opts["dtype"],
-                           device=opts["device"], weighted=weighted, in_memory_only=in_memory_only)
+                           device=opts["device"], weighted=weighted, in_memory_only=in_memory_only,
+                           summarizable=huber is None)
     if isinstance(data, Scan) and engine in IN_MEMORY:
         data = read_all(data, dropna=opts["dropna"])
     if opts["test_fraction"] is not None:
         data, test = split(data, opts["test_fraction"], opts["seed"])
+    validation = None
+    if validation_fraction is not None:   # held out from training, for the early-stopping monitor
+        data, validation = split(data, validation_fraction, opts["seed"] + 1)
     names, fit_intercept = data.feature_names, opts["fit_intercept"]
     in_memory = isinstance(data, XY)
-    if in_memory:
+    if in_memory and summary is None:   # (with a summary made earlier, the caller has had its pass)
         warn_about_features(data.X, names, fit_intercept)
-    loss = Loss(opts["loss"], fit_intercept, data.weight if in_memory else None)
+    loss = Loss("mse" if huber is not None else opts["loss"], fit_intercept, data.weight if in_memory else None,
+                penalty, huber)
     standardize = opts["standardize"] and engine != "python"
     scaler, X_fit = None, data.X if in_memory else None
     if standardize and engine in IN_MEMORY:   # the descent runs on standardized copies of the columns
@@ -170,7 +189,14 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     else:
         data_fit = data
     # The engine's objective: of the data as given, or (in memory, standardized) of their standardized copy.
-    raw = make_objective(engine, data_fit, loss, dtype=opts["dtype"], device=opts["device"], scheduler=scheduler)
+    if summary is not None and engine in ("stats", "stream", "dask"):
+        from gradfit.engines.stats import StatsObjective
+
+        raw = StatsObjective(summary, loss)
+        raw.name = engine
+    else:
+        raw = make_objective(engine, data_fit, loss, dtype=opts["dtype"], device=opts["device"],
+                             scheduler=scheduler)
     try:
         objective = raw
         if standardize and raw.summary is not None and opts["optimizer"] == "sgd":
@@ -182,7 +208,7 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
             scaler = _standardizer(Standardizer.from_summary(raw.summary, names, fit_intercept))
             objective = raw.standardized(scaler.mean, scaler.scale)
         return _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, updates_before, checkpoint,
-                    every, resume, X_fit)
+                    every, resume, X_fit, validation)
     finally:
         raw.close()
 
@@ -199,44 +225,54 @@ def resolve_auto(opts: dict) -> dict:
 
 
 def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, updates_before, checkpoint, every, resume,
-         X_fit):
+         X_fit, validation=None):
     names, fit_intercept = data.feature_names, loss.fit_intercept
     theta0 = _initial_theta(opts["init"], len(names) + fit_intercept, fit_intercept)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
-    spectrum = curvature(loss.hessian(objective.gram(), objective.n_rows))
+    terms, terms_original = _penalty_terms(loss, data, raw, scaler, objective.n_rows)
+    hessian = loss.hessian(objective.gram(), objective.n_rows)
+    if terms is not None:        # the smooth part's Hessian gains the L2 term's curvature
+        objective = descent.Penalized(objective, terms)
+        hessian = hessian + np.diag(terms.curvature)
+    spectrum = curvature(hessian)
     # A Hessian singular to working precision is taken for singular only where its structure says so: a
-    # constant column or fewer rows than parameters. Columns collinear to 1e-8 look singular in AᵀA too, yet
-    # their data determine the coefficients — descent cannot resolve them: no certificate there.
-    structural = objective.n_rows < len(theta0) or bool(scaler is not None and scaler.constant)
+    # constant column or fewer rows than parameters (and no L1 part, whose optimum set the range-space
+    # bound does not describe). Columns collinear to 1e-8 look singular in AᵀA too, yet their data
+    # determine the coefficients — descent cannot resolve them: no certificate there.
+    structural = ((objective.n_rows < len(theta0) or bool(scaler is not None and scaler.constant))
+                  and (terms is None or not terms.proximal))
     if not (spectrum.identified or structural):
         spectrum = spectrum._replace(mu=0.0, rank=spectrum.size)
     mu, lambda_max = spectrum.mu, spectrum.lambda_max
-    theta_star = _exact_reference(opts, data, raw, loss)
+    theta_star = _exact_reference(opts, data, raw, loss, terms_original)
     lr = math.nan if opts["solver"] == "exact" else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit)
     to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
-    certificate = descent.Certificate.of(mu, to_original)
+    certificate = descent.Certificate.of(mu, to_original, terms)
     if opts["solver"] == "exact":
-        outcome = _exact_outcome(theta_star, *_on_original(data, raw, loss, theta_star), opts["history_cap"])
+        outcome = _exact_outcome(theta_star, *_on_original(data, raw, loss, theta_star, terms_original),
+                                 opts["history_cap"])
         to_original = np.eye(len(theta0))      # θ* is on the original scale already
     else:
         opts["iters"] = iteration_budget(opts, lr, mu, lambda_max)
         fingerprint = _data_fingerprint(data, raw) if checkpoint is not None or resume is not None else None
         outcome, saver = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
                                   every, resume, names, data.target_name,
-                                  certificate if opts["stop"] == "gap" else None, fingerprint)
+                                  certificate if opts["stop"] == "gap" else None, fingerprint,
+                                  prox=terms.prox if terms is not None and terms.proximal else None,
+                                  monitor=_validation_error(validation, scaler, fit_intercept))
         try:
             return _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum,
-                           certificate, outcome, saver)
+                           certificate, outcome, saver, terms_original)
         except KeyboardInterrupt:
             if saver is None:
                 raise
             raise saver.interrupted() from None     # the descent had finished: its final state is kept
     return _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum,
-                   certificate, outcome, None, to_original)
+                   certificate, outcome, None, terms_original, to_original)
 
 
 def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum, certificate,
-            outcome, saver, to_original=None) -> FitResult:
+            outcome, saver, terms_original, to_original=None) -> FitResult:
     """The ``FitResult`` of a finished descent (or exact solve): θ on the original scale, gaps, metrics."""
     mu, lambda_max = spectrum.mu, spectrum.lambda_max
     names, fit_intercept = data.feature_names, loss.fit_intercept
@@ -260,18 +296,20 @@ def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, 
                        final_state=saver.latest if saver is not None else None)
     if theta_star is not None:
         result.theta_exact = theta_star
-        result.loss_exact = _on_original(data, raw, loss, theta_star)[0]
+        result.loss_exact = _on_original(data, raw, loss, theta_star, terms_original)[0]
         exact.record_gaps(outcome.history, result.theta_exact, result.loss_exact)
     if result.diverged:
         raise DivergenceError(divergence_message(result), result)
     if isinstance(data, XY):
         result.metrics = regression_metrics(data.y, data.X @ np.asarray(model.weights) + model.bias)
     else:  # not in memory: the metrics the summary gives without another pass
-        sse = raw.loss_and_gradient(model.theta)[0] / loss.scale(raw.n_rows)
+        from gradfit.engines.stats import StatsObjective   # the squared loss from the summary, whatever was fitted
+
+        sse = StatsObjective.loss_and_gradient(raw, model.theta)[0] / loss.scale(raw.n_rows)
         result.metrics = from_sse(sse, raw.n_rows, raw.summary.M[-1, -1])
     if test is not None:
         result.test_metrics = regression_metrics(test.y, model.predict(test.X))
-    if opts["tol"] and opts["solver"] != "exact" and not result.converged:
+    if opts["tol"] and opts["solver"] != "exact" and not result.converged and not result.stopped_early:
         from gradfit.errors import ConvergenceWarning
 
         warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=4)
@@ -300,11 +338,22 @@ AUTO_ITERS_FLOOR = 1000
 AUTO_ITERS_CEILING = 100_000
 
 
-def _exact_reference(opts, data, raw, loss):
-    """θ*, the least-squares optimum the run is measured against (None where too costly)."""
+def _exact_reference(opts, data, raw, loss, terms_original=None):
+    """θ*, the least-squares optimum the run is measured against (None where too costly); with an L2 penalty
+    ridge's closed form; with an L1 part none (there is no closed form)."""
     asked = opts["solver"] == "exact"
     in_memory = isinstance(data, XY)
     cheap = asked or (in_memory and data.X.size <= EXACT_REFERENCE_LIMIT)
+    if loss.huber is not None:
+        return None
+    if terms_original is not None:
+        if terms_original.proximal:
+            return None
+        d = len(data.feature_names)
+        D = terms_original.curvature[:d] / (2 * loss.scale(raw.n_rows))   # Σ sᵢrᵢ² + Σ Dⱼwⱼ²
+        if in_memory and cheap:
+            return exact.ridge(data.X, data.y, D, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
+        return exact.ridge_from_summary(raw.summary, D, loss.fit_intercept) if raw.summary is not None else None
     if raw.summary is not None and raw.rescan is not None:   # the summary knows θ*; more passes when affordable
         return exact.from_summary(raw.summary, loss.fit_intercept, raw.rescan, second_pass=cheap)
     if not cheap:
@@ -312,12 +361,50 @@ def _exact_reference(opts, data, raw, loss):
     return exact.solve(data.X, data.y, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
 
 
-def _on_original(data, raw, loss: Loss, theta) -> tuple[float, np.ndarray]:
-    """Loss and gradient at θ on the data as given (the engine may descend on a standardized copy)."""
+def _on_original(data, raw, loss: Loss, theta, terms=None) -> tuple[float, np.ndarray]:
+    """Loss and gradient at θ on the data as given (the engine may descend on a standardized copy); with a
+    penalty's ``terms`` (on the given scale) the penalized loss and the smooth part's gradient."""
     if isinstance(data, XY):
         r = loss.residual(data.X, data.y, np.asarray(theta, dtype=np.float64))
-        return loss.value(r), loss.gradient(data.X, r)
-    return raw.loss_and_gradient(theta)      # a summary's objective: the summary is of the data as given
+        value, grad = loss.value(r), loss.gradient(data.X, r)
+    else:
+        value, grad = raw.loss_and_gradient(theta)      # a summary's objective: the summary is of the data as given
+    if terms is None:
+        return value, grad
+    return value + terms.value(theta), grad + terms.gradient(np.asarray(theta, dtype=np.float64))
+
+
+def _validation_error(validation: XY | None, scaler, fit_intercept: bool):
+    """The mean squared error of the held-out rows at θ (in the coordinates descended), for early stopping."""
+    if validation is None:
+        return None
+    X = validation.X if scaler is None else scaler.transform(validation.X)
+    y = validation.y
+    scoring = Loss("mse", fit_intercept)
+    return lambda theta: scoring.value(scoring.residual(X, y, np.asarray(theta, dtype=np.float64)))
+
+
+def _penalty_terms(loss: Loss, data, raw, scaler, n_rows: int):
+    """The penalty's terms in the descended coordinates and on the given scale (None, None without a penalty).
+
+    The coefficient penalized is uⱼ·θⱼ: on the given scale with standardized descent wⱼ = θⱼ/sⱼ, so
+    uⱼ = 1/sⱼ (a weighted L1: each coordinate soft-thresholded by its own threshold); on the standardized
+    scale (glmnet's) wⱼ·sⱼ is penalized, so uⱼ = 1 there and sⱼ on the given coordinates.
+    """
+    if not loss.penalty.active:
+        return None, None
+    d = len(data.feature_names)
+    descent_scale = np.ones(d) if scaler is None else scaler.scale
+    if loss.penalty.scale == "given":
+        penalty_scale = np.ones(d)
+    elif scaler is not None:
+        penalty_scale = scaler.scale
+    elif isinstance(data, XY):
+        penalty_scale = Standardizer.fit(data.X, data.feature_names, loss.fit_intercept, data.weight).scale
+    else:
+        penalty_scale = Standardizer.from_summary(raw.summary, data.feature_names, loss.fit_intercept).scale
+    return (PenaltyTerms.of(loss, n_rows, penalty_scale / descent_scale),
+            PenaltyTerms.of(loss, n_rows, penalty_scale))
 
 
 def _exact_outcome(theta_star, loss: float, grad, history_cap: int) -> descent.Outcome:
@@ -353,7 +440,7 @@ def _data_fingerprint(data, raw) -> dict:
 
 
 def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint, every, resume,
-             names, target, certificate, fingerprint=None):
+             names, target, certificate, fingerprint=None, prox=None, monitor=None):
     """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where.
 
     Returns the outcome and the checkpointer (None without a checkpoint), which holds the final state."""
@@ -388,7 +475,7 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
                               n_iter_no_change=opts["n_iter_no_change"],
                               batches=descent.MiniBatches(opts["batch_size"], rng) if sgd else None,
                               start=first, rule_state=state, stable_lr=stable_lr_bound(lambda_max),
-                              certificate=certificate, quiet_start=quiet, loss0=loss0)
+                              certificate=certificate, quiet_start=quiet, loss0=loss0, prox=prox, monitor=monitor)
     except KeyboardInterrupt:
         if saver is None:
             raise

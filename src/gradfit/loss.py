@@ -27,6 +27,54 @@ import numpy as np
 from gradfit.model import split
 
 
+class PenaltyKind(enum.StrEnum):
+    NONE = "none"
+    L2 = "l2"                  # ridge: a gradient term
+    L1 = "l1"                  # lasso: a proximal step (soft-thresholding)
+    ELASTICNET = "elasticnet"  # both
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """What is added to the loss, in scikit-learn's scaling (``ElasticNet``, ``SGDRegressor``)::
+
+        1/(2n)·‖y − Xw − b‖² + α·ρ·‖w‖₁ + α·(1 − ρ)/2·‖w‖²        (ρ = l1_ratio; b never penalized)
+
+    gradfit's own loss is ``Σ r²`` ("sse") or ``(1/n)·Σ r²`` ("mse"), so the penalty enters it
+    multiplied by ``Loss.penalty_factor`` (2n or 2): the minimiser is scikit-learn's, whatever the
+    reduction. ``scale`` says on which scale w is penalized: "given" (the features as they are,
+    scikit-learn's convention) or "standardized" (each wⱼ·sⱼ, sⱼ the column's standard deviation:
+    glmnet's convention, coefficients still reported on the given scale).
+    """
+
+    kind: PenaltyKind = PenaltyKind.NONE
+    alpha: float = 0.0
+    l1_ratio: float = 0.0
+    scale: str = "given"
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", PenaltyKind(self.kind))
+
+    @property
+    def active(self) -> bool:
+        return self.kind is not PenaltyKind.NONE and self.alpha > 0
+
+    @property
+    def l1(self) -> float:
+        """α·ρ: the weight of ‖w‖₁."""
+        return self.alpha * self.l1_ratio if self.active else 0.0
+
+    @property
+    def l2(self) -> float:
+        """α·(1 − ρ): the weight of ½‖w‖²."""
+        return self.alpha * (1.0 - self.l1_ratio) if self.active else 0.0
+
+    @property
+    def proximal(self) -> bool:
+        """Whether the descent needs a proximal step (an L1 part), not only a gradient term."""
+        return self.l1 > 0
+
+
 class Reduction(enum.StrEnum):
     SSE = "sse"   # Σ rᵢ², the tutorial's
     MSE = "mse"   # (1/n)·Σ rᵢ²
@@ -39,9 +87,33 @@ class Loss:
     reduction: Reduction = Reduction.MSE
     fit_intercept: bool = True
     sample_weight: np.ndarray | None = field(default=None, compare=False, repr=False)
+    penalty: Penalty = field(default_factory=Penalty)
+    huber: float | None = None   # ε of the Huber loss (scikit-learn's SGDRegressor loss="huber"); None: squared
+
+    @property
+    def name(self) -> str:
+        """What the loss is called: sse, mse or huber."""
+        return "huber" if self.huber is not None else self.reduction.value
+
+    def rho(self, r: np.ndarray) -> np.ndarray:
+        """Each row's loss: r² (squared), or Huber's r² for |r| ≤ ε and 2ε|r| − ε² beyond (twice scikit-learn's
+        ½r² / ε|r| − ½ε², so that the squared loss is the limit ε → ∞ and the penalty scaling is the same)."""
+        if self.huber is None:
+            return r * r
+        a = np.abs(r)
+        return np.where(a <= self.huber, r * r, 2 * self.huber * a - self.huber * self.huber)
+
+    def psi(self, r: np.ndarray) -> np.ndarray:
+        """Half the derivative of ``rho``: r, or r clipped to [−ε, ε] (outliers pull with a bounded force)."""
+        return r if self.huber is None else np.clip(r, -self.huber, self.huber)
 
     def __post_init__(self):
         object.__setattr__(self, "reduction", Reduction(self.reduction))
+
+    def penalty_factor(self, n_rows: int) -> float:
+        """What scikit-learn's penalty is multiplied by in this loss: 2·W·scale (2 for "mse", 2n for "sse";
+        W = n or Σ sᵢ), since the loss is 2·W·scale times scikit-learn's 1/(2W)·Σ sᵢ·rᵢ²."""
+        return 2.0 * self.total_weight(n_rows) * self.scale(n_rows)
 
     @property
     def is_sum(self) -> bool:
@@ -63,11 +135,15 @@ class Loss:
     def value(self, r: np.ndarray, weight=None) -> float:
         """Loss = Σ r² (or its mean); Σ s·r² (or / Σ s) with sample weights."""
         weight = self.sample_weight if weight is None else weight
+        if self.huber is not None:
+            rho = self.rho(r)
+            return float(rho.sum() if weight is None else weight @ rho) * self.scale(r.shape[0])
         total = float(r @ r) if weight is None else float((weight * r) @ r)
         return total * self.scale(r.shape[0])
 
     def gradient(self, X: np.ndarray, r: np.ndarray) -> np.ndarray:
         """∂Loss/∂w = 2·Xᵀr, ∂Loss/∂b = 2·Σr (r weighted by s; each divided by n or Σ s for "mse")."""
+        r = self.psi(r)
         sr = r if self.sample_weight is None else self.sample_weight * r
         grad_w = 2 * (X.T @ sr)
         grad = np.append(grad_w, 2 * sr.sum()) if self.fit_intercept else grad_w
@@ -78,7 +154,7 @@ class Loss:
 
         "mse": the batch's own mean gradient; "sse": the batch's sum scaled by n / |batch|.
         """
-        r = self.residual(X_batch, y_batch, theta)
+        r = self.psi(self.residual(X_batch, y_batch, theta))
         grad_w = 2 * (X_batch.T @ r)
         grad = np.append(grad_w, 2 * r.sum()) if self.fit_intercept else grad_w
         return grad * self.batch_factor(n_rows, X_batch.shape[0])
@@ -88,13 +164,60 @@ class Loss:
         return (n_rows if self.is_sum else 1.0) / batch_rows
 
     def hessian(self, G: np.ndarray, n_rows: int) -> np.ndarray:
-        """Hessian of the loss from the Gram matrix G = AᵀSA: 2·G (divided by n for "mse")."""
+        """Hessian of the loss from the Gram matrix G = AᵀSA: 2·G (divided by n for "mse"). For Huber's loss an
+        upper bound (its Hessian keeps only the rows with |r| ≤ ε), so 1/λ_max is still a safe step."""
         return 2 * G * self.scale(n_rows)
 
     def row_curvature(self, X: np.ndarray, n_rows: int) -> float:
         """The largest curvature of one row's term, maxᵢ 2‖aᵢ‖², scaled as a mini-batch gradient is."""
         row_norms = np.einsum("ij,ij->i", X, X) + self.fit_intercept
         return 2 * float(row_norms.max()) * (n_rows if self.is_sum else 1.0)
+
+
+@dataclass(frozen=True)
+class PenaltyTerms:
+    """The penalty in the coordinates θ that are descended: ``½·Σⱼ κⱼ·θⱼ² + Σⱼ τⱼ·|θⱼ|``.
+
+    ``κ`` (curvature, the L2 part: a gradient term ``κ∘θ``) and ``τ`` (threshold, the L1 part: the
+    soft-threshold ``θⱼ ← sign(θⱼ)·max(|θⱼ| − λ·τⱼ, 0)`` after a step of λ) are 0 at the intercept.
+    """
+
+    curvature: np.ndarray
+    threshold: np.ndarray
+
+    @classmethod
+    def of(cls, loss: Loss, n_rows: int, weights: np.ndarray) -> "PenaltyTerms":
+        """The terms of ``loss.penalty`` where the penalized coefficient j is ``weights[j]·θⱼ`` (one weight per
+        feature: 1 on the given scale without standardizing, 1/sⱼ when descending on standardized features, …)."""
+        c, p = loss.penalty_factor(n_rows), loss.penalty
+        u = np.asarray(weights, dtype=np.float64)
+        if loss.fit_intercept:
+            u = np.append(u, 0.0)
+        return cls(c * p.l2 * u * u, c * p.l1 * np.abs(u))
+
+    @property
+    def proximal(self) -> bool:
+        return bool(np.any(self.threshold > 0))
+
+    def value(self, theta) -> float:
+        theta = np.asarray(theta, dtype=np.float64)
+        return float(0.5 * (self.curvature * theta) @ theta + self.threshold @ np.abs(theta))
+
+    def gradient(self, theta) -> np.ndarray:
+        """∇ of the smooth (L2) part: κ∘θ."""
+        return self.curvature * theta
+
+    def prox(self, theta, lr: float) -> np.ndarray:
+        """The proximal step of the L1 part after a step of λ: soft-thresholding by λ·τⱼ."""
+        return np.sign(theta) * np.maximum(np.abs(theta) - lr * self.threshold, 0.0)
+
+    def subgradient(self, theta, grad) -> np.ndarray:
+        """The least-norm element of ∂(f + Σ τⱼ|θⱼ|) at θ, ``grad`` = ∇f(θ): ∇f + τ·sign(θ) where θⱼ ≠ 0,
+        the gradient soft-thresholded by τ where θⱼ = 0. It is 0 exactly at the optimum."""
+        at_zero = theta == 0
+        moved = grad + self.threshold * np.sign(theta)
+        kept = np.sign(grad) * np.maximum(np.abs(grad) - self.threshold, 0.0)
+        return np.where(at_zero, kept, moved)
 
 
 def gram(X: np.ndarray, fit_intercept: bool, sample_weight=None) -> np.ndarray:

@@ -349,3 +349,17 @@ def check_lang(lang: str) -> str:
 def message(key: str, lang: str = "en", voice: str = "python", **values) -> str:
     """The catalogue entry ``key`` in ``lang``, filled with ``values``; options named as ``voice`` writes them."""
     return MESSAGES[check_lang(lang)][key].format(o=Options(voice), **values)
+
+# Early stopping on a held-out fraction (scikit-learn's early_stopping, validation_fraction, n_iter_no_change).
+EN |= {
+    "verdict.early": "Stopped early after {k}: the error on the held-out {fraction} of the rows had not improved "
+                     "for {patience} in a row ({o[early_stopping=True]}); the parameters are the last iterate's, "
+                     "not the training optimum.",
+    "result.stop_early": "Stopped early after {n} iterations: the error on the held-out validation rows had stopped "
+                         "improving.",
+}
+ZH |= {
+    "verdict.early": "{k}后提前停止：留出的 {fraction} 验证样本上的误差已连续 {patience} 没有改进（{o[early_stopping=True]}）；"
+                     "参数是最后一步的结果，而不是训练集上的最优解。",
+    "result.stop_early": "迭代 {n} 次后提前停止：留出的验证样本上的误差不再改进。",
+}

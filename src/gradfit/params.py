@@ -38,8 +38,12 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
           "None: run all iterations", low=0, also=(None,)),
     Param("stop", "choice", "gap", "the stopping rule: gap (‖θ − θ*‖ ≤ ‖∇L‖/μ, a certificate of convergence) or "
           "loss (the tutorial's: the loss almost stops decreasing)", choices=("gap", "loss")),
-    Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean",
-          choices=("sse", "mse")),
+    Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean; huber: the mean of "
+          "Huber's loss (squared within epsilon of the fit, linear beyond: robust to outliers; no summary holds it, "
+          "so data read in chunks take a pass per iteration, and there is no certificate: it stops when the loss "
+          "almost stops decreasing)", choices=("sse", "mse", "huber")),
+    Param("epsilon", "float", None, "with loss huber: the residual ε beyond which the loss grows linearly (default "
+          "0.1, as scikit-learn's SGDRegressor)", low=0, low_open=True, also=(None,)),
     Param("engine", "choice", "auto", "where the loss and gradient are computed",
           choices=("auto", "python", "numpy", "torch", "stats", "stream", "dask")),
     Param("dtype", "choice", "float64", "floating-point precision of the numpy and torch engines",
@@ -73,6 +77,23 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("test_fraction", "float", None, "hold out this fraction of the rows (chosen with seed) for "
           "test metrics", low=0, low_open=True, high=1, high_open=True, also=(None,)),
     Param("dropna", "bool", False, "drop rows with a missing value instead of refusing them"),
+    Param("penalty", "choice", "auto", "regularization added to the loss, in scikit-learn's scaling "
+          "1/(2n)·‖y − Xw − b‖² + α·l1_ratio·‖w‖₁ + α·(1 − l1_ratio)/2·‖w‖² (the bias never penalized): none, l2 "
+          "(ridge, a gradient term), l1 (lasso) or elasticnet (both; proximal steps: ISTA, or FISTA with restart); "
+          "auto: none, l2 when alpha is given, elasticnet when l1_ratio is given",
+          choices=("auto", "none", "l2", "l1", "elasticnet")),
+    Param("alpha", "float", None, "strength α of the penalty (needs --penalty; default 1.0 as scikit-learn's Lasso "
+          "and ElasticNet; scikit-learn's Ridge(alpha=a) is alpha = a/n here)", low=0, also=(None,)),
+    Param("l1_ratio", "float", None, "share ρ of the L1 part of penalty elasticnet, 0 ≤ ρ ≤ 1 (default 0.5, as "
+          "scikit-learn's ElasticNet)", low=0, high=1, also=(None,)),
+    Param("penalty_scale", "choice", "given", "the scale on which w is penalized: given (the features as they are, "
+          "scikit-learn's convention) or standardized (each wⱼ·sⱼ with sⱼ the column's standard deviation, "
+          "glmnet's); coefficients are always reported on the given scale", choices=("given", "standardized")),
+    Param("early_stopping", "bool", False, "hold out validation_fraction of the rows (chosen with seed) and stop once "
+          "their mean squared error has not improved by tol (relative) for n_iter_no_change iterations (epochs) in a "
+          "row, as scikit-learn's SGDRegressor; the data must be in memory"),
+    Param("validation_fraction", "float", None, "with early_stopping: the fraction of the rows held out (default 0.1)",
+          low=0, low_open=True, high=1, high_open=True, also=(None,)),
     Param("history_cap", "int", 10_000, "most iterations kept in the history; longer runs are "
           "thinned evenly", low=4),
 ]}
@@ -158,3 +179,62 @@ def validate_all(options: dict) -> dict:
         raise TypeError(f"fit() got unexpected keyword argument(s) {', '.join(unknown)}; "
                         f"the options are: {', '.join(PARAMS)}")
     return {name: validate(name, options.get(name, p.default)) for name, p in PARAMS.items()}
+
+
+PENALTIES = ("none", "l2", "l1", "elasticnet")
+
+
+def check_penalty(opts: dict) -> tuple[str, float, float]:
+    """(penalty, α, l1_ratio) of validated options, the defaults filled in; ConfigError for options that do not
+    go together (α or l1_ratio without a penalty, l1_ratio with l1 or l2, a penalty with solver='exact' that has
+    no closed form): nothing is silently ignored."""
+    penalty, alpha, ratio = opts["penalty"], opts["alpha"], opts["l1_ratio"]
+    if penalty == "auto":
+        penalty = "elasticnet" if ratio is not None else "l2" if alpha is not None else "none"
+        if penalty == "none" and opts["penalty_scale"] != "given":
+            raise ConfigError("penalty_scale (--penalty-scale) says where a penalty applies, but there is none: give "
+                              "penalty (--penalty) one of 'l2', 'l1', 'elasticnet', or alpha (--alpha).")
+    if penalty == "none":
+        given = [f"{name}={opts[name]!r} ({flag(name)})" for name in ("alpha", "l1_ratio") if opts[name] is not None]
+        if opts["penalty_scale"] != "given":
+            given.append(f"penalty_scale={opts['penalty_scale']!r} ({flag('penalty_scale')})")
+        if given:
+            raise ConfigError(f"{' and '.join(given)} set(s) a penalty, but penalty is 'none'; give penalty "
+                              f"(--penalty) one of 'l2', 'l1', 'elasticnet'.")
+        return penalty, 0.0, 0.0
+    implied = {"l2": 0.0, "l1": 1.0}.get(penalty)
+    if implied is not None and ratio is not None and ratio != implied:
+        raise ConfigError(f"Invalid value for l1_ratio (--l1-ratio): {ratio!r}; penalty {penalty!r} means "
+                          f"l1_ratio = {implied:g}: leave it out, or choose penalty 'elasticnet'.")
+    ratio = implied if implied is not None else (0.5 if ratio is None else ratio)
+    alpha = 1.0 if alpha is None else alpha
+    if opts["solver"] == "exact" and ratio > 0 and alpha > 0:
+        raise ConfigError(f"solver='exact' (--solver exact) has a closed form for penalty 'none' and 'l2' only; "
+                          f"penalty {penalty!r} has an L1 part: use solver='gd' (proximal descent).")
+    return penalty, alpha, ratio
+
+
+def check_huber(opts: dict) -> float | None:
+    """ε of loss 'huber' (None for the squared losses); ConfigError for epsilon without it, or for solver 'exact'."""
+    if opts["loss"] != "huber":
+        if opts["epsilon"] is not None:
+            raise ConfigError(f"epsilon={opts['epsilon']!r} (--epsilon) is the Huber loss's; give loss='huber' "
+                              "(--loss huber) or leave epsilon out.")
+        return None
+    if opts["solver"] == "exact":
+        raise ConfigError("solver='exact' (--solver exact) solves least squares; loss 'huber' has no closed form: use "
+                          "solver='gd'.")
+    return 0.1 if opts["epsilon"] is None else opts["epsilon"]
+
+
+def check_early_stopping(opts: dict) -> float | None:
+    """The held-out fraction of early stopping (None without it); ConfigError for validation_fraction alone or
+    with solver 'exact'."""
+    if not opts["early_stopping"]:
+        if opts["validation_fraction"] is not None:
+            raise ConfigError(f"validation_fraction={opts['validation_fraction']!r} (--validation-fraction) is early "
+                              "stopping's; give early_stopping=True (--early-stopping) or leave it out.")
+        return None
+    if opts["solver"] == "exact":
+        raise ConfigError("early_stopping (--early-stopping) stops a descent; solver='exact' has none: use solver='gd'.")
+    return 0.1 if opts["validation_fraction"] is None else opts["validation_fraction"]

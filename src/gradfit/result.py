@@ -70,6 +70,12 @@ class FitResult:
         return self.stop_reason is Stop.TOL and (self.options.get("stop") != "gap" or math.isfinite(self.gap_bound))
 
     @property
+    def stopped_early(self) -> bool:
+        """Early stopping ended the run: the held-out rows' error stopped improving (a deliberate stop, not a
+        failure to converge; the parameters are not the training optimum)."""
+        return self.stop_reason is Stop.EARLY
+
+    @property
     def diverged(self) -> bool:
         return self.stop_reason is Stop.DIVERGED
 

@@ -62,7 +62,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     """Linear regression by gradient descent, in scikit-learn's conventions.
 
     Parameters: every hyper-parameter of ``gradfit.fit`` (see ``gradfit.params.PARAMS``: ``lr``,
-    ``iters``, ``tol``, ``loss``, ``optimizer``, ``momentum``, ``batch_size``, ``standardize``, …)
+    ``iters``, ``tol``, ``loss``, ``optimizer``, ``momentum``, ``batch_size``, ``standardize``, ``penalty``,
+    ``alpha``, ``l1_ratio``, ``penalty_scale``, ``epsilon``, …: ``penalty="l1", alpha=a`` is ``Lasso(alpha=a)``)
     and ``warm_start`` (start ``fit`` from the previous solution).
 
     Attributes: ``coef_``, ``intercept_``, ``n_iter_``, ``loss_curve_``, ``n_features_in_``,
@@ -136,7 +137,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.t_ = result.n_updates
         self.loss_curve_ = list(result.history.loss)
         self.converged_, self.stop_reason_, self.lr_ = result.converged, result.stop_reason, result.lr
-        if warn and result.options["tol"] and not result.converged and not (
+        if warn and result.options["tol"] and not result.converged and not result.stopped_early and not (
                 result.param_gap is not None and result.param_gap <= AT_OPTIMUM):
             warnings.warn(f"GDRegressor: {result.verdict()}", ConvergenceWarning, stacklevel=3)
         return self

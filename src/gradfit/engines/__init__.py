@@ -104,13 +104,15 @@ ENGINES = ("auto", *REGISTRY)
 
 
 def choose_engine(data, *, engine: str = "auto", optimizer: str = "gd", dtype: str = "float64",
-                  device: str = "cpu", weighted: bool = False, in_memory_only: tuple[str, ...] = ()) -> str:
+                  device: str = "cpu", weighted: bool = False, in_memory_only: tuple[str, ...] = (),
+                  summarizable: bool = True) -> str:
     """The engine that runs: ``engine`` checked against the data, or the answer to ``"auto"``.
 
     auto: Dask data → dask; CUDA → torch; files → read whole (numpy) when one file of at most
     ``IN_MEMORY_BYTES`` or an option needs them in memory, else streamed; arrays → stats for
     full-batch float64 runs over ``STATS_MIN_ROWS`` rows or more, else numpy.
     ``in_memory_only`` names options of the run that need the data in memory (for the message).
+    ``summarizable=False`` (Huber's loss): no summary holds the loss, so never stats; python and dask refuse it.
     """
     is_dask = not isinstance(data, (XY, Scan, SparseXY))
     if engine == "auto":
@@ -125,11 +127,14 @@ def choose_engine(data, *, engine: str = "auto", optimizer: str = "gd", dtype: s
             engine = "numpy" if small or weighted or in_memory_only else "stream"
         else:
             many = optimizer != "sgd" and dtype == "float64" and not weighted and data.n_rows >= STATS_MIN_ROWS
-            engine = "stats" if many else "numpy"
+            engine = "stats" if many and summarizable else "numpy"
     if engine not in REGISTRY:
         raise ConfigError(f"Unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}.")
     _check_combination(engine, data, is_dask, optimizer=optimizer, dtype=dtype, device=device, weighted=weighted,
                        in_memory_only=in_memory_only)
+    if not summarizable and engine in ("python", "stats", "dask"):
+        raise ConfigError(f"loss='huber' runs on the numpy, torch or stream engine (a pass per iteration), not "
+                          f"{engine!r}" + (": call .compute() to fit Dask data in memory." if is_dask else "."))
     return engine
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradfit.data.arrays import check_finite, check_rows, default_feature_names
-from gradfit.engines.stats import StatsObjective, Summary, array_blocks, summarize
+from gradfit.engines.stats import StatsObjective, Summary, array_blocks, fold_summaries, summarize
 from gradfit.errors import DataError, missing_extra
 from gradfit.loss import Loss
 
@@ -187,6 +187,33 @@ def tree_summary(data: DaskData):
         level = [dask.delayed(Summary.merge)(*level[i:i + 2]) if i + 1 < len(level) else level[i]
                  for i in range(0, len(level), 2)]
     return level[0]
+
+
+def partition_fold_summaries(X, y, first_row: int, names, target, folds: int, seed: int) -> list[Summary]:
+    """One partition's summary of each cross-validation fold (runs on a worker; rows counted from ``first_row``)."""
+    for j, name in enumerate(names):
+        check_finite(X[:, j], name, offset=first_row)
+    check_finite(y, target, offset=first_row)
+    empty = Summary(0, np.zeros(X.shape[1] + 1), np.zeros((X.shape[1] + 1,) * 2))
+    return fold_summaries([(X, y)], folds, seed, first_row) or [empty] * folds
+
+
+def _merge_lists(a: list[Summary], b: list[Summary]) -> list[Summary]:
+    return [x.merge(z) for x, z in zip(a, b)]
+
+
+def dask_fold_summaries(data: DaskData, folds: int, seed: int, scheduler=None) -> list[Summary]:
+    """Every fold's summary in one pass over the partitions, merged in a tree on the cluster."""
+    import dask
+
+    level = [dask.delayed(partition_fold_summaries)(X, y, start, data.feature_names, data.target_name, folds, seed)
+             for X, y, start in data.partitions()]
+    while len(level) > 1:
+        level = [dask.delayed(_merge_lists)(*level[i:i + 2]) if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    with ExitStack() as stack:
+        client = connect(scheduler, stack)
+        return client.compute(level[0]).result()
 
 
 class DaskObjective(StatsObjective):

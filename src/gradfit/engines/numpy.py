@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from gradfit.loss import Loss, gram
@@ -17,7 +19,7 @@ class NumpyObjective:
         self.X = np.asarray(X, dtype=self.dtype)
         self.y = np.asarray(y, dtype=self.dtype)
         weight = loss.sample_weight
-        self.loss = loss if weight is None else Loss(loss.reduction, loss.fit_intercept, np.asarray(weight, self.dtype))
+        self.loss = loss if weight is None else replace(loss, sample_weight=np.asarray(weight, self.dtype))
         self.n_rows = self.X.shape[0]
 
     def loss_and_gradient(self, theta) -> tuple[float, np.ndarray]:

@@ -77,6 +77,16 @@ class Summary:
         M = self.M + other.M + np.outer(delta, delta) * (self.n * other.n / n)
         return Summary(n, mean, M)
 
+    def minus(self, part: "Summary") -> "Summary":
+        """The summary of the rows of ``self`` that are not in ``part`` (Chan's merge solved for the other half):
+        n_a = n − n_b, z̄a = (n·z̄ − n_b·z̄b)/n_a, M_a = M − M_b − δδᵀ·n_a·n_b/n with δ = z̄b − z̄a."""
+        n_a = self.n - part.n
+        if n_a <= 0:
+            raise ValueError("nothing is left when a part is taken from a summary of no more rows")
+        mean = (self.n * self.mean - part.n * part.mean) / n_a
+        delta = part.mean - mean
+        return Summary(n_a, mean, self.M - part.M - np.outer(delta, delta) * (n_a * part.n / self.n))
+
     @property
     def d(self) -> int:
         return self.mean.shape[0] - 1
@@ -129,6 +139,50 @@ def sparse_blocks(X, y: np.ndarray, rows: int = BLOCK_ROWS):
     """A sparse X's rows as dense ``(X, y)`` blocks, one block in memory at a time."""
     for start in range(0, X.shape[0], rows):
         yield X[start:start + rows].toarray(), y[start:start + rows]
+
+
+def fold_of(rows: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """The fold of each row index: a seeded hash (SplitMix64's finalizer) of the index, modulo ``folds``.
+
+    It depends on the row's position alone, so a row lands in the same fold whichever block, file or
+    partition it is read in, and in any order.
+    """
+    z = np.asarray(rows, dtype=np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (seed + 1)) % 2**64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z % np.uint64(folds)).astype(np.intp)
+
+
+def fold_summaries(blocks: Iterable[tuple[np.ndarray, np.ndarray]], folds: int, seed: int,
+                   first_row: int = 0) -> list["Summary"]:
+    """One pass over ``(X, y)`` blocks: the summary of each fold's rows (``fold_of`` the row index, counted
+    from ``first_row``). Every fold is summed about the same shift, as ``summarize`` does."""
+    row, shift, sums = first_row, None, None
+    for X, y in blocks:
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        m, d = X.shape
+        if not m:
+            continue
+        if shift is None:
+            shift = Summary.of_block(X[:BLOCK_ROWS], y[:BLOCK_ROWS]).mean
+            sums = [[0, np.zeros((d + 1, d + 1)), np.zeros(d + 1)] for _ in range(folds)]
+        fold = fold_of(np.arange(row, row + m), folds, seed)
+        for k, part in enumerate(sums):
+            rows = np.flatnonzero(fold == k)
+            if len(rows):
+                accumulate(np.ascontiguousarray(X[rows]), np.ascontiguousarray(y[rows]), shift, part[1], part[2])
+                part[0] += len(rows)
+        row += m
+    if shift is None:
+        return []
+    out = []
+    for n, S, s in sums:
+        delta = s / n if n else np.zeros_like(s)
+        out.append(Summary(n, shift + delta, S - n * np.outer(delta, delta)) if n else
+                   Summary(0, np.zeros_like(s), np.zeros_like(S)))
+    return out
 
 
 def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:

@@ -47,6 +47,24 @@ class StreamObjective(StatsObjective):
         self.scan = scan
         super().__init__(scan_summary(scan), loss, rescan=lambda: scan_blocks(scan))
 
+    def loss_and_gradient(self, theta) -> tuple[float, np.ndarray]:
+        if self.loss.huber is None:
+            return super().loss_and_gradient(theta)
+        return pass_loss_and_gradient(scan_blocks(self.scan), self.loss, theta, self.n_rows)
+
+    def standardized(self, shift: np.ndarray, scale: np.ndarray):
+        stats = super().standardized(shift, scale)
+        if self.loss.huber is None:
+            return stats
+        stats.name = self.name
+
+        def loss_and_gradient(theta):     # a pass per evaluation, each block standardized as it is read
+            blocks = (((X - shift) / scale, y) for X, y in scan_blocks(self.scan))
+            return pass_loss_and_gradient(blocks, self.loss, theta, self.n_rows)
+
+        stats.loss_and_gradient = loss_and_gradient
+        return stats
+
     def iter_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(X, y)`` mini-batches covering every row once, in an order drawn from ``rng``."""
         chunks = self.scan.chunks()
@@ -75,3 +93,19 @@ def shuffled_batches(n_chunks: int, read, batch_size: int, rng: np.random.Genera
             carry_X, carry_y = X[full:], y[full:]
     if len(carry_y):
         yield carry_X, carry_y
+
+
+def pass_loss_and_gradient(blocks, loss: Loss, theta, n_rows: int) -> tuple[float, np.ndarray]:
+    """A loss with no sufficient statistics (Huber's), and its gradient, summed over one pass of the blocks:
+    Σ ρ(rᵢ) and 2·Σ ψ(rᵢ)·[xᵢ, 1] (each times 1/n for a mean)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    value, grad = 0.0, np.zeros_like(theta)
+    d = theta.shape[0] - loss.fit_intercept
+    for X, y in blocks:
+        r = loss.residual(X, y, theta)
+        value += float(loss.rho(r).sum())
+        psi = loss.psi(r)
+        grad[:d] += 2 * (X.T @ psi)
+        if loss.fit_intercept:
+            grad[d] += 2 * psi.sum()
+    return value * loss.scale(n_rows), grad * loss.scale(n_rows)

@@ -51,6 +51,9 @@ class TorchObjective:
         reduction = "none" if self.sample_weight is not None else ("sum" if loss.is_sum else "mean")
         self.criterion = torch.nn.MSELoss(reduction=reduction)
         self.batch_criterion = torch.nn.MSELoss(reduction="sum")
+        if loss.huber is not None:   # PyTorch's HuberLoss is ½r² / δ(|r| − ½δ): gradfit's is twice that
+            self.criterion = _twice(torch.nn.HuberLoss(reduction=reduction, delta=loss.huber))
+            self.batch_criterion = _twice(torch.nn.HuberLoss(reduction="sum", delta=loss.huber))
 
     def _load(self, theta) -> None:
         """Copy θ = [w, b] into the nn.Linear's parameters."""
@@ -101,3 +104,7 @@ class TorchObjective:
 
     def close(self) -> None:
         pass
+
+
+def _twice(criterion):
+    return lambda prediction, target: 2 * criterion(prediction, target)

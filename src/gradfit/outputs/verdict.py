@@ -19,6 +19,12 @@ def verdict(result, lang: str = "en", voice: str = "python") -> str:
          else f"{result.n_iter} {'轮' if sgd else '次迭代'}")
     if result.stop_reason is Stop.EXACT:
         return m("verdict.exact")
+    if result.stopped_early:
+        o = result.options
+        patience = o.get("n_iter_no_change", 1)
+        step = ("epoch" if sgd else "iteration") if lang == "en" else ("轮" if sgd else "次迭代")
+        return m("verdict.early", k=k, fraction=f"{o.get('validation_fraction') or 0.1:.0%}",
+                 patience=f"{patience} {step}{'s' * (patience != 1)}" if lang == "en" else f"{patience} {step}")
     if result.diverged:
         return m("verdict.diverged", k=k, lr=f"{result.lr:.4g}", stable=f"{result.stable_lr:.4g}")
     gap = result.param_gap if result.identified else None   # else θ* is one optimum of many

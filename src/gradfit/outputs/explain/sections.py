@@ -15,7 +15,7 @@ from gradfit.outputs.explain.document import Document, Section
 from gradfit.messages import message
 
 STOP_KEYS = {Stop.TOL: "result.stop_tol", Stop.MAX_ITER: "result.stop_max_iter",
-             Stop.DIVERGED: "result.stop_diverged", Stop.EXACT: "result.stop_exact"}
+             Stop.DIVERGED: "result.stop_diverged", Stop.EXACT: "result.stop_exact", Stop.EARLY: "result.stop_early"}
 MAX_TERMS = 4          # rows written out term by term; beyond, the first three and "…"
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
