@@ -28,7 +28,7 @@ class Param:
 
 
 PARAMS: dict[str, Param] = {p.name: p for p in [
-    Param("lr", "float", "auto", "learning rate λ: a number, or 'auto' for 1/L (L = largest "
+    Param("lr", "float", "auto", "learning rate λ: a number, or 'auto' for 1/h_max (h_max = the largest "
           "eigenvalue of the loss's Hessian), which always converges", low=0, low_open=True,
           also=("auto",)),
     Param("iters", "int", "auto", "maximum number of iterations (updates); 'auto' follows the conditioning: about "
