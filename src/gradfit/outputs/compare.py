@@ -16,7 +16,7 @@ RERUN_BUDGET = 50_000_000   # numbers read per extra run (rows × columns × ite
 
 
 def rate_just_above(stable_lr: float) -> float:
-    """A round learning rate 1–2 % above 2/λ_max (0.061 for the tutorial's bound 0.0601)."""
+    """A round learning rate 1–2 % above 2/h_max (0.061 for the tutorial's bound 0.0601)."""
     target = 1.015 * stable_lr
     digits = -int(math.floor(math.log10(target))) + 1
     return math.ceil(target * 10 ** digits) / 10 ** digits

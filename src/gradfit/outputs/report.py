@@ -22,7 +22,7 @@ from gradfit.outputs.explain import analysis as an
 
 MAX_FRAMES = 120        # slider positions
 MAX_POINTS = 500        # data points drawn
-RATE_FRACTIONS = (0.1, 0.5, 0.9)   # of 2/λ_max; a fourth rate just above it diverges
+RATE_FRACTIONS = (0.1, 0.5, 0.9)   # of 2/h_max; a fourth rate just above it diverges
 RATE_ITERS = 150
 
 STYLE = """
@@ -137,7 +137,7 @@ def _surface(result, points: int = 60) -> dict:
 
 
 def _rates(result, m) -> list[dict]:
-    """A few learning rates below 2/λ_max and one just above it (which diverges)."""
+    """A few learning rates below 2/h_max and one just above it (which diverges)."""
     stable = result.stable_lr
     if not math.isfinite(stable):
         return []
