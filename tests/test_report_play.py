@@ -110,6 +110,13 @@ def test_plotly_axes_have_no_si_suffixes(browser, report):  # noqa: F811
     ticks = page.evaluate("Array.from(document.querySelectorAll('#loss-chart .ytick text, #rates-chart .ytick text,"
                           " #play-loss-chart .ytick text')).map(t => t.textContent)")
     assert ticks and not any(ch in "".join(ticks) for ch in "µmkMGT")
+    every = page.evaluate("Array.from(document.querySelectorAll('.js-plotly-plot text')).map(t => t.textContent)")
+    assert any("1e-" in t for t in every)                       # exponents as a user can paste them back
+    assert not any("\u2212" in t for t in every)
+    page.evaluate("const s = document.getElementById('play-lr'); s.value = '1.2'; s.dispatchEvent(new Event('input'))")
+    page.wait_for_timeout(200)
+    every = page.evaluate("Array.from(document.querySelectorAll('.js-plotly-plot text')).map(t => t.textContent)")
+    assert not any("\u2212" in t for t in every)               # also after the charts are redrawn
     page.close()
 
 

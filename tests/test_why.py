@@ -147,8 +147,11 @@ def test_chinese_outputs_carry_no_english_word_of_the_catalogue(tutorial_run, tm
     found = {w for w in re.findall(r"[A-Za-z]{3,}", text.lower()) if w in banned}
     assert not found, found
     page = render_report(tutorial_run, lang="zh", source="教程的数据集")
-    visible = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>|<math.*?</math>", " ", page, flags=re.S)
-    visible = re.sub(r"<pre class=\"code\">.*?</pre>", " ", visible, flags=re.S)
+    # the programs are code (identifiers such as model.bias stay): only their comments are in Chinese
+    comments = re.findall(r"# ([^\n]*)", "".join(re.findall(r'<pre class="code">(.*?)</pre>', page, flags=re.S)))
+    assert len(comments) >= 3 and all(re.search("[\u4e00-\u9fff]", c) for c in comments)
+    page = re.sub(r'<pre class="code">.*?</pre>', " ", page, flags=re.S)
+    visible = re.sub(r"<script.*?</script>|<style.*?</style>|<math.*?</math>|<[^>]+>", " ", page, flags=re.S)
     found = {w for w in re.findall(r"[A-Za-z]{3,}", visible.lower()) if w in banned}
     assert not found, found
 
@@ -210,3 +213,42 @@ def test_zh_figures_find_a_cjk_font_and_draw_every_glyph(tutorial_run, tmp_path)
         warnings.filterwarnings("error", message=".*[Gg]lyph.*missing")
         paths = plots.save_fit_plots(tutorial_run, tmp_path, lang="zh")
     assert len(paths) == 4
+
+
+@pytest.mark.parametrize("kwargs", [dict(loss="sse"), dict(loss="mse", fit_intercept=False), dict(loss="mse")])
+def test_every_formula_is_typeset_offline_in_html_and_markdown(kwargs):
+    from latex2mathml.converter import convert
+
+    from gradfit.outputs.explain.document import Math
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 1 if kwargs["loss"] == "sse" else 3))
+    r = gradfit.fit(X, X.sum(axis=1) + 1, lr=0.01, iters=30, tol=None, **kwargs)
+    e = explain(r, compare=False)
+    tex = [t for s in e.document.sections for b in s.blocks if isinstance(b, Math) and b.tex for t in b.tex]
+    assert len(tex) >= 10
+    for t in tex:
+        assert "merror" not in convert(t), t
+    html = e.html()
+    assert html.count("<math") == len(tex) and "<script" not in html
+    markdown = e.markdown()
+    assert markdown.count("$$") >= 2 * 8 and r"\frac{\partial \mathrm{Loss}}" in markdown
+
+
+def test_the_restarts_replayed_on_the_quadratic_are_those_of_the_run():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3)) * [1, 10, 100] + [0, 50, 0]
+    y = X @ [1.0, 0.5, 0.02] + 3 + rng.normal(0, 0.1, 200)
+    seen = []
+
+    def collect(state):   # the loop's own momentum state: t back to 1 is a restart
+        if state.rule_state.t == 1.0 and state.iteration > 1:
+            seen.append(state.iteration)
+
+    for kwargs in ({}, {"standardize": False, "iters": 3000}):
+        seen.clear()
+        r = gradfit.fit(X, y, callbacks=(collect,), **kwargs)
+        assert r.optimizer == "accelerated"
+        assert cd.restarts(r) == seen and seen
+        text = explain(r, compare=False).text()
+        assert f"the momentum restarted {len(seen)} times, at iterations {seen[0]}, " in text

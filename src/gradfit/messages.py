@@ -357,6 +357,7 @@ EN |= {
     "mom.this_accelerated": "This run used Nesterov's method with adaptive restart at λ = {lr}: ε = 1e-8 measured "
                             "at {measured}; plain gradient descent at the same λ would need about {plain} "
                             "iterations.",
+    "mom.restarts": "Replayed on this run's quadratic, the momentum restarted {n} times, at iterations {at}.",
     "mom.compare": "This run used plain gradient descent. The same data with heavy-ball momentum at the settings "
                    "above (λ = {lr}, μ = {mu}): ε = 1e-8 measured at {measured} (predicted about {predicted}).",
     "check.title": "9. Check yourself",
@@ -384,6 +385,12 @@ EN |= {
                       "on the data as given, so their numbers are those of gradfit's run with optimizer 'gd' and "
                       "without standardization.",
     "code.standardized": "standardized features",
+    "code.comment_python": "This run in plain Python: the tutorial's gradient descent, step by step.",
+    "code.comment_torch": "This run in PyTorch: autograd computes the gradient, torch.optim.SGD takes the step.",
+    "code.comment_weights": "sample weights",
+    "code.comment_no_b": "no intercept",
+    "code.comment_momentum": "momentum, PyTorch's convention: v = mu*v + g",
+    "code.comment_chain": "chain rule: d(f - y)^2 = 2(f - y) * d(f - y)",
     "descend.diverges": "Why it diverges: near a point x the step multiplies the distance to the minimum by "
                         "1 − λ·f''(x). Here f''({at}) = {curv}, so 1 − λ·f'' = 1 − {lr} × {curv} = {factor}: "
                         "|{factor}| > 1, every step overshoots further than the last. The warm-up converges only "
@@ -477,6 +484,7 @@ ZH |= {
                     "预测对 ε = 1e-8 大约需要 {predicted} 次迭代；实测：{measured}。",
     "mom.this_accelerated": "本次运行使用带自适应重启的 Nesterov 方法，λ = {lr}：实测在 {measured} 达到 ε = 1e-8；"
                             "同样 λ 下的普通梯度下降大约需要 {plain} 次迭代。",
+    "mom.restarts": "在本次运行的二次函数上重放：动量共重启了 {n} 次，分别在第 {at} 次迭代。",
     "mom.compare": "本次运行使用的是普通梯度下降。在同样的数据上用上面的重球法设置（λ = {lr}，μ = {mu}）：实测在 {measured} "
                    "达到 ε = 1e-8（预测大约 {predicted}）。",
     "check.title": "九、自测题",
@@ -500,6 +508,12 @@ ZH |= {
     "code.not_plain": "本次运行使用了{what}；下面的程序在原始数据上运行教程里的普通梯度下降，所以它们的数字与 gradfit 用 "
                       "optimizer 'gd'、不做标准化时的结果相同。",
     "code.standardized": "标准化的特征",
+    "code.comment_python": "用纯 Python 写的本次运行：教程里的梯度下降，一步一步。",
+    "code.comment_torch": "用 PyTorch 写的本次运行：自动求导算梯度，torch.optim.SGD 走一步。",
+    "code.comment_weights": "样本权重",
+    "code.comment_no_b": "没有偏置",
+    "code.comment_momentum": "动量，PyTorch 的写法：v = mu*v + g",
+    "code.comment_chain": "链式法则：d(f - y)^2 = 2(f - y) * d(f - y)",
     "descend.diverges": "为什么发散：在点 x 附近，每一步把到最小值的距离乘以 1 − λ·f''(x)。这里 f''({at}) = {curv}，"
                         "所以 1 − λ·f'' = 1 − {lr} × {curv} = {factor}：|{factor}| > 1，每一步都比上一步冲得更远。"
                         "只有当 λ < 2/f'' = {bound} 时才会收敛。",

@@ -226,6 +226,16 @@ APP_JS = r"""
   const L = D.labels, config = {displaylogo: false, responsive: true};
   // Axes in plain numbers, never SI suffixes (100µ, 1T): exponents as 1e-05, which can be pasted back.
   const AX = {exponentformat: "e", separatethousands: false};
+  // plotly writes negative ticks and exponents with U+2212 (1e−5), which --lr refuses: hyphen-minus instead.
+  function asciiMinus(root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode())
+      if (node.nodeValue.includes("\u2212")) node.nodeValue = node.nodeValue.replace(/\u2212/g, "-");
+  }
+  new MutationObserver(records => records.forEach(r => {
+    const target = r.target.nodeType === Node.TEXT_NODE ? r.target.parentNode : r.target;
+    if (target && target.closest && target.closest(".js-plotly-plot")) asciiMinus(target);
+  })).observe(document.body, {subtree: true, childList: true, characterData: true});
   function axis(extra) { return Object.assign({}, AX, extra); }
   const d = D.n_features, margin = {t: 30, r: 20, b: 50, l: 60};
 

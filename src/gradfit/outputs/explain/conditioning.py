@@ -40,6 +40,42 @@ def hessian(result, standardized: bool = False) -> np.ndarray:
     return 2 * spec.scale(len(data.y)) * (A.T @ A)
 
 
+def descended_quadratic(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(H, g₀, θ₀) of the quadratic the run descended — on standardized columns for a standardized run:
+    ∇Loss(θ) = H·θ + g₀ there, and θ₀ is the run's start in those coordinates."""
+    from gradfit.data.standardize import Standardizer
+    from gradfit.exact import design as weighted_design
+
+    data, spec = an.require_data(result), result.loss_spec
+    X = np.asarray(data.X, dtype=np.float64)
+    theta0 = np.asarray(result.init, dtype=np.float64)
+    if result.standardized:
+        scaler = Standardizer.fit(X, data.feature_names, spec.fit_intercept, spec.sample_weight)
+        X, theta0 = scaler.transform(X), scaler.to_standardized(theta0)
+    A = weighted_design(X, spec.fit_intercept, spec.sample_weight)
+    root_w = 1.0 if spec.sample_weight is None else np.sqrt(spec.sample_weight)
+    y = np.asarray(data.y, dtype=np.float64) * root_w
+    scale = 2 * spec.scale(len(data.y))
+    return scale * (A.T @ A), -scale * (A.T @ y), theta0
+
+
+def restarts(result) -> list[int]:
+    """The iterations at which the accelerated rule restarted its momentum (gᵀv < 0), found by replaying
+    the rule (``gradfit.descent.accelerated``) on the run's own quadratic, where it is exact."""
+    from gradfit.descent import accelerated
+
+    H, g0, theta = descended_quadratic(result)
+    rule = accelerated()
+    state = rule.init(theta)
+    found = []
+    for k in range(1, result.n_iter + 1):
+        step, state = rule.update(H @ theta + g0, state)
+        theta = theta - result.lr * step
+        if state.t == 1.0 and k > 1:
+            found.append(k)
+    return found
+
+
 def eigenvalues(H: np.ndarray) -> np.ndarray:
     """h₁ ≤ … ≤ h_d, computed (numpy.linalg.eigvalsh); rounding below zero is clipped to 0."""
     return np.maximum(np.linalg.eigvalsh(H), 0.0)

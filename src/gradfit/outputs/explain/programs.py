@@ -8,6 +8,7 @@ bit; for other engines the sums are ordered differently and agree to rounding. B
 
 from __future__ import annotations
 
+from gradfit.messages import message
 from gradfit.outputs.explain import analysis as an
 from gradfit.outputs.explain.document import Section
 
@@ -31,21 +32,22 @@ def _lists(result):
     return X, y, None if weight is None else [float(v) for v in weight]
 
 
-def python_program(result) -> str:
+def python_program(result, lang: str = "en") -> str:
     """The tutorial's program in plain Python floats, with this run's data and settings."""
     X, y, weight = _lists(result)
     d, has_b, mean = len(X[0]), an.fit_intercept(result), result.reduction == "mse"
     mu, nesterov = _settings(result)
     init = [float(v) for v in result.init]
+    c = lambda key: message(f"code.comment_{key}", lang)  # noqa: E731
     lines = [
-        "# This run in plain Python: the tutorial's gradient descent, step by step.",
+        f"# {c('python')}",
         f"X = {X!r}",
         f"y = {y!r}",
-        *([f"s = {weight!r}  # sample weights"] if weight is not None else []),
+        *([f"s = {weight!r}  # {c('weights')}"] if weight is not None else []),
         f"lr = {float(result.lr)!r}",
         f"w = {init[:d]!r}",
-        f"b = {init[d]!r}" if has_b else "b = 0.0  # no intercept",
-        *([f"mu = {mu!r}  # momentum (PyTorch's convention: v = mu*v + g)", "vw, vb = [0.0] * len(w), 0.0"]
+        f"b = {init[d]!r}" if has_b else f"b = 0.0  # {c('no_b')}",
+        *([f"mu = {mu!r}  # {c('momentum')}", "vw, vb = [0.0] * len(w), 0.0"]
           if mu else []),
         f"for step in range({result.n_iter}):",
         "    dw, db = [0] * len(w), 0",
@@ -55,7 +57,7 @@ def python_program(result) -> str:
         "        for j in range(1, len(w)):",
         "            f = f + w[j] * x[j]",
         *(["        f = f + b"] if has_b else []),
-        "        error = 2 * (f - y[i])  # chain rule: d(f - y)^2 = 2(f - y) * d(f - y)",
+        f"        error = 2 * (f - y[i])  # {c('chain')}",
         *(["        error = s[i] * error"] if weight is not None else []),
         "        for j in range(len(w)):",
         "            dw[j] += error * x[j]",
@@ -78,7 +80,7 @@ def python_program(result) -> str:
     return "\n".join(lines) + "\n"
 
 
-def torch_program(result) -> str:
+def torch_program(result, lang: str = "en") -> str:
     """The same run in PyTorch: nn.Linear, the loss, backward() and torch.optim.SGD."""
     X, y, weight = _lists(result)
     d, has_b, mean = len(X[0]), an.fit_intercept(result), result.reduction == "mse"
@@ -86,13 +88,14 @@ def torch_program(result) -> str:
     init = [float(v) for v in result.init]
     reduce = ".sum()" if not mean else (".mean()" if weight is None else ".sum() / s.sum()")
     squared = "(model(X).squeeze(1) - y) ** 2"
+    c = lambda key: message(f"code.comment_{key}", lang)  # noqa: E731
     lines = [
-        "# This run in PyTorch: autograd computes the gradient, torch.optim.SGD takes the step.",
+        f"# {c('torch')}",
         "import torch",
         "",
         f"X = torch.tensor({X!r}, dtype=torch.float64)",
         f"y = torch.tensor({y!r}, dtype=torch.float64)",
-        *([f"s = torch.tensor({weight!r}, dtype=torch.float64)  # sample weights"] if weight is not None else []),
+        *([f"s = torch.tensor({weight!r}, dtype=torch.float64)  # {c('weights')}"] if weight is not None else []),
         f"model = torch.nn.Linear({d}, 1, bias={has_b}, dtype=torch.float64)",
         "with torch.no_grad():",
         f"    model.weight.copy_(torch.tensor([{init[:d]!r}], dtype=torch.float64))",
@@ -110,13 +113,13 @@ def torch_program(result) -> str:
     return "\n".join(lines) + "\n"
 
 
-def section(result, m) -> Section:
+def section(result, m, lang: str = "en") -> Section:
     s = Section(m("code.title"))
     if result.optimizer not in PLAIN or result.standardized:
         what = m("code.standardized") if result.standardized else f" '{result.optimizer}' "
         s.para(m("code.not_plain", what=what))
     s.para(m("code.python"))
-    s.code("python", python_program(result))
+    s.code("python", python_program(result, lang))
     s.para(m("code.torch"))
-    s.code("python", torch_program(result))
+    s.code("python", torch_program(result, lang))
     return s

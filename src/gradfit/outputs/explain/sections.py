@@ -64,7 +64,7 @@ def build(result, lang: str = "en", test=None, compare: bool = True, code: bool 
     if code:
         from gradfit.outputs.explain import programs
 
-        sections.append(programs.section(result, m))
+        sections.append(programs.section(result, m, lang))
     d = data.X.shape[1]
     title = m("explain.title_one" if d == 1 else "explain.title_many", rows=data.n_rows, features=d)
     return Document(title, sections, lang, answers_title=m("check.answers"))

@@ -158,6 +158,9 @@ def momentum(result, m, compare: bool) -> Section:
     gd_lr = cd.iterations_for(cd.rate(result.lr, c.h), TARGET)
     if optimizer == "accelerated":
         s.para(m("mom.this_accelerated", lr=_n(result.lr), measured=_reached(result, TARGET, m), plain=count(gd_lr)))
+        found = cd.restarts(result)
+        shown = ", ".join(map(str, found[:8])) + (", …" if len(found) > 8 else "")
+        s.para(m("mom.restarts", n=len(found), at=shown or "-"))
     elif mu > 0 and optimizer != "sgd":
         nesterov = optimizer == "nesterov" or bool(options.get("nesterov"))
         factor = cd.momentum_rate(result.lr, mu, c.h, nesterov)
