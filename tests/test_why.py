@@ -252,3 +252,22 @@ def test_the_restarts_replayed_on_the_quadratic_are_those_of_the_run():
         assert cd.restarts(r) == seen and seen
         text = explain(r, compare=False).text()
         assert f"the momentum restarted {len(seen)} times, at iterations {seen[0]}, " in text
+
+
+def test_chinese_warm_up_and_demo_carry_no_english_word_of_the_catalogue(cli, tmp_path):
+    banned = english_words()
+    for args in (["descend", "x**2", "--start", "0.5", "--lr", "1.1", "--steps", "8"],
+                 ["demo", "--out", tmp_path], ["explain", "--lr", "0.1"]):
+        r = cli(*args, "--lang", "zh")
+        text = re.sub(r"\S*/\S*", " ", r.out)           # file paths are the user's
+        found = {w for w in re.findall(r"[A-Za-z]{3,}", (text + r.err.removeprefix("error:")).lower()) if w in banned}
+        assert not found, (args, found)
+
+
+def test_a_report_with_many_features_has_no_playground(tmp_path):
+    from gradfit.outputs.report import PLAY_MAX_PARAMETERS, report_data
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, PLAY_MAX_PARAMETERS))
+    r = gradfit.fit(X, X.sum(axis=1), iters=50, tol=None)
+    assert report_data(r)["play"] is None

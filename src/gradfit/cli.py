@@ -344,6 +344,15 @@ def _learner_fit(xy, settings, no_intercept, standardize: bool = False):
                         standardize=standardize, history_cap=PARAMS["history_cap"].default, callbacks=(bar,))
 
 
+def _raise_in(lang: str, exc) -> None:
+    """Re-raise a DivergenceError, said in the learner's language (the verdict names the flags to change)."""
+    if lang == "en":
+        raise exc
+    from gradfit.errors import DivergenceError
+
+    raise DivergenceError(exc.result.verdict(lang, voice="cli"), exc.result) from None
+
+
 def _console_lang(lang: str) -> str:
     """zh where the console can print Chinese; else en, with a note (a gbk console can, an ascii one cannot)."""
     from gradfit.messages import message
@@ -452,7 +461,7 @@ def explain_command(
     except DivergenceError as exc:  # explain the diverged run too, then report the error
         explanation: Explanation = explain(exc.result, lang=lang, test=test, compare=False, code=code)
         _show(explanation, fmt)
-        raise
+        _raise_in(lang, exc)
     _show(explain(result, lang=lang, test=test, code=code), fmt)
     _write_plots(result, plot, "explain", lang)
 
@@ -520,7 +529,7 @@ def report_command(
     except DivergenceError as exc:   # the diverged run is worth a report too; then the error and its exit code
         write_report(exc.result, out, lang=lang, test=test, source=source)
         _note(message("report.written", lang, path=out), False)
-        raise
+        _raise_in(lang, exc)
     write_report(result, out, lang=lang, test=test, source=source)
     _note(message("report.written", lang, path=out), False)
 

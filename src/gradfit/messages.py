@@ -385,6 +385,8 @@ EN |= {
                       "on the data as given, so their numbers are those of gradfit's run with optimizer 'gd' and "
                       "without standardization.",
     "code.standardized": "standardized features",
+    "dataset.tutorial": "tutorial",
+    "dataset.noisy": "noisy",
     "code.comment_python": "This run in plain Python: the tutorial's gradient descent, step by step.",
     "code.comment_torch": "This run in PyTorch: autograd computes the gradient, torch.optim.SGD takes the step.",
     "code.comment_weights": "sample weights",
@@ -508,6 +510,8 @@ ZH |= {
     "code.not_plain": "本次运行使用了{what}；下面的程序在原始数据上运行教程里的普通梯度下降，所以它们的数字与 gradfit 用 "
                       "optimizer 'gd'、不做标准化时的结果相同。",
     "code.standardized": "标准化的特征",
+    "dataset.tutorial": "教程",
+    "dataset.noisy": "带噪声",
     "code.comment_python": "用纯 Python 写的本次运行：教程里的梯度下降，一步一步。",
     "code.comment_torch": "用 PyTorch 写的本次运行：自动求导算梯度，torch.optim.SGD 走一步。",
     "code.comment_weights": "样本权重",

@@ -39,6 +39,7 @@ body { font-family: system-ui, sans-serif, "Noto Sans CJK SC", "Noto Sans SC", "
 #play-status.converges { color: #1b5e20; }
 """
 PLAY_STEPS = (20, 300)   # the playground's iterations: the run's own count, within these bounds
+PLAY_MAX_PARAMETERS = 60   # beyond, the Hessian would swell the file: no playground
 
 
 def _plotly_js() -> str:
@@ -92,7 +93,7 @@ def report_data(result, lang: str = "en", test=None) -> dict:
     }
     if len(h.theta[0]) >= 2 and result.theta_exact is not None:
         payload["surface"] = _surface(result)
-    payload["play"] = playground(result)
+    payload["play"] = playground(result) if len(h.theta[0]) <= PLAY_MAX_PARAMETERS else None
     payload["labels"] |= {key: m(f"report.{key}") for key in ("lr", "momentum", "steps", "play_path", "converges",
                                                                "diverges")}
     return payload
@@ -317,7 +318,9 @@ APP_JS = r"""
   show(0);
 
   // --- the playground: descent re-run live on this run's quadratic --------------------------------
-  const P = D.play, n = P.theta0.length, hMax = P.h[P.h.length - 1];
+  const P = D.play;
+  if (!P) { document.getElementById("playground").hidden = true; return; }
+  const n = P.theta0.length, hMax = P.h[P.h.length - 1];
   function gradient(theta) {               // ∇Loss(θ) = Hθ + g₀
     const g = new Array(n);
     for (let i = 0; i < n; i++) {

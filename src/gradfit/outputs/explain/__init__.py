@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from gradfit.messages import check_lang, message  # noqa: F401  (check_lang is public here)
+from gradfit.messages import MESSAGES, check_lang, message  # noqa: F401  (check_lang is public here)
 
 
 def short(x: float) -> str:
@@ -106,7 +106,8 @@ def render_demo(result, dataset, figure_path=None, lang: str = "en") -> str:
     m = lambda key, **kw: message(key, check_lang(lang), **kw)  # noqa: E731
     lr = short(result.lr)
     lines = [
-        m("demo.title", name=dataset.name), "",
+        m("demo.title", name=m(f"dataset.{dataset.name}") if f"dataset.{dataset.name}" in MESSAGES["en"]
+          else dataset.name), "",
         m("demo.data", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
           y_test=dataset.y_test),
         m("demo.model"),
