@@ -136,3 +136,17 @@ def test_chinese_is_drawn_with_glyphs_not_boxes(browser, tmp_path):  # noqa: F81
     assert a.shape != b.shape or not np.array_equal(a, b)
     assert a.std() > 20
     page.close()
+
+
+def test_a_standardized_runs_playground_descends_where_the_run_did(browser, tmp_path):  # noqa: F811
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 2)) * [1, 30] + [5, 200]
+    y = X @ [2.0, 0.1] + 1 + rng.normal(0, 0.1, 40)
+    r = fit(X, y, standardize=True, lr=0.2, iters=40, tol=None)
+    page, seen = open_offline(browser, write_report(r, tmp_path / "standardized.html"))
+    assert page.evaluate("document.body.dataset.playStatus") == "converges"
+    js = np.array(page.evaluate("gradfitDescend(0.2, 0, 40).thetas"))
+    py = np.array(r.history.theta)
+    assert np.allclose(js, py, rtol=1e-9, atol=1e-9 * np.abs(py).max())
+    assert seen["errors"] == [] and seen["network"] == []
+    page.close()

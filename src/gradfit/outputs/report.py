@@ -101,17 +101,23 @@ def report_data(result, lang: str = "en", test=None) -> dict:
 
 def playground(result) -> dict:
     """What the sliders need to re-run descent in the browser on this run's quadratic, exactly:
-    Loss(θ) = ½θᵀHθ + g₀ᵀθ + L₀, so ∇Loss(θ) = Hθ + g₀ (H the Hessian, g₀ the gradient at θ = 0)."""
+    Loss(θ) = ½θᵀHθ + g₀ᵀθ + L₀, so ∇Loss(θ) = Hθ + g₀ (H the Hessian, g₀ the gradient at θ = 0) — in the
+    coordinates the run descended (standardized ones for a standardized run), drawn as θ = M·θ_z."""
+    from gradfit.data.standardize import Standardizer
     from gradfit.outputs.explain import conditioning as cd
 
+    H, g0, theta0 = cd.descended_quadratic(result)
+    M = np.eye(len(theta0))
+    if result.standardized:
+        data, spec = an.require_data(result), result.loss_spec
+        M = Standardizer.fit(np.asarray(data.X, dtype=np.float64), data.feature_names, spec.fit_intercept,
+                             spec.sample_weight).matrix()
     quadratic = an.QuadraticLoss(result)
-    H = 2 * quadratic.s * quadratic.G
-    g0 = -2 * quadratic.s * quadratic.c
-    h = cd.eigenvalues(H)
     options = result.options
     mu = float(options.get("momentum") or (0.9 if result.optimizer in ("momentum", "nesterov") else 0.0))
     return {"H": [_finite(row) for row in H], "g0": _finite(g0), "L0": quadratic.s * quadratic.yy,
-            "theta0": _finite(result.init), "h": _finite(h), "lr": float(result.lr), "momentum": mu,
+            "theta0": _finite(theta0), "M": [_finite(row) for row in M], "h": _finite(cd.eigenvalues(H)),
+            "lr": float(result.lr), "momentum": mu, "standardized": bool(result.standardized),
             "steps": int(min(max(result.n_iter, PLAY_STEPS[0]), PLAY_STEPS[1]))}
 
 
@@ -340,15 +346,19 @@ APP_JS = r"""
     return Math.max(total, 0);
   }
   // Heavy-ball momentum in PyTorch's convention (v = μ·v + g; θ = θ − λ·v); μ = 0 is plain gradient descent.
+  function original(theta) {               // θ = M·θ_z: the parameters on the data's own scale
+    if (!P.standardized) return theta;
+    return P.M.map(row => row.reduce((total, m, j) => total + m * theta[j], 0));
+  }
   function descend(lr, mu, steps) {
     let theta = P.theta0.slice(), v = new Array(n).fill(0);
-    const thetas = [theta], losses = [lossAt(theta)];
+    const thetas = [original(theta)], losses = [lossAt(theta)];
     for (let k = 1; k <= steps; k++) {
       const g = gradient(theta);
       v = v.map((vi, i) => mu * vi + g[i]);
       theta = theta.map((t, i) => t - lr * v[i]);
       const loss = lossAt(theta);
-      thetas.push(theta);
+      thetas.push(original(theta));
       losses.push(loss);
       if (!isFinite(loss) || loss > 1e12 * losses[0]) break;   // blown up, as gradfit stops it
     }
