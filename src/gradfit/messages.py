@@ -363,7 +363,6 @@ EN |= {
     "check.title": "9. Check yourself",
     "check.intro": "Questions computed from this run's numbers; the answers are at the end.",
     "check.answers": "Answers",
-    "check.answer": "Answer",
     "check.w1": "With λ = {lr} and ∂Loss/∂{p} = {g} at the start {p}₀ = {p0}, what is {p}₁ after the first step?",
     "check.w1_answer": "{p}₁ = {p0} − {lr} × ({g}) = {p1}.",
     "check.rates": "Which of these learning rates make plain gradient descent converge on these data: {rates}?",
@@ -428,8 +427,6 @@ EN |= {
     "report.play_path": "path",
     "report.converges": "converges",
     "report.diverges": "diverges",
-    "report.code": "The code of this run",
-    "report.check": "Check yourself",
     "console.no_cjk": "note: this console's encoding ({encoding}) cannot show Chinese; writing English instead. Set "
                       "PYTHONIOENCODING=utf-8 (or use a UTF-8 terminal) for --lang zh.",
 }
@@ -492,7 +489,6 @@ ZH |= {
     "check.title": "九、自测题",
     "check.intro": "下面的题目由本次运行的数字算出；答案在最后。",
     "check.answers": "答案",
-    "check.answer": "答案",
     "check.w1": "学习率 λ = {lr}，在起点 {p}₀ = {p0} 处 ∂Loss/∂{p} = {g}，第一步之后 {p}₁ 是多少？",
     "check.w1_answer": "{p}₁ = {p0} − {lr} × ({g}) = {p1}。",
     "check.rates": "下面哪些学习率能让普通梯度下降在这些数据上收敛：{rates}？",
@@ -549,8 +545,6 @@ ZH |= {
     "report.play_path": "路径",
     "report.converges": "收敛",
     "report.diverges": "发散",
-    "report.code": "本次运行的代码",
-    "report.check": "自测题",
     "console.no_cjk": "提示：当前控制台的编码（{encoding}）无法显示中文，改用英文输出。",
 }
 

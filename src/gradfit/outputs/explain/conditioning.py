@@ -22,7 +22,7 @@ import numpy as np
 from gradfit.outputs.explain import analysis as an
 
 EPSILONS = (1e-2, 1e-4, 1e-8)      # error reductions for which iterations are predicted and measured
-ILL_CONDITIONED = 1e3              # κ above this: standardizing is advised
+SINGULAR = 1e-15                   # an eigenvalue below h_max times this is rounding noise: 0
 
 
 def hessian(result, standardized: bool = False) -> np.ndarray:
@@ -77,8 +77,10 @@ def restarts(result) -> list[int]:
 
 
 def eigenvalues(H: np.ndarray) -> np.ndarray:
-    """h₁ ≤ … ≤ h_d, computed (numpy.linalg.eigvalsh); rounding below zero is clipped to 0."""
-    return np.maximum(np.linalg.eigvalsh(H), 0.0)
+    """h₁ ≤ … ≤ h_d, computed (numpy.linalg.eigvalsh); rounding noise (below h_max·1e-15, as ``fit`` judges
+    a singular Hessian) is set to 0."""
+    h = np.linalg.eigvalsh(H)
+    return np.where(h > SINGULAR * max(float(h[-1]), 0.0), h, 0.0) if len(h) else h
 
 
 def condition_number(h: np.ndarray) -> float:

@@ -67,6 +67,9 @@ def not_converged(result, s: Section, m) -> None:
     if result.diverged:
         return
     c = cd.of(result)
+    if not c.h[0] > 0:                       # a flat direction: no unique optimum to converge to
+        s.para(m("cond.singular"))
+        return
     if not c.converges:
         s.para(m("result.not_converged_diverging", lr=_n(result.lr), rate=_n(c.rate)))
         return
