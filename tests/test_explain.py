@@ -23,14 +23,14 @@ def tutorial_run():
 
 TUTORIAL_LINES = [
     "Loss(1, 0) = (1×1+0−3)² + (1×2+0−5)² + (1×3+0−7)² = 29",
-    "∂Loss/∂w = 2×(1×1+0−3)×1 + 2×(1×2+0−5)×2 + 2×(1×3+0−7)×3 = −40",
-    "∂Loss/∂b = 2×(1×1+0−3) + 2×(1×2+0−5) + 2×(1×3+0−7) = −18",
+    "∂Loss/∂w = 2×(1×1+0−3)×1 + 2×(1×2+0−5)×2 + 2×(1×3+0−7)×3 = -40",
+    "∂Loss/∂b = 2×(1×1+0−3) + 2×(1×2+0−5) + 2×(1×3+0−7) = -18",
     "w₁ = 1 + 0.01×40 = 1.4",
     "b₁ = 0 + 0.01×18 = 0.18",
     "Loss(1.4, 0.18) = 12.9612",
     "w* = 2 ",
     "b* = 1 ",
-    "2/λ_max ≈ 0.0601",
+    "2/h_max ≈ 0.0601",
     "f(4) = 9.00025623296825",
 ]
 
@@ -83,7 +83,7 @@ def test_autograd_gradient_matches_the_hand_derived_one(tutorial_run):
     assert analysis.autograd_gradient(tutorial_run) == pytest.approx([-40.0, -18.0], abs=1e-12)
     text = explain(tutorial_run).text()
     assert "They agree" in text
-    assert "−40       −40" in text
+    assert "-40       -40" in text
 
 
 def test_explanation_reads_the_result_and_does_not_retrain(tutorial_run, monkeypatch):

@@ -16,7 +16,7 @@ def test_explain_defaults_to_the_tutorial_and_prints_plain_text_when_piped():
 def test_explain_in_chinese_as_markdown(cli):
     r = cli("explain", "--lang", "zh", "--format", "markdown")
     assert r.code == 0
-    assert r.out.startswith("# 梯度下降") and "## 二、第一步" in r.out and "= −40" in r.out
+    assert r.out.startswith("# 梯度下降") and "## 二、第一步" in r.out and "= -40" in r.out
 
 
 def test_explain_a_file_as_html(cli, tutorial_csv):

@@ -145,7 +145,7 @@ def test_cuda_iterates_equal_numpy(dtype):
 
 
 def test_torch_divergence_is_caught_by_the_shared_loop():
-    with pytest.raises(gradfit.DivergenceError, match="2/λ_max") as info:
+    with pytest.raises(gradfit.DivergenceError, match="2/h_max") as info:
         gradfit.fit([1, 2, 3], [3, 5, 7], engine="torch", lr=0.1, loss="sse", init=(1.0, 0.0))
     assert info.value.result.engine == "torch" and info.value.result.diverged
 

@@ -63,12 +63,12 @@ def command(*names, **options):
 
 
 def _out(text: str = "") -> None:
-    typer.echo(text)
+    typer.echo(_printable(text, sys.stdout))
 
 
 def _note(text: str, quiet: bool) -> None:
     if not quiet:
-        typer.echo(text, err=True)
+        typer.echo(_printable(text, sys.stderr), err=True)
 
 
 def _print_version(value: bool) -> None:
@@ -163,12 +163,15 @@ def demo(
     from gradfit.outputs.explain import render_demo
     from gradfit.outputs.plots import save_figure, tutorial_figure
 
+    from gradfit.messages import check_lang
+
+    lang = _console_lang(check_lang(lang))
     dataset = datasets.preset(data)
     figure_path = _plot_dir(out, "--out") / f"{dataset.name}.png"     # created if missing, as --plot's
     _check_outputs(figure_path, plot_dir=plot)
     result = fit(dataset.x_train, dataset.y_train, lr=0.01, iters=1000, tol=None, init=(1.0, 0.0),
                  loss="sse", engine="python")
-    figure = tutorial_figure(result.model, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
+    figure = tutorial_figure(result.model, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, lang=lang)
     path = save_figure(figure, figure_path)
     _out(render_demo(result, dataset, figure_path=path, lang=lang))
     _write_plots(result, plot, dataset.name, lang)
@@ -439,14 +442,62 @@ def _learner_settings(from_file: bool, no_intercept: bool, **given) -> dict:
     return settings
 
 
-def _learner_fit(xy, settings, no_intercept):
+def _learner_fit(xy, settings, no_intercept, standardize: bool = False):
     from gradfit.fit import fit_data
     from gradfit.training.progress import ProgressBar
 
+    if standardize and settings.get("engine") == "python":
+        settings = settings | {"engine": "numpy"}   # the python engine runs the tutorial's arithmetic only
     with ProgressBar() as bar:
-        # The learner sees the textbook: plain gradient descent on the data as they are.
+        # The learner sees the textbook: plain gradient descent on the data as they are (or standardized, if asked).
         return fit_data(xy, **settings, fit_intercept=not no_intercept, dtype="float64", optimizer="gd",
-                        standardize=False, history_cap=PARAMS["history_cap"].default, callbacks=(bar,))
+                        standardize=standardize, history_cap=PARAMS["history_cap"].default, callbacks=(bar,))
+
+
+def _raise_in(lang: str, exc) -> None:
+    """Re-raise a DivergenceError, said in the learner's language (the verdict names the flags to change)."""
+    if lang == "en":
+        raise exc
+    from gradfit.errors import DivergenceError
+
+    raise DivergenceError(exc.result.verdict(lang, voice="cli"), exc.result) from None
+
+
+def _console_lang(lang: str) -> str:
+    """zh where the console can print Chinese; else en, with a note (a gbk console can, an ascii one cannot)."""
+    from gradfit.messages import message
+
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    if lang == "zh" and not _encodes("梯度下降", encoding):
+        typer.echo(_printable(message("console.no_cjk", "en", encoding=encoding), sys.stderr), err=True)
+        return "en"
+    return lang
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+# What a console that cannot print a character shows instead: readable ASCII for the maths.
+ASCII_FALLBACK = str.maketrans({
+    "−": "-", "×": "x", "·": "*", "←": "<-", "→": "->", "⇒": "=>", "⇔": "<=>", "≈": "~", "≤": "<=", "≥": ">=",
+    "²": "^2", "³": "^3", "ᵢ": "_i", "ⱼ": "_j", "ᵀ": "^T", "Σ": "sum", "∂": "d", "∇": "grad ", "λ": "lambda",
+    "μ": "mu", "θ": "theta", "κ": "kappa", "ρ": "rho", "ε": "eps", "√": "sqrt", "‖": "||", "…": "...", "—": "-",
+    "₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6", "₇": "7", "₈": "8", "₉": "9", "∞": "inf",
+    "“": '"', "”": '"', "’": "'", "ˋ": "`", "ŷ": "y^", "⁻": "^-", "¹": "^1",
+})
+
+
+def _printable(text: str, stream) -> str:
+    """``text`` as ``stream`` can encode it: unchanged when it can, else the maths in ASCII and '?' for the rest."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    if _encodes(text, encoding):
+        return text
+    return text.translate(ASCII_FALLBACK).encode(encoding, errors="replace").decode(encoding)
 
 
 def _plot_dir(path: Path, option: str = "--plot") -> Path:
@@ -465,13 +516,13 @@ def _write_plots(result, directory, prefix: str, lang: str, quiet: bool = False)
     from gradfit.messages import message
     from gradfit.outputs.plots import save_fit_plots
 
-    paths = save_fit_plots(result, _plot_dir(directory), prefix=prefix)
+    paths = save_fit_plots(result, _plot_dir(directory), prefix=prefix, lang=lang)
     _note(message("plots.written", lang, paths=", ".join(map(str, paths))), quiet)
 
 
 def _show(document_or_explanation, fmt: str) -> None:
     """Rich text in a terminal, plain text when piped; Markdown or HTML as asked."""
-    if fmt == "text" and sys.stdout.isatty():
+    if fmt == "text" and sys.stdout.isatty() and _encodes(document_or_explanation.text(), sys.stdout.encoding or "utf-8"):
         document_or_explanation.print()
     else:
         _out(document_or_explanation.render(fmt).rstrip("\n"))
@@ -493,14 +544,21 @@ def explain_command(
     lang: LangOpt = "en",
     fmt: Annotated[str, typer.Option("--format", metavar="text|markdown|html", help="text (rich in a terminal, plain when piped), markdown or html")] = "text",
     plot: PlotOpt = None,
+    standardize: Annotated[bool, typer.Option("--standardize", help="descend on standardized features z = (x − mean)/sd "
+                                              "(coefficients still on the original scale): compare κ and the iterations")] = False,
+    code: Annotated[bool, typer.Option("--code", help="add the plain-Python and the PyTorch programs that reproduce this run")] = False,
 ):
     """Explain a run step by step, as the tutorial does by hand: the derivation, the first step with
     the run's own numbers, the iterations, the result against the exact optimum, the largest stable
-    learning rate (and a run just above it, diverging) and PyTorch's autograd check."""
+    learning rate derived from the Hessian's eigenvalues h (and a run just above it, diverging),
+    PyTorch's autograd check, why it took as many iterations as it did (the condition number
+    κ = h_max/h_min, before and after standardizing), momentum, and questions to check yourself."""
     from gradfit.errors import DivergenceError
     from gradfit.outputs.explain import Explanation, check_lang, explain
 
-    check_lang(lang)
+    lang = check_lang(lang)
+    if fmt == "text":
+        lang = _console_lang(lang)
     if fmt not in ("text", "markdown", "html"):
         from gradfit.errors import ConfigError
 
@@ -510,12 +568,12 @@ def explain_command(
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"))
     try:
-        result = _learner_fit(xy, settings, no_intercept)
+        result = _learner_fit(xy, settings, no_intercept, standardize)
     except DivergenceError as exc:  # explain the diverged run too, then report the error
-        explanation: Explanation = explain(exc.result, lang=lang, test=test, compare=False)
+        explanation: Explanation = explain(exc.result, lang=lang, test=test, compare=False, code=code)
         _show(explanation, fmt)
-        raise
-    _show(explain(result, lang=lang, test=test), fmt)
+        _raise_in(lang, exc)
+    _show(explain(result, lang=lang, test=test, code=code), fmt)
     _write_plots(result, plot, "explain", lang)
 
 
@@ -536,12 +594,12 @@ def descend_command(
     from gradfit.outputs.plots import save_descend_plots
     from gradfit.warmup import descend
 
-    check_lang(lang)
+    lang = _console_lang(check_lang(lang))
     _check_outputs(plot_dir=plot)
     path = descend(function, _parse_floats(start, "--start"), lr=lr, steps=steps)
     _show(Explanation(descent_document(path, lang)), "text")
     if plot is not None:
-        written = save_descend_plots(path, _plot_dir(plot))
+        written = save_descend_plots(path, _plot_dir(plot), lang)
         n = len(path.function.variables)
         _note(message("plots.written", lang, paths=", ".join(map(str, written))) if written
               else message("descend.no_plot", lang, n=n), False)
@@ -563,20 +621,30 @@ def report_command(
     out: Annotated[Path, typer.Option("--out", metavar="FILE.html", help="where to write the report")] = Path("report.html"),
     lang: LangOpt = "en",
 ):
-    """Write one self-contained HTML report that works offline: the explanation, a slider over the
-    iterations moving the fitted line and the point on the loss surface together, the loss curve and
-    a comparison of learning rates."""
-    from gradfit.messages import check_lang
+    """Write one self-contained HTML report that works offline: the explanation (typeset maths), a slider
+    over the iterations moving the fitted line and the point on the loss surface together, the loss
+    curve, a comparison of learning rates, sliders for the learning rate and the momentum that re-run
+    descent live on this run's quadratic, the code of the run and questions to check yourself. A
+    diverged run gets its report too (and exit code 3)."""
+    from gradfit.errors import DivergenceError
+    from gradfit.messages import check_lang, message
     from gradfit.outputs.report import write_report
 
     check_lang(lang)
     _check_outputs(out)
     xy, test, source = _learner_data(file, x, y, data)
+    if file is None:
+        source = message(f"report.preset_{data}", lang)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"))
-    result = _learner_fit(xy, settings, no_intercept)
+    try:
+        result = _learner_fit(xy, settings, no_intercept)
+    except DivergenceError as exc:   # the diverged run is worth a report too; then the error and its exit code
+        write_report(exc.result, out, lang=lang, test=test, source=source)
+        _note(message("report.written", lang, path=out), False)
+        _raise_in(lang, exc)
     write_report(result, out, lang=lang, test=test, source=source)
-    _note(f"Report written to {out}", False)
+    _note(message("report.written", lang, path=out), False)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -661,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(_interrupted(exc.interrupt, args), err=True)
         return EXIT_INTERRUPTED
     except GradfitError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(_printable(f"error: {exc}", sys.stderr), err=True)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("Interrupted.", err=True)

@@ -37,7 +37,7 @@ class Stop(enum.StrEnum):
 
     TOL = "tol"              # the stopping rule was met
     MAX_ITER = "max_iter"    # the iteration (epoch) limit came first
-    DIVERGED = "diverged"    # the loss blew up, or grew with a learning rate above 2/λ_max
+    DIVERGED = "diverged"    # the loss blew up, or grew with a learning rate above 2/h_max
     EXACT = "exact"          # no descent: the exact least-squares solution
     EARLY = "early"          # early stopping: the held-out rows' error stopped improving
 
@@ -312,7 +312,7 @@ def blew_up(loss: float, loss0: float) -> bool:
 
 
 def diverging(loss: float, loss0: float, lr: float, stable_lr: float) -> bool:
-    """Growing, with a learning rate at or above 2/λ_max: it would blow up given more iterations."""
+    """Growing, with a learning rate at or above 2/h_max: it would blow up given more iterations."""
     return loss > loss0 and lr >= stable_lr
 
 
@@ -438,7 +438,7 @@ def run(
     optimum (relative); without one, when the relative change of the loss has been ``tol`` or below
     for ``n_iter_no_change`` iterations in a row ("until the loss almost stops decreasing"); and with
     ``Stop.DIVERGED`` as soon as the loss blows up (``blew_up``) — or, at the end, when it has
-    grown with a learning rate at or above ``stable_lr`` = 2/λ_max. ``schedule(t)`` gives λ_t
+    grown with a learning rate at or above ``stable_lr`` = 2/h_max. ``schedule(t)`` gives λ_t
     (default: ``lr``); with ``batches`` each iteration is an epoch of mini-batch updates.
 
     To resume a run, pass the iteration it had completed as ``start`` with its ``θ`` as

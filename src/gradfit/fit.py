@@ -329,7 +329,7 @@ def iteration_budget(opts, lr: float, mu: float, lambda_max: float) -> int:
         steps = 4 * math.sqrt(kappa) * (digits + math.log(kappa) + 5)
     else:
         rate = max(abs(1 - lr * mu), abs(1 - lr * lambda_max))
-        steps = (digits + math.log(kappa) + 5) / -math.log(rate) if rate < 1 else AUTO_ITERS_FLOOR
+        steps = (digits + math.log(kappa) + 5) / -math.log(rate) if 0 < rate < 1 else AUTO_ITERS_FLOOR  # 0: exact in one
     return int(min(max(math.ceil(steps), AUTO_ITERS_FLOOR), AUTO_ITERS_CEILING))
 
 
@@ -514,7 +514,7 @@ def divergence_message(result: FitResult) -> str:
         f"Gradient descent diverged: after {result.n_iter} iteration{'s' * (result.n_iter != 1)} the loss "
         f"{state} (it started at {result.history.loss[0]:.6g}). The learning rate {result.lr:g} is too "
         f"large for these data: gradient descent converges only for a learning rate below "
-        f"2/λ_max ≈ {result.stable_lr:.3g} (λ_max = {result.lambda_max:.5g}, the largest eigenvalue of the "
+        f"2/h_max ≈ {result.stable_lr:.3g} (h_max = {result.lambda_max:.5g}, the largest eigenvalue of the "
         f"loss's Hessian). {advice}"
     )
 

@@ -12,7 +12,7 @@ With sample weights ``sᵢ`` every sum is weighted: ``Loss = Σᵢ sᵢ·rᵢ²`
 for "mse", so that a weight of 2 counts exactly like a repeated row), ``∇ = 2·Aᵀ(s∘r)``,
 ``Hessian = 2·AᵀSA``.
 
-Gradient descent on a quadratic converges exactly when ``λ < 2 / λ_max(Hessian)``.
+Gradient descent on a quadratic converges exactly when ``λ < 2 / h_max(Hessian)``.
 The python engine spells the same sums out as the tutorial's loops.
 """
 
@@ -165,7 +165,7 @@ class Loss:
 
     def hessian(self, G: np.ndarray, n_rows: int) -> np.ndarray:
         """Hessian of the loss from the Gram matrix G = AᵀSA: 2·G (divided by n for "mse"). For Huber's loss an
-        upper bound (its Hessian keeps only the rows with |r| ≤ ε), so 1/λ_max is still a safe step."""
+        upper bound (its Hessian keeps only the rows with |r| ≤ ε), so 1/h_max is still a safe step."""
         return 2 * G * self.scale(n_rows)
 
     def row_curvature(self, X: np.ndarray, n_rows: int) -> float:
@@ -238,7 +238,7 @@ LANCZOS_FROM = 500   # below this size, a full eigendecomposition is as cheap an
 
 
 def extreme_eigenvalues(H: np.ndarray) -> tuple[float, float]:
-    """(λ_min, λ_max) of a symmetric positive semi-definite matrix (Lanczos, ``eigsh``, when it is large)."""
+    """(h_min, h_max) of a symmetric positive semi-definite matrix (Lanczos, ``eigsh``, when it is large)."""
     if H.shape[0] <= LANCZOS_FROM:
         eigenvalues = np.linalg.eigvalsh(H)
         return max(float(eigenvalues[0]), 0.0), float(eigenvalues[-1])
@@ -253,7 +253,7 @@ class Curvature(NamedTuple):
     """What the Hessian's spectrum says about descent and about the optimum.
 
     ``mu`` is the smallest eigenvalue the data determine: the smallest one overall when the Hessian has
-    full rank, else the smallest *positive* one — eigenvalues below ``size·ε·λ_max`` are zero to working
+    full rank, else the smallest *positive* one — eigenvalues below ``size·ε·h_max`` are zero to working
     precision (NumPy's ``matrix_rank`` rule). Then the least-squares optima form an affine set, the gradient
     and θ − (the nearest optimum) both lie in the Hessian's range, and ‖θ − θ*‖ ≤ ‖∇L(θ)‖/μ still holds
     for the nearest optimum θ*: the certificate survives a constant column or more features than rows.
@@ -285,7 +285,7 @@ def curvature(H: np.ndarray) -> Curvature:
 def minibatch_curvature(lambda_max: float, row: float, n: int, batch_size: int) -> float:
     """The curvature that bounds a mini-batch SGD step (expected smoothness, Gower et al. 2019).
 
-    L_B = n(B − 1)/(B(n − 1))·L + (n − B)/(B(n − 1))·L_row, with L the full Hessian's λ_max and
+    L_B = n(B − 1)/(B(n − 1))·L + (n − B)/(B(n − 1))·L_row, with L the full Hessian's h_max and
     L_row the curvature of one row: B = n gives L, B = 1 gives L_row — a step of 1/L_B is then
     safe for any batch.
     """
@@ -296,5 +296,5 @@ def minibatch_curvature(lambda_max: float, row: float, n: int, batch_size: int) 
 
 
 def stable_lr_bound(lambda_max: float) -> float:
-    """The largest learning rate for which gradient descent converges: 2 / λ_max."""
+    """The largest learning rate for which gradient descent converges: 2 / h_max."""
     return 2.0 / lambda_max if lambda_max > 0 else float("inf")

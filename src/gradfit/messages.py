@@ -87,11 +87,11 @@ EN: dict[str, str] = {
                       "how far gradient descent still is from it:",
     "lr.title": "5. The learning rate",
     "lr.bound": "The loss is a quadratic bowl; its Hessian (matrix of second derivatives) is constant. "
-                "Gradient descent converges only when the learning rate is below 2/λ_max, where λ_max "
+                "Gradient descent converges only when the learning rate is below 2/h_max, where h_max "
                 "is the Hessian's largest eigenvalue:",
     "lr.flat": "The loss has no curvature here (every feature is zero), so no learning rate is too large.",
     "lr.this_run": "This run used λ = {lr}, above the bound: that is why it diverged. Choose a learning "
-                   "rate below 2/λ_max, or lr='auto'.",
+                   "rate below 2/h_max, or lr='auto'.",
     "lr.above": "What happens just above the bound? The same run with λ = {lr}:",
     "lr.diverged": "It diverges: every step overshoots the bottom of the bowl by more than the last, and "
                    "the loss grows from {loss0} to {loss} in {n} iterations. gradfit stops such a run "
@@ -133,7 +133,7 @@ EN: dict[str, str] = {
     "report.optimum": "exact optimum",
     "report.loss_curve": "Loss per iteration (log scale)",
     "report.rates": "Learning rates compared",
-    "report.rates_note": "The same run with a few learning rates; the last one is just above 2/λ_max and "
+    "report.rates_note": "The same run with a few learning rates; the last one is just above 2/h_max and "
                          "diverges.",
     "report.diverged": "diverged",
     "report.explanation": "The explanation",
@@ -198,10 +198,10 @@ ZH: dict[str, str] = {
     "result.test": "对留出的测试样本的预测：",
     "result.optimum": "最小二乘法的精确最优解 θ*（解正规方程 AᵀA·θ = Aᵀy），以及梯度下降的结果离它还有多远：",
     "lr.title": "五、学习率",
-    "lr.bound": "损失函数是一个二次的“碗”，它的黑塞矩阵（二阶导数矩阵）是常数。只有当学习率小于 2/λ_max 时"
-                "梯度下降才会收敛，其中 λ_max 是黑塞矩阵的最大特征值：",
+    "lr.bound": "损失函数是一个二次的“碗”，它的黑塞矩阵（二阶导数矩阵）是常数。只有当学习率小于 2/h_max 时"
+                "梯度下降才会收敛，其中 h_max 是黑塞矩阵的最大特征值：",
     "lr.flat": "这里的损失函数没有曲率（所有特征都为零），任何学习率都不会太大。",
-    "lr.this_run": "本次训练使用的学习率 λ = {lr} 超过了这个界限，所以发散了。请选择小于 2/λ_max 的学习率，或者使用 lr='auto'。",
+    "lr.this_run": "本次训练使用的学习率 λ = {lr} 超过了这个界限，所以发散了。请选择小于 2/h_max 的学习率，或者使用 lr='auto'。",
     "lr.above": "学习率刚好超过这个界限会怎样？用 λ = {lr} 把同样的训练再跑一遍：",
     "lr.diverged": "训练发散了：每一步都越过碗底，而且越过得一次比一次多，{n} 次迭代内损失从 {loss0} "
                    "涨到了 {loss}。gradfit 会及时停下这样的训练并给出说明。",
@@ -237,7 +237,7 @@ ZH: dict[str, str] = {
     "report.optimum": "精确最优解",
     "report.loss_curve": "每次迭代的损失（对数坐标）",
     "report.rates": "不同学习率的比较",
-    "report.rates_note": "用几个不同的学习率把同样的训练各跑一遍；最后一个刚好超过 2/λ_max，会发散。",
+    "report.rates_note": "用几个不同的学习率把同样的训练各跑一遍；最后一个刚好超过 2/h_max，会发散。",
     "report.diverged": "发散",
     "report.explanation": "讲解",
 }
@@ -247,9 +247,9 @@ EN |= {
     "verdict.diverged": "Diverged after {k}: the learning rate {lr} is too large (gradient descent is stable below "
                         "{stable}). Use {o[lr=auto]} or a smaller {o[lr]}.",
     "verdict.certified": "Converged after {k}: the parameters are certified within {gap} of the exact optimum "
-                         "(relative; ‖θ − θ*‖ ≤ ‖∇Loss‖/μ).",
+                         "(relative; ‖θ − θ*‖ ≤ ‖∇Loss‖/h_min).",
     "verdict.certified_set": "Converged after {k}: the parameters are certified within {gap} of a least-squares "
-                             "solution (relative; ‖θ − θ*‖ ≤ ‖∇Loss‖/μ). It is not the only one: the Hessian has "
+                             "solution (relative; ‖θ − θ*‖ ≤ ‖∇Loss‖/h_min). It is not the only one: the Hessian has "
                              "rank {rank} of {p}, so the data determine the predictions but not every coefficient "
                              "(a constant or collinear column, or more features than rows).",
     "verdict.loss_stopped": "Converged after {k}: the loss stopped changing{where}.",
@@ -284,8 +284,8 @@ EN |= {
 ZH |= {
     "verdict.exact": "精确的最小二乘解（solver {o[solver=exact]}）：没有迭代，也没有最优性差距。",
     "verdict.diverged": "{k}后发散：学习率 {lr} 太大（梯度下降只在学习率小于 {stable} 时稳定）。请用 {o[lr=auto]} 或更小的 {o[lr]}。",
-    "verdict.certified": "{k}后收敛：参数已被证明与精确最优解的相对距离在 {gap} 以内（‖θ − θ*‖ ≤ ‖∇Loss‖/μ）。",
-    "verdict.certified_set": "{k}后收敛：参数已被证明与一个最小二乘解的相对距离在 {gap} 以内（‖θ − θ*‖ ≤ ‖∇Loss‖/μ）。"
+    "verdict.certified": "{k}后收敛：参数已被证明与精确最优解的相对距离在 {gap} 以内（‖θ − θ*‖ ≤ ‖∇Loss‖/h_min）。",
+    "verdict.certified_set": "{k}后收敛：参数已被证明与一个最小二乘解的相对距离在 {gap} 以内（‖θ − θ*‖ ≤ ‖∇Loss‖/h_min）。"
                              "但最小二乘解不唯一：Hessian 的秩是 {rank}（共 {p} 个参数），数据确定了预测值，"
                              "却不能确定每个系数（有常数列或共线的列，或特征比行还多）。",
     "verdict.loss_stopped": "{k}后收敛：损失不再变化{where}。",
@@ -310,6 +310,266 @@ ZH |= {
                            "{o[solver=exact]} 直接给出最小二乘解。",
     "summary.not_converged": "不输出推断表：拟合没有收敛，这些系数处的标准误和 p 值不是最小二乘拟合的。"
                              "请用 {o[solver=exact]}（或增大 {o[iters]}）得到推断表。",
+}
+
+# The learner's "why": the bound derived, conditioning, momentum, check yourself, the code, the warm-up's
+# divergence, figures and the report's playground. The Hessian's eigenvalues are h (λ is the learning rate).
+EN |= {
+    "lr.derive": "Why 2/h_max? Write the error as e = θ − θ*. The gradient of a quadratic is ∇Loss(θ) = H·(θ − θ*), "
+                 "so one step turns e into (I − λH)·e. In the eigenbasis of the Hessian H (eigenvalues hᵢ) the "
+                 "directions do not mix: each is multiplied by (1 − λ·hᵢ) per step, and after k steps by "
+                 "(1 − λ·hᵢ)^k. A direction shrinks only if |1 − λ·hᵢ| < 1, that is 0 < λ < 2/hᵢ; all of them "
+                 "shrink when λ < 2/h_max.",
+    "lr.eigen": "This run's Hessian, its eigenvalues (numpy.linalg.eigvalsh) and what a step of λ = {lr} does "
+                "along each eigenvector:",
+    "lr.direction": "direction",
+    "lr.shrinks": "shrinks",
+    "lr.flips": "shrinks, changing sign",
+    "lr.grows": "grows",
+    "cond.title": "7. Why it takes this many iterations: the condition number",
+    "cond.intro": "The slowest direction sets the pace. The error shrinks by at least ρ = max|1 − λ·hᵢ| per step, so "
+                  "dividing it by 1/ε takes about ln(1/ε)/ln(1/ρ) iterations. Even the best plain step, "
+                  "λ = 1/h_max, has ρ = 1 − 1/κ along the flattest direction: about κ·ln(1/ε) iterations, "
+                  "where κ = h_max/h_min is the condition number.",
+    "cond.table_intro": "Predicted for this run (λ = {lr}) and measured (the first iteration k with "
+                        "‖θ_k − θ*‖ ≤ ε·‖θ₀ − θ*‖). The prediction is an upper bound: the error along the faster "
+                        "directions dies out sooner.",
+    "cond.error": "error reduction ε",
+    "cond.predicted": "predicted iterations",
+    "cond.measured": "measured",
+    "cond.not_reached": "not within {n}",
+    "cond.never": "never",
+    "cond.singular": "The Hessian is singular (h_min = 0): some combination of the features is constant or "
+                     "collinear, so the optimum is not unique and κ is infinite. Drop a redundant column.",
+    "cond.standardize": "Standardizing the features, z = (x − mean)/standard deviation, changes the Hessian. "
+                        "Before and after, each at its best plain step λ = 1/h_max, for ε = 1e-8:",
+    "cond.scale": "features",
+    "cond.raw": "as given",
+    "cond.standardized": "standardized",
+    "cond.advice": "Advice: standardize (gradfit explain --standardize, standardize=True in Python): κ falls from "
+                   "{before} to {after}, and plain gradient descent needs about {iters_after} iterations instead of "
+                   "{iters_before}. gradfit reports the coefficients on the original scale either way; lr='auto' "
+                   "(the practitioner's default) standardizes and accelerates by itself.",
+    "cond.fine": "The features are already well scaled: standardizing would change κ from {before} to {after}.",
+    "cond.rerun": "Measured with standardized features at λ = 1/h_max = {lr}: ε = 1e-8 reached at iteration {k}.",
+    "cond.rerun_raw": "Measured on the data as given at λ = 1/h_max = {lr}: ε = 1e-8 reached at iteration {k}.",
+    "result.not_converged": "This run did not converge: the parameters are still {gap} (relative) from the exact "
+                            "optimum θ*. Why: the condition number κ = {kappa} makes the flattest direction shrink "
+                            "by only {rate} per step, so about {needed} iterations would be needed (section 7).",
+    "result.not_converged_diverging": "This run did not converge: with λ = {lr} some direction grows "
+                                      "(|1 − λ·h_max| = {rate} ≥ 1, section 5).",
+    "mom.title": "8. Momentum: why √κ instead of κ",
+    "mom.intro": "Momentum lets past steps carry on. Heavy ball (Polyak) and Nesterov, in PyTorch's convention "
+                 "(v₀ = 0, momentum μ):",
+    "mom.why": "Along each eigenvector the pair (error, velocity) is multiplied by a 2×2 matrix per step. With "
+               "λ = 4/(√h_max + √h_min)² and μ = ((√κ − 1)/(√κ + 1))² both of its eigenvalues have the size "
+               "(√κ − 1)/(√κ + 1) ≈ 1 − 2/√κ in every direction: about (√κ/2)·ln(1/ε) iterations, where the best "
+               "plain step (λ = 2/(h_max + h_min), factor (κ − 1)/(κ + 1)) needs about (κ/2)·ln(1/ε). With this "
+               "run's Hessian, for ε = 1e-8:",
+    "mom.plain": "plain gradient descent",
+    "mom.heavy": "heavy ball",
+    "mom.factor": "factor per step",
+    "mom.restart": "The restart. The best μ needs h_min, which is rarely known, and too much momentum overshoots and "
+                   "circles around the optimum. gradfit's default (optimizer='accelerated') lets the momentum grow "
+                   "step by step, β_k = (t_k − 1)/t_{{k+1}} with t_{{k+1}} = (1 + √(1 + 4t_k²))/2, and sets it back "
+                   "to zero whenever the gradient points against the last move (∇Loss·v < 0: the loss would go up "
+                   "along it). This adaptive restart (O'Donoghue and Candès, 2015) keeps the √κ pace without knowing "
+                   "h_min.",
+    "mom.this_run": "This run used {rule} with μ = {mu} and λ = {lr}: its factor per step is {rate} (plain gradient "
+                    "descent at the same λ: {plain}), predicting about {predicted} iterations for ε = 1e-8; "
+                    "measured: {measured}.",
+    "mom.this_accelerated": "This run used Nesterov's method with adaptive restart at λ = {lr}: ε = 1e-8 measured "
+                            "at {measured}; plain gradient descent at the same λ would need about {plain} "
+                            "iterations.",
+    "mom.restarts": "Replayed on this run's quadratic, the momentum restarted {n} times, at iterations {at}.",
+    "mom.compare": "This run used plain gradient descent. The same data with heavy-ball momentum at the settings "
+                   "above (λ = {lr}, μ = {mu}): ε = 1e-8 measured at {measured} (predicted about {predicted}).",
+    "check.title": "9. Check yourself",
+    "check.intro": "Questions computed from this run's numbers; the answers are at the end.",
+    "check.answers": "Answers",
+    "check.w1": "With λ = {lr} and ∂Loss/∂{p} = {g} at the start {p}₀ = {p0}, what is {p}₁ after the first step?",
+    "check.w1_answer": "{p}₁ = {p0} − {lr} × ({g}) = {p1}.",
+    "check.rates": "Which of these learning rates make plain gradient descent converge on these data: {rates}?",
+    "check.rates_answer": "Those below 2/h_max = {bound}: {good}. The others ({bad}) diverge.",
+    "check.rates_none": "none",
+    "check.factor": "At λ = {lr}, by what factor does the error along the flattest direction (h_min = {hmin}) shrink "
+                    "per step?",
+    "check.factor_answer": "1 − λ·h_min = 1 − {lr} × {hmin} = {factor}.",
+    "check.slowest": "Which parameter does gradient descent find slowest on these data?",
+    "check.slowest_answer": "{p}: it weighs most in the eigenvector of h_min = {hmin}, the flattest direction.",
+    "check.kappa": "About how many iterations does plain gradient descent at λ = 1/h_max need to divide the error "
+                   "by 10^8?",
+    "check.kappa_answer": "About κ·ln(10^8) = {kappa} × {log} ≈ {iters}.",
+    "code.title": "10. The code of this run",
+    "code.python": "The tutorial's program in plain Python, with this run's data and settings (it prints the same "
+                   "parameters as gradfit):",
+    "code.torch": "The same run in PyTorch: autograd computes the gradient, torch.optim.SGD takes the step:",
+    "code.not_plain": "This run used {what}; the programs below run the plain gradient-descent step of the tutorial "
+                      "on the data as given, so their numbers are those of gradfit's run with optimizer 'gd' and "
+                      "without standardization.",
+    "code.standardized": "standardized features",
+    "dataset.tutorial": "tutorial",
+    "dataset.noisy": "noisy",
+    "code.comment_python": "This run in plain Python: the tutorial's gradient descent, step by step.",
+    "code.comment_torch": "This run in PyTorch: autograd computes the gradient, torch.optim.SGD takes the step.",
+    "code.comment_weights": "sample weights",
+    "code.comment_no_b": "no intercept",
+    "code.comment_momentum": "momentum, PyTorch's convention: v = mu*v + g",
+    "code.comment_chain": "chain rule: d(f - y)^2 = 2(f - y) * d(f - y)",
+    "descend.diverges": "Why it diverges: near a point x the step multiplies the distance to the minimum by "
+                        "1 − λ·f''(x). Here f''({at}) = {curv}, so 1 − λ·f'' = 1 − {lr} × {curv} = {factor}: "
+                        "|{factor}| > 1, every step overshoots further than the last. The warm-up converges only "
+                        "for λ < 2/f'' = {bound}.",
+    "descend.diverges_many": "Why it diverges: near a point the step multiplies the distance to the minimum along "
+                             "each eigenvector of the Hessian of f by 1 − λ·hᵢ. Here the largest eigenvalue at the "
+                             "start is h_max = {curv}, so 1 − λ·h_max = {factor}: |{factor}| > 1. Descent converges "
+                             "only for λ < 2/h_max = {bound}.",
+    "descend.no_minimum": "Why it diverges: f''({at}) = {curv} ≤ 0, the function curves downward there; gradient "
+                          "descent runs away from such a point whatever the learning rate (the function may have "
+                          "no minimum).",
+    "plot.training": "training data",
+    "plot.test": "test data",
+    "plot.iteration": "iteration k",
+    "plot.loss_log": "Loss (log scale)",
+    "plot.loss_title": "Loss per iteration",
+    "plot.path": "descent path",
+    "plot.start": "start",
+    "plot.optimum": "exact optimum",
+    "plot.target": "target {name}",
+    "plot.predicted": "predicted",
+    "plot.steps": "steps",
+    "report.written": "Report written to {path}",
+    "report.preset_tutorial": "the tutorial's data set",
+    "report.preset_noisy": "the tutorial's second data set",
+    "report.play_title": "Play with the learning rate and the momentum",
+    "report.play_note": "The sliders re-run descent in your browser on this run's own quadratic loss (its Hessian "
+                        "and its gradient at zero determine every iterate), from the run's start. Cross "
+                        "λ = 2(1 + μ)/h_max and it diverges.",
+    "report.lr": "learning rate λ",
+    "report.momentum": "momentum μ",
+    "report.steps": "steps",
+    "report.play_path": "path",
+    "report.converges": "converges",
+    "report.diverges": "diverges",
+    "console.no_cjk": "note: this console's encoding ({encoding}) cannot show Chinese; writing English instead. Set "
+                      "PYTHONIOENCODING=utf-8 (or use a UTF-8 terminal) for --lang zh.",
+}
+ZH |= {
+    "lr.derive": "为什么是 2/h_max？把误差记作 e = θ − θ*。二次函数的梯度是 ∇Loss(θ) = H·(θ − θ*)，所以每走一步，e 就变成 "
+                 "(I − λH)·e。在黑塞矩阵 H 的特征向量基下（特征值为 hᵢ），各个方向互不干扰：每一步把第 i 个方向乘以 "
+                 "(1 − λ·hᵢ)，k 步之后乘以 (1 − λ·hᵢ)^k。只有当 |1 − λ·hᵢ| < 1，即 0 < λ < 2/hᵢ 时，这个方向才会缩小；"
+                 "λ < 2/h_max 时所有方向都缩小。",
+    "lr.eigen": "本次运行的黑塞矩阵、它的特征值（numpy.linalg.eigvalsh），以及学习率 λ = {lr} 的一步在每个特征向量方向上的效果：",
+    "lr.direction": "方向",
+    "lr.shrinks": "缩小",
+    "lr.flips": "缩小并改变符号",
+    "lr.grows": "增大",
+    "cond.title": "七、为什么需要这么多次迭代：条件数",
+    "cond.intro": "最慢的方向决定了速度。每一步误差至少缩小为原来的 ρ = max|1 − λ·hᵢ| 倍，所以把误差缩小到 ε 倍大约需要 "
+                  "ln(1/ε)/ln(1/ρ) 次迭代。即使用最好的普通步长 λ = 1/h_max，在最平坦的方向上也只有 ρ = 1 − 1/κ："
+                  "大约需要 κ·ln(1/ε) 次迭代，其中 κ = h_max/h_min 称为条件数。",
+    "cond.table_intro": "本次运行（λ = {lr}）的预测值与实测值（实测值是第一个满足 ‖θ_k − θ*‖ ≤ ε·‖θ₀ − θ*‖ 的迭代次数 k）。"
+                        "预测值是一个上界：较快方向上的误差消失得更早。",
+    "cond.error": "误差缩小倍数 ε",
+    "cond.predicted": "预测迭代次数",
+    "cond.measured": "实测",
+    "cond.not_reached": "{n} 次内未达到",
+    "cond.never": "永远达不到",
+    "cond.singular": "黑塞矩阵是奇异的（h_min = 0）：某些特征的组合是常数或共线，最优解不唯一，κ 为无穷大。请删去多余的列。",
+    "cond.standardize": "把特征标准化，z = (x − 均值)/标准差，会改变黑塞矩阵。标准化前后各取最好的普通步长 λ = 1/h_max，"
+                        "对 ε = 1e-8：",
+    "cond.scale": "特征",
+    "cond.raw": "原始数据",
+    "cond.standardized": "标准化后",
+    "cond.advice": "建议：先标准化（gradfit explain --standardize，在 Python 中用 standardize=True）：κ 从 {before} "
+                   "降到 {after}，普通梯度下降大约只需 {iters_after} 次迭代，而不是 {iters_before} 次。两种情况下 gradfit "
+                   "都按原始尺度报告系数；lr='auto'（实践中的默认设置）会自动标准化并加速。",
+    "cond.fine": "这些特征的尺度已经合适：标准化只会把 κ 从 {before} 变为 {after}。",
+    "cond.rerun": "标准化后以 λ = 1/h_max = {lr} 实测：第 {k} 次迭代达到 ε = 1e-8。",
+    "cond.rerun_raw": "在原始数据上以 λ = 1/h_max = {lr} 实测：第 {k} 次迭代达到 ε = 1e-8。",
+    "result.not_converged": "本次运行没有收敛：参数与精确最优解 θ* 的相对距离仍有 {gap}。原因：条件数 κ = {kappa} "
+                            "使最平坦的方向每步只缩小为 {rate} 倍，大约需要 {needed} 次迭代（见第七节）。",
+    "result.not_converged_diverging": "本次运行没有收敛：学习率 λ = {lr} 使某个方向不断增大（|1 − λ·h_max| = {rate} ≥ 1，见第五节）。",
+    "mom.title": "八、动量：为什么是 √κ 而不是 κ",
+    "mom.intro": "动量让之前的步子继续发挥作用。重球法（Polyak）和 Nesterov 方法，采用 PyTorch 的写法（v₀ = 0，动量系数 μ）：",
+    "mom.why": "在每个特征向量方向上，（误差，速度）这一对数每步乘以一个 2×2 矩阵。取 λ = 4/(√h_max + √h_min)²、"
+               "μ = ((√κ − 1)/(√κ + 1))² 时，它的两个特征值在每个方向上的大小都是 (√κ − 1)/(√κ + 1) ≈ 1 − 2/√κ："
+               "大约需要 (√κ/2)·ln(1/ε) 次迭代；而最好的普通步长（λ = 2/(h_max + h_min)，每步因子 (κ − 1)/(κ + 1)）"
+               "大约需要 (κ/2)·ln(1/ε) 次。用本次运行的黑塞矩阵，对 ε = 1e-8：",
+    "mom.plain": "普通梯度下降",
+    "mom.heavy": "重球法",
+    "mom.factor": "每步因子",
+    "mom.restart": "重启。最好的 μ 需要知道 h_min，而它很少事先知道；动量太大又会冲过头，绕着最优解打转。gradfit 的默认方法"
+                   "（optimizer='accelerated'）让动量逐步增大，β_k = (t_k − 1)/t_{{k+1}}，t_{{k+1}} = (1 + √(1 + 4t_k²))/2，"
+                   "并且一旦梯度与上一步的方向相反（∇Loss·v < 0：沿着它损失会上升），就把动量清零。这种自适应重启"
+                   "（O'Donoghue 与 Candès，2015）不需要知道 h_min 也能保持 √κ 的速度。",
+    "mom.this_run": "本次运行使用 {rule}，μ = {mu}，λ = {lr}：每步因子为 {rate}（同样 λ 下的普通梯度下降：{plain}），"
+                    "预测对 ε = 1e-8 大约需要 {predicted} 次迭代；实测：{measured}。",
+    "mom.this_accelerated": "本次运行使用带自适应重启的 Nesterov 方法，λ = {lr}：实测在 {measured} 达到 ε = 1e-8；"
+                            "同样 λ 下的普通梯度下降大约需要 {plain} 次迭代。",
+    "mom.restarts": "在本次运行的二次函数上重放：动量共重启了 {n} 次，分别在第 {at} 次迭代。",
+    "mom.compare": "本次运行使用的是普通梯度下降。在同样的数据上用上面的重球法设置（λ = {lr}，μ = {mu}）：实测在 {measured} "
+                   "达到 ε = 1e-8（预测大约 {predicted}）。",
+    "check.title": "九、自测题",
+    "check.intro": "下面的题目由本次运行的数字算出；答案在最后。",
+    "check.answers": "答案",
+    "check.w1": "学习率 λ = {lr}，在起点 {p}₀ = {p0} 处 ∂Loss/∂{p} = {g}，第一步之后 {p}₁ 是多少？",
+    "check.w1_answer": "{p}₁ = {p0} − {lr} × ({g}) = {p1}。",
+    "check.rates": "下面哪些学习率能让普通梯度下降在这些数据上收敛：{rates}？",
+    "check.rates_answer": "小于 2/h_max = {bound} 的那些：{good}。其余的（{bad}）会发散。",
+    "check.rates_none": "没有",
+    "check.factor": "学习率 λ = {lr} 时，最平坦方向（h_min = {hmin}）上的误差每步缩小为原来的几倍？",
+    "check.factor_answer": "1 − λ·h_min = 1 − {lr} × {hmin} = {factor}。",
+    "check.slowest": "在这些数据上，梯度下降找得最慢的是哪个参数？",
+    "check.slowest_answer": "{p}：它在 h_min = {hmin} 的特征向量（最平坦的方向）中占的分量最大。",
+    "check.kappa": "用 λ = 1/h_max 的普通梯度下降，大约需要多少次迭代才能把误差缩小到 10^8 分之一？",
+    "check.kappa_answer": "大约 κ·ln(10^8) = {kappa} × {log} ≈ {iters}。",
+    "code.title": "十、本次运行的代码",
+    "code.python": "教程的程序，用纯 Python 写成，代入本次运行的数据和设置（输出的参数与 gradfit 相同）：",
+    "code.torch": "用 PyTorch 写的同一次运行：自动求导算梯度，torch.optim.SGD 走一步：",
+    "code.not_plain": "本次运行使用了{what}；下面的程序在原始数据上运行教程里的普通梯度下降，所以它们的数字与 gradfit 用 "
+                      "optimizer 'gd'、不做标准化时的结果相同。",
+    "code.standardized": "标准化的特征",
+    "dataset.tutorial": "教程",
+    "dataset.noisy": "带噪声",
+    "code.comment_python": "用纯 Python 写的本次运行：教程里的梯度下降，一步一步。",
+    "code.comment_torch": "用 PyTorch 写的本次运行：自动求导算梯度，torch.optim.SGD 走一步。",
+    "code.comment_weights": "样本权重",
+    "code.comment_no_b": "没有偏置",
+    "code.comment_momentum": "动量，PyTorch 的写法：v = mu*v + g",
+    "code.comment_chain": "链式法则：d(f - y)^2 = 2(f - y) * d(f - y)",
+    "descend.diverges": "为什么发散：在点 x 附近，每一步把到最小值的距离乘以 1 − λ·f''(x)。这里 f''({at}) = {curv}，"
+                        "所以 1 − λ·f'' = 1 − {lr} × {curv} = {factor}：|{factor}| > 1，每一步都比上一步冲得更远。"
+                        "只有当 λ < 2/f'' = {bound} 时才会收敛。",
+    "descend.diverges_many": "为什么发散：在一个点附近，每一步沿 f 的黑塞矩阵的每个特征向量把到最小值的距离乘以 1 − λ·hᵢ。"
+                             "这里起点处的最大特征值 h_max = {curv}，所以 1 − λ·h_max = {factor}：|{factor}| > 1。"
+                             "只有当 λ < 2/h_max = {bound} 时才会收敛。",
+    "descend.no_minimum": "为什么发散：f''({at}) = {curv} ≤ 0，函数在这里向下弯；无论学习率多大，梯度下降都会离开这样的点"
+                          "（函数可能没有最小值）。",
+    "plot.training": "训练数据",
+    "plot.test": "测试数据",
+    "plot.iteration": "迭代次数 k",
+    "plot.loss_log": "损失（对数坐标）",
+    "plot.loss_title": "每次迭代的损失",
+    "plot.path": "下降路径",
+    "plot.start": "起点",
+    "plot.optimum": "精确最优解",
+    "plot.target": "真实值 {name}",
+    "plot.predicted": "预测值",
+    "plot.steps": "每一步",
+    "report.written": "报告已保存到 {path}",
+    "report.preset_tutorial": "教程的数据集",
+    "report.preset_noisy": "教程的第二个数据集",
+    "report.play_title": "动手调学习率和动量",
+    "report.play_note": "拖动滑块，浏览器会在本次运行自己的二次损失函数上（它的黑塞矩阵和零点处的梯度决定了每一次迭代）"
+                        "从本次运行的起点重新做梯度下降。越过 λ = 2(1 + μ)/h_max 就会发散。",
+    "report.lr": "学习率 λ",
+    "report.momentum": "动量 μ",
+    "report.steps": "步数",
+    "report.play_path": "路径",
+    "report.converges": "收敛",
+    "report.diverges": "发散",
+    "console.no_cjk": "提示：当前控制台的编码（{encoding}）无法显示中文，改用英文输出。",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}

@@ -28,7 +28,7 @@ class Param:
 
 
 PARAMS: dict[str, Param] = {p.name: p for p in [
-    Param("lr", "float", "auto", "learning rate λ: a number, or 'auto' for 1/L (L = largest "
+    Param("lr", "float", "auto", "learning rate λ: a number, or 'auto' for 1/h_max (h_max = the largest "
           "eigenvalue of the loss's Hessian), which always converges", low=0, low_open=True,
           also=("auto",)),
     Param("iters", "int", "auto", "maximum number of iterations (updates); 'auto' follows the conditioning: about "
@@ -36,7 +36,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("tol", "float", 1e-8, "stop when the parameters are certified within this relative distance of the "
           "exact optimum (stop='gap'), or when the loss's relative change falls to this (stop='loss'); 0 or "
           "None: run all iterations", low=0, also=(None,)),
-    Param("stop", "choice", "gap", "the stopping rule: gap (‖θ − θ*‖ ≤ ‖∇L‖/μ, a certificate of convergence) or "
+    Param("stop", "choice", "gap", "the stopping rule: gap (‖θ − θ*‖ ≤ ‖∇L‖/h_min, a certificate of convergence) or "
           "loss (the tutorial's: the loss almost stops decreasing)", choices=("gap", "loss")),
     Param("loss", "choice", "mse", "sse: Σ(f(x)−y)², the tutorial's sum; mse: the mean; huber: the mean of "
           "Huber's loss (squared within epsilon of the fit, linear beyond: robust to outliers; no summary holds it, "

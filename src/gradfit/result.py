@@ -86,7 +86,7 @@ class FitResult:
 
     @property
     def stable_lr(self) -> float:
-        """Gradient descent converges for λ below this: 2 / λ_max(Hessian)."""
+        """Gradient descent converges for λ below this: 2 / h_max(Hessian)."""
         return stable_lr_bound(self.lambda_max)
 
     @property

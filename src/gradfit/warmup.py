@@ -205,6 +205,18 @@ def _time_limit(f: Expression, steps: int):
     return check
 
 
+def curvature(f: Expression, point) -> np.ndarray:
+    """The Hessian of f at ``point`` (f'' for one variable), derived symbolically: what tells why a warm-up
+    diverges — a step multiplies the distance to the minimum by 1 − λ·f''(x) (by 1 − λ·hᵢ along the
+    Hessian's eigenvectors)."""
+    import sympy
+
+    symbols = [sympy.Symbol(v, real=True) for v in f.variables]
+    rows = [[_numeric(sympy.diff(g, s), f.variables) for s in symbols] for g in f.gradient]
+    with np.errstate(all="ignore"):
+        return np.array([[float(h(*point)) for h in row] for row in rows], dtype=np.float64)
+
+
 def _as_point(start, variables) -> tuple[float, ...]:
     values = start if isinstance(start, (list, tuple, np.ndarray)) else [start]
     try:

@@ -9,7 +9,7 @@ residual ``r = y − Aθ`` at the fitted θ::
     95% CI  = θ̂ ± t₀.₉₇₅·se
     R²      = 1 − ‖r‖² / TSS,  adjusted R² = 1 − (n − k)/(n − p)·(1 − R²)   (k = 1 with intercept)
     F       = ((TSS − ‖r‖²)/(p − k)) / σ̂²
-    cond    = √(λ_max / λ_min) of AᵀA
+    cond    = √(s_max / s_min), s the eigenvalues of AᵀA
 
 the same definitions as statsmodels' OLS/WLS, which the tests compare against.
 """

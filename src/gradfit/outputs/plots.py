@@ -1,12 +1,65 @@
-"""Figures with matplotlib, headless-safe: no pyplot, no display, one Figure per call."""
+"""Figures with matplotlib, headless-safe: no pyplot, no display, one Figure per call.
+
+Labels come from the catalogue in the caller's language (``lang="zh"``); Chinese is drawn with a
+CJK font when one is installed (Debian: fonts-noto-cjk), found even if matplotlib's font cache
+predates it, as a fallback after DejaVu Sans (which keeps the maths symbols).
+"""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
+from gradfit.messages import message
+
 WIDTH_IN, HEIGHT_IN, DPI = 6.4, 4.8, 100   # 640 × 480 pixels
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
+                "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC")
+CJK_FILE_PATTERNS = ("NotoSansCJK*-Regular.tt*", "NotoSansCJK*-Regular.otf", "SourceHanSans*-Regular.*", "wqy-*.tt*")
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts", "/Library/Fonts",
+             "/System/Library/Fonts", "C:/Windows/Fonts")
+
+
+@functools.cache
+def cjk_family() -> str | None:
+    """The family name of an installed CJK font, or None."""
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    for family in CJK_FAMILIES:
+        if family in known:
+            return family
+    for directory in FONT_DIRS:   # installed after matplotlib built its font cache
+        root = Path(directory).expanduser()
+        if not root.is_dir():
+            continue
+        for pattern in CJK_FILE_PATTERNS:
+            for path in sorted(root.rglob(pattern)):
+                try:
+                    font_manager.fontManager.addfont(str(path))
+                    return font_manager.FontProperties(fname=str(path)).get_name()
+                except (OSError, RuntimeError, ValueError):
+                    continue
+    return None
+
+
+def _fonts():
+    """DejaVu Sans, then a CJK font where there is one, for the figure being built or saved."""
+    import matplotlib
+
+    family = cjk_family()
+    return matplotlib.rc_context({"font.family": ["DejaVu Sans"] + ([family] if family else [])})
+
+
+def _with_fonts(function):
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        with _fonts():
+            return function(*args, **kwargs)
+
+    return wrapped
 
 
 def _figure():
@@ -18,6 +71,7 @@ def _figure():
     return fig
 
 
+@_with_fonts
 def save_figure(fig, path) -> Path:
     """Write the figure as PNG atomically (a temporary file renamed over the target)."""
     import io
@@ -30,14 +84,15 @@ def save_figure(fig, path) -> Path:
     return Path(path)
 
 
-def tutorial_figure(model, x_train, y_train, x_test=(), y_test=(), *, xlim=(0, 5), ylim=(0, 10)):
+@_with_fonts
+def tutorial_figure(model, x_train, y_train, x_test=(), y_test=(), *, xlim=(0, 5), ylim=(0, 10), lang: str = "en"):
     """The tutorial's figure: grid on, training points blue, test points red, fitted line black."""
     fig = _figure()
     ax = fig.add_subplot()
     ax.grid(True)
-    ax.scatter(x_train, y_train, c="blue", label="training data", zorder=3)
+    ax.scatter(x_train, y_train, c="blue", label=message("plot.training", lang), zorder=3)
     if len(x_test):
-        ax.scatter(x_test, y_test, c="red", label="test data", zorder=3)
+        ax.scatter(x_test, y_test, c="red", label=message("plot.test", lang), zorder=3)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     xs = np.linspace(xlim[0], xlim[1], 200)
@@ -50,7 +105,8 @@ def tutorial_figure(model, x_train, y_train, x_test=(), y_test=(), *, xlim=(0, 5
 
 # --- a fit's loss: curve, contours, surface -------------------------------------------------
 
-def loss_curve(result, title: str = "Loss per iteration"):
+@_with_fonts
+def loss_curve(result, title: str | None = None, lang: str = "en"):
     """Loss against iteration on a log scale: a straight line down means a constant rate."""
     h = result.history
     fig = _figure()
@@ -60,9 +116,9 @@ def loss_curve(result, title: str = "Loss per iteration"):
     finite = np.isfinite(loss)
     floor = max(np.finfo(float).tiny, 1e-16 * float(loss[finite].max())) if finite.any() else 1.0
     ax.semilogy(np.asarray(h.iteration)[finite], np.clip(loss[finite], floor, None), c="black")
-    ax.set_xlabel("iteration k")
-    ax.set_ylabel("Loss (log scale)")
-    ax.set_title(title)
+    ax.set_xlabel(message("plot.iteration", lang))
+    ax.set_ylabel(message("plot.loss_log", lang))
+    ax.set_title(message("plot.loss_title", lang) if title is None else title)
     return fig
 
 
@@ -83,7 +139,8 @@ def _loss_plane(result, points: int = 80):
     return (names[i], names[j]), (U, V, Z), path[:, [i, j]], optimum[[i, j]]
 
 
-def loss_contours(result):
+@_with_fonts
+def loss_contours(result, lang: str = "en"):
     """Contours of the loss over (w, b) with the descent path and the exact optimum marked."""
     (ni, nj), (U, V, Z), path, optimum = _loss_plane(result)
     fig = _figure()
@@ -91,16 +148,17 @@ def loss_contours(result):
     levels = np.geomspace(max(Z.min(), 1e-12 * Z.max(), np.finfo(float).tiny), Z.max(), 25)
     contour = ax.contour(U, V, Z, levels=levels, cmap="viridis", linewidths=0.8)
     fig.colorbar(contour, ax=ax, label="Loss", format="%.3g")
-    ax.plot(path[:, 0], path[:, 1], "-o", c="tab:red", ms=2.5, lw=1, label="descent path")
-    ax.plot(*path[0], "s", c="tab:red", ms=7, label="start")
-    ax.plot(*optimum, "*", c="gold", mec="black", ms=14, label="exact optimum")
+    ax.plot(path[:, 0], path[:, 1], "-o", c="tab:red", ms=2.5, lw=1, label=message("plot.path", lang))
+    ax.plot(*path[0], "s", c="tab:red", ms=7, label=message("plot.start", lang))
+    ax.plot(*optimum, "*", c="gold", mec="black", ms=14, label=message("plot.optimum", lang))
     ax.set_xlabel(ni)
     ax.set_ylabel(nj)
     ax.legend(loc="best", fontsize="small")
     return fig
 
 
-def loss_surface(result):
+@_with_fonts
+def loss_surface(result, lang: str = "en"):
     """The loss as a 3-D surface over (w, b), the descent path drawn on it."""
     (ni, nj), (U, V, Z), path, optimum = _loss_plane(result, points=50)
     from gradfit.outputs.explain import analysis as an
@@ -120,7 +178,8 @@ def loss_surface(result):
     return fig
 
 
-def fit_figure(result):
+@_with_fonts
+def fit_figure(result, lang: str = "en"):
     """One feature: the data and the fitted line. Several: predicted against target."""
     data = result.data
     if result.model.n_features == 1:
@@ -128,7 +187,7 @@ def fit_figure(result):
         pad = 0.1 * (x.max() - x.min() or 1.0)
         ypad = 0.1 * (data.y.max() - data.y.min() or 1.0)
         return tutorial_figure(result.model, x, data.y, xlim=(x.min() - pad, x.max() + pad),
-                               ylim=(data.y.min() - ypad, data.y.max() + ypad))
+                               ylim=(data.y.min() - ypad, data.y.max() + ypad), lang=lang)
     fig = _figure()
     ax = fig.add_subplot()
     predicted = result.model.predict(data.X)
@@ -136,22 +195,22 @@ def fit_figure(result):
     ax.scatter(data.y, predicted, s=8, c="blue")
     lo, hi = float(min(data.y.min(), predicted.min())), float(max(data.y.max(), predicted.max()))
     ax.plot([lo, hi], [lo, hi], c="black", lw=1)
-    ax.set_xlabel(f"target {data.target_name}")
-    ax.set_ylabel("predicted")
+    ax.set_xlabel(message("plot.target", lang, name=data.target_name))
+    ax.set_ylabel(message("plot.predicted", lang))
     return fig
 
 
-def save_fit_plots(result, directory, prefix: str = "fit") -> list[Path]:
+def save_fit_plots(result, directory, prefix: str = "fit", lang: str = "en") -> list[Path]:
     """All figures of a run, as PNGs in ``directory``: fit, loss curve, contours and 3-D surface.
 
     A run on data not in memory (files read in chunks, Dask) gets its loss curve only: the other
     figures draw every row; the loss surface needs θ* as well."""
     directory = Path(directory)
-    figures = {"loss": lambda: loss_curve(result)}
+    figures = {"loss": lambda: loss_curve(result, lang=lang)}
     if result.in_memory:
-        figures = {"fit": lambda: fit_figure(result)} | figures
+        figures = {"fit": lambda: fit_figure(result, lang)} | figures
     if result.in_memory and result.theta_exact is not None and len(result.history.theta[0]) >= 2:
-        figures |= {"contours": lambda: loss_contours(result), "surface": lambda: loss_surface(result)}
+        figures |= {"contours": lambda: loss_contours(result, lang), "surface": lambda: loss_surface(result, lang)}
     return [save_figure(make(), directory / f"{prefix}-{name}.png") for name, make in figures.items()]
 
 
@@ -162,7 +221,8 @@ def _finite_points(path) -> np.ndarray:
     return points[np.isfinite(points).all(axis=1) & np.isfinite(path.values)]
 
 
-def function_curve(path):
+@_with_fonts
+def function_curve(path, lang: str = "en"):
     """f(x) with the steps of the descent on it (one variable), as the tutorial draws it."""
     points = _finite_points(path)[:, 0]
     lo, hi = _limits(points)
@@ -171,7 +231,7 @@ def function_curve(path):
     ax = fig.add_subplot()
     ax.grid(True)
     ax.plot(xs, path.function.grid(xs), c="black", label=f"f(x) = {path.function.text}")
-    ax.plot(points, path.function.grid(points), "-o", c="tab:red", ms=4, lw=1, label="steps")
+    ax.plot(points, path.function.grid(points), "-o", c="tab:red", ms=4, lw=1, label=message("plot.steps", lang))
     ax.set_xlabel(path.function.variables[0])
     ax.set_ylabel("f")
     ax.legend(loc="best")
@@ -190,6 +250,7 @@ def _function_plane(path, points: int = 80):
     return pts, U, V, path.function.grid(U, V)
 
 
+@_with_fonts
 def function_contours(path):
     """Contours of f(x, y) with the descent path (two variables)."""
     pts, U, V, Z = _function_plane(path)
@@ -204,6 +265,7 @@ def function_contours(path):
     return fig
 
 
+@_with_fonts
 def function_surface(path):
     """f(x, y) as a 3-D surface, the descent path on it."""
     pts, U, V, Z = _function_plane(path, points=50)
@@ -217,12 +279,12 @@ def function_surface(path):
     return fig
 
 
-def save_descend_plots(path, directory) -> list[Path]:
+def save_descend_plots(path, directory, lang: str = "en") -> list[Path]:
     """The curve with the steps (one variable) or contours and surface (two); nothing for more."""
     directory = Path(directory)
     n = len(path.function.variables)
     if n == 1:
-        return [save_figure(function_curve(path), directory / "descend-curve.png")]
+        return [save_figure(function_curve(path, lang), directory / "descend-curve.png")]
     if n == 2:
         return [save_figure(function_contours(path), directory / "descend-contours.png"),
                 save_figure(function_surface(path), directory / "descend-surface.png")]

@@ -22,17 +22,24 @@ from gradfit.outputs.explain import analysis as an
 
 MAX_FRAMES = 120        # slider positions
 MAX_POINTS = 500        # data points drawn
-RATE_FRACTIONS = (0.1, 0.5, 0.9)   # of 2/λ_max; a fourth rate just above it diverges
+RATE_FRACTIONS = (0.1, 0.5, 0.9)   # of 2/h_max; a fourth rate just above it diverges
 RATE_ITERS = 150
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
+body { font-family: system-ui, sans-serif, "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC",
+  "Microsoft YaHei", "WenQuanYi Micro Hei"; margin: 1.5rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
 .row { display: flex; flex-wrap: wrap; gap: 1rem; }
 .chart { flex: 1 1 30rem; min-height: 380px; }
 .controls { display: flex; align-items: center; gap: .8rem; margin: .5rem 0; }
 .controls input[type=range] { flex: 1; }
 #iteration-label { font-variant-numeric: tabular-nums; min-width: 24rem; }
+.play-controls { display: grid; grid-template-columns: max-content 1fr max-content; gap: .4rem .8rem; align-items: center; }
+.play-value { font-variant-numeric: tabular-nums; min-width: 16rem; }
+#play-status.diverges { color: #b00020; font-weight: bold; }
+#play-status.converges { color: #1b5e20; }
 """
+PLAY_STEPS = (20, 300)   # the playground's iterations: the run's own count, within these bounds
+PLAY_MAX_PARAMETERS = 60   # beyond, the Hessian would swell the file: no playground
 
 
 def _plotly_js() -> str:
@@ -84,9 +91,34 @@ def report_data(result, lang: str = "en", test=None) -> dict:
             "slider", "data", "test", "line", "predicted", "actual", "path", "current", "optimum", "loss_curve",
             "rates", "diverged", "play")},
     }
-    if len(h.theta[0]) >= 2:
+    if len(h.theta[0]) >= 2 and result.theta_exact is not None:
         payload["surface"] = _surface(result)
+    payload["play"] = playground(result) if len(h.theta[0]) <= PLAY_MAX_PARAMETERS else None
+    payload["labels"] |= {key: m(f"report.{key}") for key in ("lr", "momentum", "steps", "play_path", "converges",
+                                                               "diverges")}
     return payload
+
+
+def playground(result) -> dict:
+    """What the sliders need to re-run descent in the browser on this run's quadratic, exactly:
+    Loss(θ) = ½θᵀHθ + g₀ᵀθ + L₀, so ∇Loss(θ) = Hθ + g₀ (H the Hessian, g₀ the gradient at θ = 0) — in the
+    coordinates the run descended (standardized ones for a standardized run), drawn as θ = M·θ_z."""
+    from gradfit.data.standardize import Standardizer
+    from gradfit.outputs.explain import conditioning as cd
+
+    H, g0, theta0 = cd.descended_quadratic(result)
+    M = np.eye(len(theta0))
+    if result.standardized:
+        data, spec = an.require_data(result), result.loss_spec
+        M = Standardizer.fit(np.asarray(data.X, dtype=np.float64), data.feature_names, spec.fit_intercept,
+                             spec.sample_weight).matrix()
+    quadratic = an.QuadraticLoss(result)
+    options = result.options
+    mu = float(options.get("momentum") or (0.9 if result.optimizer in ("momentum", "nesterov") else 0.0))
+    return {"H": [_finite(row) for row in H], "g0": _finite(g0), "L0": quadratic.s * quadratic.yy,
+            "theta0": _finite(theta0), "M": [_finite(row) for row in M], "h": _finite(cd.eigenvalues(H)),
+            "lr": float(result.lr), "momentum": mu, "standardized": bool(result.standardized),
+            "steps": int(min(max(result.n_iter, PLAY_STEPS[0]), PLAY_STEPS[1]))}
 
 
 def _test_points(result, test) -> dict | None:
@@ -112,7 +144,7 @@ def _surface(result, points: int = 60) -> dict:
 
 
 def _rates(result, m) -> list[dict]:
-    """A few learning rates below 2/λ_max and one just above it (which diverges)."""
+    """A few learning rates below 2/h_max and one just above it (which diverges)."""
     stable = result.stable_lr
     if not math.isfinite(stable):
         return []
@@ -139,7 +171,7 @@ def render_report(result, *, lang: str = "en", test=None, source: str = "") -> s
     e = html.escape
     m = lambda key, **kw: e(message(key, lang, **kw))  # noqa: E731
     plotly_js = _plotly_js()
-    explanation = explain(result, lang=lang, test=test).html(full_page=False)
+    explanation = explain(result, lang=lang, test=test, compare=not result.diverged, code=True).html(full_page=False)
     from gradfit.outputs.explain.document import STYLE as EXPLAIN_STYLE
 
     frames = len(_frames(result.history))
@@ -166,6 +198,16 @@ def render_report(result, *, lang: str = "en", test=None, source: str = "") -> s
 </section>
 <section><h2>{m("report.loss_curve")}</h2><div id="loss-chart" class="chart"></div></section>
 <section><h2>{m("report.rates")}</h2><p>{m("report.rates_note")}</p><div id="rates-chart" class="chart"></div></section>
+<section id="playground"><h2>{m("report.play_title")}</h2><p>{m("report.play_note")}</p>
+<div class="play-controls">
+<label for="play-lr">{m("report.lr")}</label><input id="play-lr" type="range" min="0.01" max="2.5" step="0.005" value="0.5">
+<span id="play-lr-value" class="play-value"></span>
+<label for="play-mu">{m("report.momentum")}</label><input id="play-mu" type="range" min="0" max="0.99" step="0.01" value="0">
+<span id="play-mu-value" class="play-value"></span>
+</div>
+<p id="play-status" aria-live="polite"></p>
+<div class="row"><div id="play-path-chart" class="chart"></div><div id="play-loss-chart" class="chart"></div></div>
+</section>
 <section id="explanation" aria-label="{m("report.explanation")}">
 {explanation}
 </section>
@@ -189,6 +231,19 @@ APP_JS = r"""
   "use strict";
   const D = JSON.parse(document.getElementById("gradfit-data").textContent);
   const L = D.labels, config = {displaylogo: false, responsive: true};
+  // Axes in plain numbers, never SI suffixes (100µ, 1T): exponents as 1e-05, which can be pasted back.
+  const AX = {exponentformat: "e", separatethousands: false};
+  // plotly writes negative ticks and exponents with U+2212 (1e−5), which --lr refuses: hyphen-minus instead.
+  function asciiMinus(root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode())
+      if (node.nodeValue.includes("\u2212")) node.nodeValue = node.nodeValue.replace(/\u2212/g, "-");
+  }
+  new MutationObserver(records => records.forEach(r => {
+    const target = r.target.nodeType === Node.TEXT_NODE ? r.target.parentNode : r.target;
+    if (target && target.closest && target.closest(".js-plotly-plot")) asciiMinus(target);
+  })).observe(document.body, {subtree: true, childList: true, characterData: true});
+  function axis(extra) { return Object.assign({}, AX, extra); }
   const d = D.n_features, margin = {t: 30, r: 20, b: 50, l: 60};
 
   function predict(theta, row) {            // f(x) = w·x + b
@@ -214,14 +269,14 @@ APP_JS = r"""
         name: "y = ŷ", line: {color: "grey", dash: "dot"}},
        Object.assign(fitTrace(first.theta), {mode: "markers", name: L.predicted, marker: {color: "blue", size: 5}})];
   Plotly.newPlot("fit-chart", fitTraces, {margin: margin,
-    xaxis: {title: {text: d === 1 ? D.x_name : L.actual}}, yaxis: {title: {text: d === 1 ? D.y_name : L.predicted}}}, config);
+    xaxis: axis({title: {text: d === 1 ? D.x_name : L.actual}}), yaxis: axis({title: {text: d === 1 ? D.y_name : L.predicted}})}, config);
 
   const S = D.surface;
   if (S) {
     const path = D.frames.map(f => [f.theta[S.i], f.theta[S.j]]);
     Plotly.newPlot("surface-chart", [
       {type: "contour", x: S.u, y: S.v, z: S.z, colorscale: "Viridis", ncontours: 30,
-       contours: {coloring: "lines"}, colorbar: {title: {text: "log₁₀ Loss"}}, name: "Loss"},
+       contours: {coloring: "lines"}, colorbar: {title: {text: "log₁₀ Loss"}, exponentformat: "e"}, name: "Loss"},
       {x: path.map(p => p[0]), y: path.map(p => p[1]), mode: "lines+markers", name: L.path,
        line: {color: "red", width: 1}, marker: {size: 3, color: "red"}},
       {x: [S.optimum[0]], y: [S.optimum[1]], mode: "markers", name: L.optimum,
@@ -229,17 +284,17 @@ APP_JS = r"""
       {x: [path[0][0]], y: [path[0][1]], mode: "markers", name: L.current,
        marker: {size: 13, color: "red", line: {color: "black", width: 1}}}],
       {margin: margin, showlegend: true, legend: {x: 0, y: 1.15, orientation: "h"},
-       xaxis: {title: {text: D.names[S.i]}}, yaxis: {title: {text: D.names[S.j]}}}, config);
+       xaxis: axis({title: {text: D.names[S.i]}}), yaxis: axis({title: {text: D.names[S.j]}})}, config);
   }
 
   Plotly.newPlot("loss-chart", [
     {x: D.loss.iteration, y: D.loss.loss, mode: "lines", name: "Loss", line: {color: "black"}},
     {x: [first.k], y: [first.loss], mode: "markers", name: L.current, marker: {size: 10, color: "red"}}],
-    {margin: margin, yaxis: {type: "log", title: {text: "Loss"}}, xaxis: {title: {text: "k"}}}, config);
+    {margin: margin, yaxis: axis({type: "log", title: {text: "Loss"}}), xaxis: axis({title: {text: "k"}})}, config);
 
   Plotly.newPlot("rates-chart", D.rates.map(r => ({x: r.iteration, y: r.loss, mode: "lines", name: r.label,
     line: {dash: r.diverged ? "dash" : "solid"}})),
-    {margin: margin, yaxis: {type: "log", title: {text: "Loss"}}, xaxis: {title: {text: "k"}}}, config);
+    {margin: margin, yaxis: axis({type: "log", title: {text: "Loss"}}), xaxis: axis({title: {text: "k"}})}, config);
 
   const slider = document.getElementById("iteration-slider");
   const label = document.getElementById("iteration-label");
@@ -267,5 +322,102 @@ APP_JS = r"""
     }, 80);
   });
   show(0);
+
+  // --- the playground: descent re-run live on this run's quadratic --------------------------------
+  const P = D.play;
+  if (!P) { document.getElementById("playground").hidden = true; return; }
+  const n = P.theta0.length, hMax = P.h[P.h.length - 1];
+  function gradient(theta) {               // ∇Loss(θ) = Hθ + g₀
+    const g = new Array(n);
+    for (let i = 0; i < n; i++) {
+      let total = P.g0[i];
+      for (let j = 0; j < n; j++) total += P.H[i][j] * theta[j];
+      g[i] = total;
+    }
+    return g;
+  }
+  function lossAt(theta) {                 // ½θᵀHθ + g₀ᵀθ + L₀
+    let total = P.L0;
+    for (let i = 0; i < n; i++) {
+      let row = 0;
+      for (let j = 0; j < n; j++) row += P.H[i][j] * theta[j];
+      total += 0.5 * theta[i] * row + P.g0[i] * theta[i];
+    }
+    return Math.max(total, 0);
+  }
+  // Heavy-ball momentum in PyTorch's convention (v = μ·v + g; θ = θ − λ·v); μ = 0 is plain gradient descent.
+  function original(theta) {               // θ = M·θ_z: the parameters on the data's own scale
+    if (!P.standardized) return theta;
+    return P.M.map(row => row.reduce((total, m, j) => total + m * theta[j], 0));
+  }
+  function descend(lr, mu, steps) {
+    let theta = P.theta0.slice(), v = new Array(n).fill(0);
+    const thetas = [original(theta)], losses = [lossAt(theta)];
+    for (let k = 1; k <= steps; k++) {
+      const g = gradient(theta);
+      v = v.map((vi, i) => mu * vi + g[i]);
+      theta = theta.map((t, i) => t - lr * v[i]);
+      const loss = lossAt(theta);
+      thetas.push(original(theta));
+      losses.push(loss);
+      if (!isFinite(loss) || loss > 1e12 * losses[0]) break;   // blown up, as gradfit stops it
+    }
+    return {thetas: thetas, losses: losses};
+  }
+  function factor(lr, mu) {                // the largest |z| of z² − (1 − λh + μ)z + μ = 0 over the eigenvalues h
+    let worst = 0;
+    for (const h of P.h) {
+      const T = 1 - lr * h + mu, disc = T * T - 4 * mu;
+      const r = disc >= 0 ? Math.max(Math.abs(T + Math.sqrt(disc)), Math.abs(T - Math.sqrt(disc))) / 2 : Math.sqrt(mu);
+      worst = Math.max(worst, r);
+    }
+    return worst;
+  }
+  window.gradfitDescend = descend;
+  window.gradfitFactor = factor;
+  const lrInput = document.getElementById("play-lr"), muInput = document.getElementById("play-mu");
+  const bound = 2 / hMax;
+  function currentLr() { return Number(lrInput.dataset.exact || Number(lrInput.value) * bound); }
+  lrInput.value = String(Math.min(2.5, Math.max(0.01, P.lr / bound)));
+  lrInput.dataset.exact = String(P.lr);
+  muInput.value = String(P.momentum);
+  const pi = S ? S.i : 0, pj = S ? S.j : Math.min(1, n - 1);
+  const pathTraces = S ? [
+    {type: "contour", x: S.u, y: S.v, z: S.z, colorscale: "Viridis", ncontours: 30, showscale: false,
+     contours: {coloring: "lines"}, name: "Loss", hoverinfo: "skip"},
+    {x: [], y: [], mode: "lines+markers", name: L.play_path, line: {color: "red", width: 1}, marker: {size: 3, color: "red"}},
+    {x: [S.optimum[0]], y: [S.optimum[1]], mode: "markers", name: L.optimum,
+     marker: {symbol: "star", size: 14, color: "gold", line: {color: "black", width: 1}}}]
+    : [{x: [], y: [], mode: "lines+markers", name: L.play_path, line: {color: "red", width: 1}}];
+  const pathLayout = S ? {margin: margin, showlegend: false,
+      xaxis: axis({title: {text: D.names[pi]}, range: [S.u[0], S.u[S.u.length - 1]]}),
+      yaxis: axis({title: {text: D.names[pj]}, range: [S.v[0], S.v[S.v.length - 1]]})}
+    : {margin: margin, showlegend: false, xaxis: axis({title: {text: "k"}}), yaxis: axis({title: {text: D.names[0]}})};
+  Plotly.newPlot("play-path-chart", pathTraces, pathLayout, config);
+  Plotly.newPlot("play-loss-chart", [{x: [], y: [], mode: "lines", name: "Loss", line: {color: "black"}}],
+    {margin: margin, yaxis: axis({type: "log", title: {text: "Loss"}}), xaxis: axis({title: {text: "k"}})}, config);
+  function replay() {
+    const lr = currentLr(), mu = Number(muInput.value);
+    const run = descend(lr, mu, P.steps), rho = factor(lr, mu);
+    const ks = run.losses.map((_, k) => k);
+    const traceIndex = S ? 1 : 0;
+    const xs = S ? run.thetas.map(t => t[pi]) : ks, ys = S ? run.thetas.map(t => t[pj]) : run.thetas.map(t => t[0]);
+    Plotly.restyle("play-path-chart", {x: [xs], y: [ys]}, [traceIndex]);
+    Plotly.restyle("play-loss-chart", {x: [ks], y: [run.losses.map(v => Math.max(v, 1e-300))]}, [0]);
+    document.getElementById("play-lr-value").textContent =
+      "λ = " + fmt(lr) + " = " + fmt(lr / bound) + " × 2/h_max";
+    document.getElementById("play-mu-value").textContent = "μ = " + fmt(mu) + " · 2(1 + μ)/h_max = " + fmt(2 * (1 + mu) / hMax);
+    const status = document.getElementById("play-status");
+    const diverges = rho >= 1;
+    status.className = diverges ? "diverges" : "converges";
+    status.textContent = (diverges ? L.diverges : L.converges) + " · ρ = " + fmt(rho) + " · " + L.steps + " " +
+      (run.losses.length - 1) + " · Loss = " + fmt(run.losses[run.losses.length - 1]);
+    document.body.dataset.playLr = String(lr);
+    document.body.dataset.playMu = String(mu);
+    document.body.dataset.playStatus = diverges ? "diverges" : "converges";
+  }
+  lrInput.addEventListener("input", () => { delete lrInput.dataset.exact; replay(); });
+  muInput.addEventListener("input", replay);
+  replay();
 })();
 """

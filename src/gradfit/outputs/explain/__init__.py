@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from gradfit.messages import check_lang, message  # noqa: F401  (check_lang is public here)
+from gradfit.messages import MESSAGES, check_lang, message  # noqa: F401  (check_lang is public here)
 
 
 def short(x: float) -> str:
@@ -62,16 +62,20 @@ class Explanation:
         return self.text()
 
 
-def explain(result, *, lang: str = "en", test=None, compare: bool = True) -> Explanation:
+def explain(result, *, lang: str = "en", test=None, compare: bool = True, code: bool = False) -> Explanation:
     """Explain a ``FitResult`` step by step: derivation, first step with numbers, iterations,
     result against the exact optimum, the largest stable learning rate (``compare=True`` runs the
     same fit just above it, on purpose, to show it diverge) and PyTorch's autograd check.
+
+    Then why: the bound derived in the Hessian's eigenbasis, the condition number and the iterations
+    it costs (before and after standardizing), momentum, and questions to check yourself; with
+    ``code=True`` the plain-Python and PyTorch programs that reproduce this run.
 
     ``test`` is an optional ``(X_test, y_test)`` pair to show predictions for.
     """
     from gradfit.outputs.explain.sections import build
 
-    return Explanation(build(result, check_lang(lang), test=test, compare=compare))
+    return Explanation(build(result, check_lang(lang), test=test, compare=compare, code=code))
 
 
 def result_html(result) -> str:
@@ -83,7 +87,7 @@ def result_html(result) -> str:
     rows = [(name, repr(float(value))) for name, value in zip(parameter_names(result), result.model.theta)]
     rows += [("Loss", f"{result.loss:.10g}"), ("iterations", str(result.n_iter)),
              ("stopped", result.stop_reason), ("learning rate λ", f"{result.lr:.6g}"),
-             ("2/λ_max", f"{result.stable_lr:.6g}"), ("engine", result.engine), ("loss", result.reduction)]
+             ("2/h_max", f"{result.stable_lr:.6g}"), ("engine", result.engine), ("loss", result.reduction)]
     rows += [(key.upper() if key != "r2" else "R²", f"{value:.6g}") for key, value in result.metrics.items()]
     body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:right'>"
                    f"{html.escape(v)}</td></tr>" for k, v in rows)
@@ -102,7 +106,8 @@ def render_demo(result, dataset, figure_path=None, lang: str = "en") -> str:
     m = lambda key, **kw: message(key, check_lang(lang), **kw)  # noqa: E731
     lr = short(result.lr)
     lines = [
-        m("demo.title", name=dataset.name), "",
+        m("demo.title", name=m(f"dataset.{dataset.name}") if f"dataset.{dataset.name}" in MESSAGES["en"]
+          else dataset.name), "",
         m("demo.data", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
           y_test=dataset.y_test),
         m("demo.model"),

@@ -35,4 +35,41 @@ def descent_document(path, lang: str = "en") -> Document:
     key = {"steps": "descend.stop_steps", "diverged": "descend.stop_diverged",
            "undefined": "descend.stop_undefined"}[path.stop_reason]
     s.para(m(key, n=path.steps, value=num(path.values[-1])))
+    why = divergence_reason(path, m)
+    if why:
+        s.para(why)
     return Document(f"gradfit descend: f({names}) = {f.text}", [s], lang)
+
+
+def divergence_reason(path, m) -> str | None:
+    """Why a warm-up that grew diverged: |1 − λ·f''(x)| > 1 (for x², f'' = 2: the bound λ < 1)."""
+    import math
+
+    import numpy as np
+
+    from gradfit.warmup import curvature
+
+    finite = [v for v in path.values if math.isfinite(v)]
+    grew = path.stop_reason == "diverged" or (len(finite) > 1 and finite[-1] > finite[0])
+    if not grew or path.stop_reason == "undefined":
+        return None
+    x0 = path.points[0]
+    H = curvature(path.function, x0)
+    if not np.isfinite(H).all():
+        return None
+    at = _point(x0)
+    if len(x0) == 1:
+        h = float(H[0, 0])
+        if h <= 0:
+            return m("descend.no_minimum", at=at, curv=num(h))
+        factor = 1 - path.lr * h
+        if abs(factor) <= 1:
+            return None
+        return m("descend.diverges", at=at, curv=num(h), lr=num(path.lr), factor=num(factor), bound=num(2 / h))
+    h = np.linalg.eigvalsh((H + H.T) / 2)
+    if h[0] <= 0:
+        return m("descend.no_minimum", at=at, curv=num(float(h[0])))
+    factor = 1 - path.lr * float(h[-1])
+    if abs(factor) <= 1:
+        return None
+    return m("descend.diverges_many", curv=num(float(h[-1])), factor=num(factor), bound=num(2 / float(h[-1])))

@@ -21,11 +21,12 @@ SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def num(x: float, digits: int = 10) -> str:
-    """A number as written by hand: 1.4, −40, 12.9612 (Unicode minus)."""
+    """A number as written by hand: 1.4, -40, 12.9612 — in plain ASCII (hyphen-minus), so that it can be
+    pasted back into an option such as --lr; the operators between terms keep the typographic minus."""
     x = float(x)
     if x == 0:
-        x = 0.0  # no −0
-    return f"{x:.{digits}g}".replace("-", "−")
+        x = 0.0  # no -0
+    return f"{x:.{digits}g}"
 
 
 def _paren(x: float) -> str:
@@ -48,18 +49,25 @@ def _vector(values, digits: int = 6) -> str:
     return "(" + ", ".join(shown) + ")"
 
 
-def build(result, lang: str = "en", test=None, compare: bool = True) -> Document:
+def build(result, lang: str = "en", test=None, compare: bool = True, code: bool = False) -> Document:
     """The whole explanation of ``result`` as a ``Document``."""
     m = lambda key, **kw: message(key, lang, **kw)  # noqa: E731
     data = an.require_data(result)
     if result.stop_reason is Stop.EXACT:   # no descent: the formulas, the optimum and the gradient there
         sections = [derivation(result, m), outcome(result, m, test), autograd(result, m)]
     else:
+        from gradfit.outputs.explain import why
+
         sections = [derivation(result, m), first_step(result, m), iteration_table(result, m),
-                    outcome(result, m, test), learning_rate(result, m, compare), autograd(result, m)]
+                    outcome(result, m, test), learning_rate(result, m, compare), autograd(result, m),
+                    *why.sections(result, m, compare)]
+    if code:
+        from gradfit.outputs.explain import programs
+
+        sections.append(programs.section(result, m, lang))
     d = data.X.shape[1]
     title = m("explain.title_one" if d == 1 else "explain.title_many", rows=data.n_rows, features=d)
-    return Document(title, sections, lang)
+    return Document(title, sections, lang, answers_title=m("check.answers"))
 
 
 # --- 1. the derivation ----------------------------------------------------------------------
@@ -72,35 +80,53 @@ def derivation(result, m) -> Section:
     args = "w, b" if has_b else "w"
     wx = "w·xᵢ"  # with several features, w and xᵢ are vectors and · their dot product
     scale = "(1/n)·" if mean else ""
+    # the same formulas in LaTeX (typeset in HTML and Markdown)
+    tb, targs, tscale = (" + b" if has_b else ""), ("w, b" if has_b else "w"), (r"\frac{1}{n}" if mean else "")
+    twx = r"w\,x_i" if one else r"w^\top x_i"
+    tu = f"{twx}{tb} - y_i"
     s = Section(m("derive.title"))
     s.para(m("derive.model1" if one else "derive.model_vec"))
-    s.math(f"f(x) = w·x{b}" if one else f"f(x) = w₁·x₁ + w₂·x₂ + … + w_d·x_d{b} = w·x{b}")
+    s.math(f"f(x) = w·x{b}" if one else f"f(x) = w₁·x₁ + w₂·x₂ + … + w_d·x_d{b} = w·x{b}",
+           tex=[f"f(x) = w\\,x{tb}" if one else rf"f(x) = w_1 x_1 + w_2 x_2 + \dots + w_d x_d{tb} = w^\top x{tb}"])
     s.para(m("derive.sample_loss"))
-    s.math(f"Lᵢ({args}) = (f(xᵢ) − yᵢ)² = ({wx}{b} − yᵢ)²")
+    s.math(f"Lᵢ({args}) = (f(xᵢ) − yᵢ)² = ({wx}{b} − yᵢ)²",
+           tex=[f"L_i({targs}) = (f(x_i) - y_i)^2 = ({tu})^2"])
     s.para(m("derive.total_mean" if mean else "derive.total_sum", n=result.data.n_rows))
-    s.math(f"Loss({args}) = {scale}Σᵢ Lᵢ = {scale}Σᵢ ({wx}{b} − yᵢ)²")
+    s.math(f"Loss({args}) = {scale}Σᵢ Lᵢ = {scale}Σᵢ ({wx}{b} − yᵢ)²",
+           tex=[rf"\mathrm{{Loss}}({targs}) = {tscale}\sum_i L_i = {tscale}\sum_i ({tu})^2"])
     s.para(m("derive.chain"))
     u = f"{wx}{b} − yᵢ"
     lines = [f"∂Lᵢ/∂w = 2({u}) · ∂({u})/∂w = 2({u})·xᵢ" if one
              else f"∂Lᵢ/∂wⱼ = 2({u}) · ∂({u})/∂wⱼ = 2({u})·xᵢⱼ"]
+    j = "" if one else "_j"
+    tex = [rf"\frac{{\partial L_i}}{{\partial w{j}}} = 2({tu})\cdot\frac{{\partial ({tu})}}{{\partial w{j}}}"
+           rf" = 2({tu})\,x_{{i{'j' if not one else ''}}}"]
     if has_b:
         lines.append(f"∂Lᵢ/∂b = 2({u}) · ∂({u})/∂b = 2({u})·1")
-    s.math(*lines)
+        tex.append(rf"\frac{{\partial L_i}}{{\partial b}} = 2({tu})\cdot\frac{{\partial ({tu})}}{{\partial b}}"
+                   rf" = 2({tu})\cdot 1")
+    s.math(*lines, tex=tex)
     s.para(m("derive.gradient"))
     lines = [f"∂Loss/∂w = {scale}Σᵢ 2({u})·xᵢ" if one else f"∂Loss/∂wⱼ = {scale}Σᵢ 2({u})·xᵢⱼ"]
+    tex = [rf"\frac{{\partial \mathrm{{Loss}}}}{{\partial w{j}}} = {tscale}\sum_i 2({tu})\,x_{{i{'j' if not one else ''}}}"]
     if has_b:
         lines.append(f"∂Loss/∂b = {scale}Σᵢ 2({u})")
+        tex.append(rf"\frac{{\partial \mathrm{{Loss}}}}{{\partial b}} = {tscale}\sum_i 2({tu})")
     if not one:
         lines.append(f"∇Loss = {'(2/n)' if mean else '2'}·Aᵀ(Aθ − y)   (A = [X{' 1' if has_b else ''}], "
                      f"θ = (w{', b' if has_b else ''}))")
-    s.math(*lines)
+        two = r"\frac{2}{n}" if mean else "2"
+        tex.append(rf"\nabla \mathrm{{Loss}} = {two}\,A^\top (A\theta - y)")
+    s.math(*lines, tex=tex)
     if result.stop_reason is Stop.EXACT:
         return s
     s.para(m("derive.update", lr=num(result.lr), start=_vector(result.init)))
     lines = ["w ← w − λ·∂Loss/∂w" if one else "wⱼ ← wⱼ − λ·∂Loss/∂wⱼ"]
+    tex = [rf"w{j} \leftarrow w{j} - \lambda\,\frac{{\partial \mathrm{{Loss}}}}{{\partial w{j}}}"]
     if has_b:
         lines.append("b ← b − λ·∂Loss/∂b")
-    s.math(*lines)
+        tex.append(r"b \leftarrow b - \lambda\,\frac{\partial \mathrm{Loss}}{\partial b}")
+    s.math(*lines, tex=tex)
     return s
 
 
@@ -229,6 +255,9 @@ def outcome(result, m, test=None) -> Section:
                  for x, pred, t in zip(np.asarray(x_test, dtype=float).tolist(), prediction, y_test)])
     if result.theta_exact is None:
         return s
+    from gradfit.outputs.explain import why
+
+    why.not_converged(result, s, m)
     optimum = result.theta_exact
     s.para(m("result.optimum"))
     lines = [f"{p}* = {num(t)}    |{p} − {p}*| = {num(abs(a - t), 6)}" for p, a, t in zip(names, theta, optimum)]
@@ -243,8 +272,11 @@ def learning_rate(result, m, compare: bool = True) -> Section:
     s = Section(m("lr.title"))
     stable = result.stable_lr
     s.para(m("lr.bound"))
-    s.math(f"λ_max = {num(result.lambda_max, 6)}    2/λ_max ≈ {num(stable, 3)}    "
-           f"λ = {num(result.lr)} = {num(result.lr / stable, 3)} × 2/λ_max")
+    s.math(f"h_max = {num(result.lambda_max, 6)}    2/h_max ≈ {num(stable, 3)}    "
+           f"λ = {num(result.lr)} = {num(result.lr / stable, 3)} × 2/h_max")
+    from gradfit.outputs.explain import why
+
+    why.bound_derivation(result, s, m)
     if not math.isfinite(stable):
         s.para(m("lr.flat"))
         return s
