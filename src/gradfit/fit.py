@@ -50,7 +50,6 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     the end (N = 0: only on Ctrl-C); ``resume=PATH`` continues such a run, bit for bit.
     """
     dropna = params.validate("dropna", options.get("dropna", False))
-    _check_unique_columns(X, "X")
     if _is_tensor(X) and options.get("engine", "auto") == "auto":
         # Tensors stay with PyTorch: engine "auto" picks torch, on the tensor's own device.
         options = {"engine": "torch", "device": X.device.type} | options
@@ -65,24 +64,9 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     if test is not None and not isinstance(test, XY):
         if not isinstance(test, (tuple, list)) or len(test) != 2:
             raise ConfigError(f"test= takes a pair (X_test, y_test); got {_described(test)}.")
-        _check_unique_columns(test[0], "X_test")
         test = as_xy(*test, feature_names=data.feature_names, dropna=dropna, min_rows=1)
     return fit_data(data, test=test, callbacks=callbacks, scheduler=scheduler, checkpoint=checkpoint,
                     every=every, resume=resume, **options)
-
-
-def _check_unique_columns(X, label: str) -> None:
-    """A frame whose columns share a name: which column is which would be ambiguous."""
-    columns = getattr(X, "columns", None)
-    if columns is None or isinstance(X, (XY, Scan)):
-        return
-    from collections import Counter
-
-    twice = [str(name) for name, n in Counter(map(str, columns)).items() if n > 1]
-    if twice:
-        shown = ", ".join(repr(n) for n in twice[:10]) + (" …" if len(twice) > 10 else "")
-        raise DataError(f"{label} has more than one column named {shown}. Give each feature column its own name "
-                        "(or drop the copies) before fitting.")
 
 
 def _described(value) -> str:

@@ -424,8 +424,9 @@ def _to_float_array(obj, label: str) -> np.ndarray:
 
 def check_distinct(names, where: str = "The data name") -> None:
     """Each column named once: a name given twice would make "the column x" ambiguous."""
-    names = [str(n) for n in names]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    from collections import Counter
+
+    twice = sorted(n for n, count in Counter(map(str, names)).items() if count > 1)
     if twice:
         raise DataError(f"{where} column{'s' * (len(twice) != 1)} "
                         f"{', '.join(shown(n) for n in twice)} more than once; give each column a distinct name.")
@@ -457,10 +458,7 @@ def matched_columns(X, names):
         raise DataError(f"Column{'s' * (len(missing) != 1)} {', '.join(map(repr, missing))} of the model "
                         f"{'are' if len(missing) != 1 else 'is'} not in the data; its columns are: "
                         f"{', '.join(have[:20])}{', …' if len(have) > 20 else ''}.")
-    if len(set(have)) != len(have):
-        twice = sorted({n for n in have if have.count(n) > 1})
-        raise DataError(f"The data name column{'s' * (len(twice) != 1)} {', '.join(map(repr, twice))} more than once; "
-                        "give each column a distinct name.")
+    check_distinct(have)
     if have == list(names):
         return X
     by_name = dict(zip(have, X.columns))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit.data.arrays import check_finite, check_rows, default_feature_names
+from gradfit.data.arrays import check_distinct, check_finite, check_rows, default_feature_names
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, fold_summaries, summarize
 from gradfit.errors import DataError, missing_extra
 from gradfit.loss import Loss
@@ -74,6 +74,7 @@ class DaskData:
         _, da, _ = _dask()
         if hasattr(X, "columns"):
             names = names or tuple(str(c) for c in X.columns)
+            check_distinct(names)
             X = _to_array(X)
         if hasattr(y, "to_dask_array"):
             target = str(getattr(y, "name", None) or target)
