@@ -83,7 +83,8 @@ class DaskData:
         partitions that do not depend on which columns the files also hold."""
         dask, da, _ = _dask()
         d, parts_X, parts_y = len(scan.feature_names), [], []
-        for chunk, rows in zip(scan.chunks(), _chunk_rows(scan)):
+        for chunk in scan.chunks():
+            rows = np.nan if chunk.rows is None else chunk.rows     # CSV files: unknown until read
             X, y = dask.delayed(read_chunk, nout=2, pure=True)(scan, chunk)
             parts_X.append(da.from_delayed(X, shape=(rows, d), dtype=np.float64))
             parts_y.append(da.from_delayed(y, shape=(rows,), dtype=np.float64))
@@ -96,16 +97,6 @@ class DaskData:
         sizes = self.X.chunks[0]
         starts = np.cumsum((0,) + sizes[:-1]) if all(np.isfinite(sizes)) else np.zeros(len(sizes), dtype=int)
         return list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(), starts.astype(int).tolist()))
-
-
-def _chunk_rows(scan) -> list[float]:
-    """Rows per chunk: known up front for Parquet row groups, unknown (NaN) for CSV files."""
-    if scan.format != "parquet":
-        return [np.nan] * len(scan.files)
-    import pyarrow.parquet as pq
-
-    return [meta.row_group(g).num_rows for f in scan.files for meta in [pq.ParquetFile(f).metadata]
-            for g in range(meta.num_row_groups)]
 
 
 def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
