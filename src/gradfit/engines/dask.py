@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit.data.arrays import check_finite, check_rows, default_feature_names
+from gradfit.data.arrays import check_distinct, check_finite, check_rows, default_feature_names, shown
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, summarize
 from gradfit.errors import DataError, missing_extra
 from gradfit.loss import Loss
@@ -63,10 +63,14 @@ class DaskData:
         _, da, _ = _dask()
         if hasattr(X, "columns"):
             names = names or tuple(str(c) for c in X.columns)
+            check_distinct(names)
+            _check_numeric(dict(X.dtypes.items()))
             X = X.to_dask_array(lengths=True)
         if hasattr(y, "to_dask_array"):
             target = str(getattr(y, "name", None) or target)
+            _check_numeric({target: y.dtype})
             y = y.to_dask_array(lengths=True)
+        _check_numeric({"X": X.dtype, "y": y.dtype})
         if X.ndim == 1:
             X = X[:, None]
         if X.ndim != 2 or y.ndim != 1:
@@ -105,6 +109,19 @@ def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
     if not blocks:
         return np.empty((0, len(scan.feature_names))), np.empty(0)
     return np.concatenate([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
+
+
+def _check_numeric(dtypes: dict) -> None:
+    """Dask data are checked by dtype before anything runs (a cast would turn dates into nanoseconds)."""
+    for name, dtype in dtypes.items():
+        kind = getattr(dtype, "kind", "O")
+        if kind in "mM":
+            raise DataError(f"Column {shown(str(name))} holds dates or times ({dtype}), not numbers. gradfit does not "
+                            "guess a unit: convert it to a number first (for example days since the first date), "
+                            "or leave the column out.")
+        if kind not in "biuf":
+            raise DataError(f"Column {shown(str(name))} has dtype {dtype}, not a number; gradfit fits numbers only. "
+                            "Convert it (.astype(float)) or encode it as numeric columns, or leave it out.")
 
 
 def connect(scheduler, stack: ExitStack):
