@@ -60,21 +60,19 @@ class DaskData:
     @classmethod
     def from_dask(cls, X, y, names=None, target="y") -> "DaskData":
         """Dask arrays or dataframes; a dataframe's column names become the feature names."""
+        _check_frames(X, y)
         _, da, _ = _dask()
         if hasattr(X, "columns"):
             names = names or tuple(str(c) for c in X.columns)
-            check_distinct(names)
-            _check_numeric(dict(X.dtypes.items()))
             X = X.to_dask_array(lengths=True)
         if hasattr(y, "to_dask_array"):
             target = str(getattr(y, "name", None) or target)
-            _check_numeric({target: y.dtype})
             y = y.to_dask_array(lengths=True)
-        _check_numeric({"X": X.dtype, "y": y.dtype})
         if X.ndim == 1:
             X = X[:, None]
         if X.ndim != 2 or y.ndim != 1:
             raise DataError(f"X must be 2-D (rows × features) and y 1-D; got shapes {X.shape} and {y.shape}.")
+        _check_numeric({"X": X.dtype, "y": y.dtype})
         X = X.astype(np.float64).rechunk({1: -1})
         y = y.astype(np.float64).rechunk(X.chunks[0])
         names = tuple(names) if names else default_feature_names(X.shape[1])
@@ -109,6 +107,15 @@ def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
     if not blocks:
         return np.empty((0, len(scan.feature_names))), np.empty(0)
     return np.concatenate([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
+
+
+def _check_frames(X, y) -> None:
+    """A Dask frame's columns: each named once, each of a numeric dtype (checked before anything runs)."""
+    if hasattr(X, "columns"):
+        check_distinct([str(c) for c in X.columns])
+        _check_numeric(dict(X.dtypes.items()))
+    if hasattr(y, "to_dask_array") and hasattr(y, "dtype"):
+        _check_numeric({str(getattr(y, "name", None) or "y"): y.dtype})
 
 
 def _check_numeric(dtypes: dict) -> None:
