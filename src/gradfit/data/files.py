@@ -74,6 +74,7 @@ class Chunk:
     file: str
     row_group: int | None
     first_row: int              # rows of this file before the chunk (for messages)
+    rows: int | None = None     # rows in the chunk, where known up front (Parquet row groups)
 
 
 @dataclass
@@ -103,13 +104,11 @@ class Scan:
         """Parquet row groups (each readable alone), or whole CSV files."""
         if self.format == "csv":
             return [Chunk(f, None, 0) for f in self.files]
-        import pyarrow.parquet as pq
-
         out = []
         for f in self.files:
-            meta, first = pq.ParquetFile(f).metadata, 0
+            meta, first = _parquet_metadata(f), 0
             for g in range(meta.num_row_groups):
-                out.append(Chunk(f, g, first))
+                out.append(Chunk(f, g, first, meta.row_group(g).num_rows))
                 first += meta.row_group(g).num_rows
         return out
 
@@ -120,10 +119,16 @@ class Scan:
 
     def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False):
         """Every wanted column as float64, a block at a time; NaN refused unless ``allow_missing``."""
+        import pyarrow as pa
+
         for c in ([chunk] if chunk else self._file_chunks()):
             row = c.first_row
             for batch in self._record_batches(c):
-                yield self._to_arrays(batch, c.file, row, allow_missing)
+                try:
+                    columns = self._to_arrays(batch, c.file, row, allow_missing)
+                except (pa.ArrowException, UnicodeDecodeError) as exc:   # values that cannot be decoded
+                    raise _read_error(c.file, self.format, exc, self.csv) from None
+                yield columns
                 row += batch.num_rows
 
     def _file_chunks(self) -> list[Chunk]:
@@ -140,7 +145,7 @@ class Scan:
             yield from fragment.to_batches(columns=self.columns, batch_size=BATCH_ROWS,
                                            batch_readahead=1, fragment_readahead=1,
                                            fragment_scan_options=_scan_options(self.format))
-        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
             raise _read_error(c.file, self.format, exc, self.csv) from None
 
     def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False) -> dict[str, np.ndarray]:
@@ -189,9 +194,7 @@ def open_files(path, x_columns: list[str], y_column: str, *, weight_column: str 
     for f in files:
         _check_known(f, scan.columns, _schema_names(f, fmt, options), options if fmt == "csv" else None)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        scan.n_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        scan.n_rows = sum(_parquet_metadata(f).num_rows for f in files)
     return scan
 
 
@@ -357,6 +360,17 @@ def _scan_options(fmt: str):
     return ds.ParquetFragmentScanOptions(pre_buffer=False) if fmt == "parquet" else None
 
 
+def _parquet_metadata(f: str):
+    """A Parquet file's footer (row groups, rows), or the message for a file that is not readable."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(f).metadata
+    except (pa.ArrowException, OSError) as exc:
+        raise _read_error(f, "parquet", exc) from None
+
+
 def _schema_names(f: str, fmt: str, options: CsvOptions = CsvOptions()) -> list[str]:
     return _schema(f, fmt, options).names
 
@@ -374,7 +388,7 @@ def _schema(f: str, fmt: str, options: CsvOptions = CsvOptions()):
         schema = ds.dataset([f], format=_csv_format(options)).schema
         schema.names   # decoded here: a header in another encoding fails now, with its message
         return schema
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise _read_error(f, fmt, exc, options) from None
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradfit.data.arrays import check_distinct, check_finite, check_rows, default_feature_names
+from gradfit.data.arrays import check_distinct, check_finite, check_rows, default_feature_names, shown
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, fold_summaries, summarize
 from gradfit.errors import DataError, missing_extra
 from gradfit.loss import Loss
@@ -71,10 +71,10 @@ class DaskData:
     @classmethod
     def from_dask(cls, X, y, names=None, target="y") -> "DaskData":
         """Dask arrays or dataframes; a dataframe's column names become the feature names."""
+        _check_frames(X, y)
         _, da, _ = _dask()
         if hasattr(X, "columns"):
             names = names or tuple(str(c) for c in X.columns)
-            check_distinct(names)
             X = _to_array(X)
         if hasattr(y, "to_dask_array"):
             target = str(getattr(y, "name", None) or target)
@@ -83,6 +83,7 @@ class DaskData:
             X = X[:, None]
         if X.ndim != 2 or y.ndim != 1:
             raise DataError(f"X must be 2-D (rows × features) and y 1-D; got shapes {X.shape} and {y.shape}.")
+        _check_numeric({"X": X.dtype, "y": y.dtype})
         X = X.astype(np.float64).rechunk({1: -1})
         y = y.astype(np.float64).rechunk(X.chunks[0])
         names = tuple(names) if names else default_feature_names(X.shape[1])
@@ -95,7 +96,8 @@ class DaskData:
         partitions that do not depend on which columns the files also hold."""
         dask, da, _ = _dask()
         d, parts_X, parts_y = len(scan.feature_names), [], []
-        for chunk, rows in zip(scan.chunks(), _chunk_rows(scan)):
+        for chunk in scan.chunks():
+            rows = np.nan if chunk.rows is None else chunk.rows     # CSV files: unknown until read
             X, y = dask.delayed(read_chunk, nout=2, pure=True)(scan, chunk)
             parts_X.append(da.from_delayed(X, shape=(rows, d), dtype=np.float64))
             parts_y.append(da.from_delayed(y, shape=(rows,), dtype=np.float64))
@@ -110,22 +112,34 @@ class DaskData:
         return list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(), starts.astype(int).tolist()))
 
 
-def _chunk_rows(scan) -> list[float]:
-    """Rows per chunk: known up front for Parquet row groups, unknown (NaN) for CSV files."""
-    if scan.format != "parquet":
-        return [np.nan] * len(scan.files)
-    import pyarrow.parquet as pq
-
-    return [meta.row_group(g).num_rows for f in scan.files for meta in [pq.ParquetFile(f).metadata]
-            for g in range(meta.num_row_groups)]
-
-
 def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
     """One chunk of the files as ``(X, y)`` (runs on a worker)."""
     blocks = list(scan.batches(chunk))
     if not blocks:
         return np.empty((0, len(scan.feature_names))), np.empty(0)
     return np.concatenate([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
+
+
+def _check_frames(X, y) -> None:
+    """A Dask frame's columns: each named once, each of a numeric dtype (checked before anything runs)."""
+    if hasattr(X, "columns"):
+        check_distinct([str(c) for c in X.columns])
+        _check_numeric(dict(X.dtypes.items()))
+    if hasattr(y, "to_dask_array") and hasattr(y, "dtype"):
+        _check_numeric({str(getattr(y, "name", None) or "y"): y.dtype})
+
+
+def _check_numeric(dtypes: dict) -> None:
+    """Dask data are checked by dtype before anything runs (a cast would turn dates into nanoseconds)."""
+    for name, dtype in dtypes.items():
+        kind = getattr(dtype, "kind", "O")
+        if kind in "mM":
+            raise DataError(f"Column {shown(str(name))} holds dates or times ({dtype}), not numbers. gradfit does not "
+                            "guess a unit: convert it to a number first (for example days since the first date), "
+                            "or leave the column out.")
+        if kind not in "biuf":
+            raise DataError(f"Column {shown(str(name))} has dtype {dtype}, not a number; gradfit fits numbers only. "
+                            "Convert it (.astype(float)) or encode it as numeric columns, or leave it out.")
 
 
 def connect(scheduler, stack: ExitStack):
