@@ -32,7 +32,7 @@ EXACT_REFERENCE_LIMIT = 10_000_000
 
 
 def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbacks=(), scheduler=None,
-        checkpoint=None, every=0, resume=None, **options) -> FitResult:
+        checkpoint=None, every=0, resume=None, progress=False, **options) -> FitResult:
     """Fit ``f(x) = w·x + b`` to ``(X, y)`` by gradient descent (options: ``gradfit.params.PARAMS``).
 
     >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1.0, 0.0), loss="sse", engine="python")
@@ -48,6 +48,8 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     larger than memory are given as ``gradfit.open_files(path, x_columns, y_column)`` with
     ``y=None``. ``checkpoint=PATH, every=N`` writes the loop's state every N iterations and at
     the end (N = 0: only on Ctrl-C); ``resume=PATH`` continues such a run, bit for bit.
+    ``progress=True`` shows a progress bar for runs longer than a second: on a terminal, in
+    Jupyter (rich's, with ipywidgets; else a line updated in place), or as a line now and then.
     """
     dropna = params.validate("dropna", options.get("dropna", False))
     _check_unique_columns(X, "X")
@@ -67,8 +69,18 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
             raise ConfigError(f"test= takes a pair (X_test, y_test); got {_described(test)}.")
         _check_unique_columns(test[0], "X_test")
         test = as_xy(*test, feature_names=data.feature_names, dropna=dropna, min_rows=1)
+    if progress:
+        from gradfit.training.progress import ProgressBar
+
+        with ProgressBar(always=True) as bar:
+            return fit_data(data, test=test, callbacks=(*_as_callbacks(callbacks), bar), scheduler=scheduler,
+                            checkpoint=checkpoint, every=every, resume=resume, **options)
     return fit_data(data, test=test, callbacks=callbacks, scheduler=scheduler, checkpoint=checkpoint,
                     every=every, resume=resume, **options)
+
+
+def _as_callbacks(callbacks) -> tuple:
+    return tuple(callbacks) if isinstance(callbacks, (tuple, list)) else (callbacks,)
 
 
 def _check_unique_columns(X, label: str) -> None:
@@ -119,7 +131,7 @@ def _signature() -> inspect.Signature:
              inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
     extra = [inspect.Parameter(n, keyword, default=d) for n, d in
              (("feature_names", None), ("sample_weight", None), ("test", None), ("callbacks", ()),
-              ("scheduler", None), ("checkpoint", None), ("every", 0), ("resume", None))]
+              ("scheduler", None), ("checkpoint", None), ("every", 0), ("resume", None), ("progress", False))]
     table = [inspect.Parameter(p.name, keyword, default=p.default) for p in params.PARAMS.values()]
     return inspect.Signature(fixed + extra + table)
 
@@ -136,7 +148,7 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk.
     """
     opts = params.validate_all(options)
-    callbacks = tuple(callbacks) if isinstance(callbacks, (tuple, list)) else (callbacks,)
+    callbacks = _as_callbacks(callbacks)
     _check_run_arguments(callbacks, every)
     if not len(data.feature_names):
         raise DataError("X has no feature columns: a linear model needs at least one feature to fit.")
