@@ -272,3 +272,26 @@ def test_resume_of_streamed_files_checks_the_summary(tmp_path):
     scan = gradfit.open_files(str(tmp_path / "part*.csv"), ["a", "b", "c"], "y")
     with pytest.raises(gradfit.DataError, match="written for other data"):
         gradfit.fit(scan, None, resume=tmp_path / "ck.json", **{**options, "iters": 30})
+
+
+def test_ctrl_c_where_the_checkpoint_cannot_be_written_says_so(cli, small, monkeypatch):
+    """The default checkpoint goes to the current directory, which is not checked up front (it is only written
+    on Ctrl-C): if it cannot be written then, the message says so instead of a bare write error."""
+    import gradfit.cli as cli_module
+    from gradfit.errors import DataError
+    from gradfit.training.interrupts import CtrlC
+
+    def cannot_save(path, state):
+        raise DataError(f"Cannot write '{path}': permission denied.")
+
+    class CtrlCAtIteration3(CtrlC):
+        def __call__(self, state=None):
+            if state is not None and state.iteration == 3:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", cannot_save)
+    monkeypatch.setattr(cli_module, "CTRL_C", CtrlCAtIteration3())
+    res = cli("fit", small, *COMMON, "--lr", "0.001", "--iters", "100")
+    assert res.code == EXIT_INTERRUPTED, res.err
+    assert "Interrupted after iteration 2, but its state could not be saved: Cannot write" in res.err  # 3 was not recorded yet
+    assert "Traceback" not in res.err

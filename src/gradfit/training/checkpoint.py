@@ -71,8 +71,14 @@ class Checkpointer:
 
     def interrupted(self) -> Interrupted:
         """Ctrl-C: the latest state written, and the error that says where (and whether the run had finished)."""
-        return Interrupted(self.save(), self.latest.iteration if self.latest else None,
-                           finished=self.finished and self.latest is not None)
+        iteration = self.latest.iteration if self.latest else None
+        try:
+            path = self.save()
+        except DataError as exc:          # a read-only or full directory: say so, with the Ctrl-C
+            error = Interrupted(None, iteration)
+            error.unsaved = str(exc)
+            return error
+        return Interrupted(path, iteration, finished=self.finished and self.latest is not None)
 
 
 def save(path, checkpoint: Checkpoint) -> None:
@@ -230,6 +236,8 @@ def resume_hint(exc: Interrupted, argv: list[str]) -> str:
     import shlex
 
     path, iteration = getattr(exc, "path", None), getattr(exc, "iteration", None)
+    if path is None and getattr(exc, "unsaved", None):
+        return f"Interrupted after iteration {iteration}, but its state could not be saved: {exc.unsaved}"
     if path is None:
         return "Interrupted before the first iteration completed; nothing to resume."
     finished = getattr(exc, "finished", False)
