@@ -378,9 +378,12 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
             if saved.rng_state is not None:
                 rng.bit_generator.state = saved.rng_state
         except (ValueError, TypeError, KeyError) as exc:
-            from gradfit.errors import DataError
-
             raise DataError(f"'{resume}' is not a valid gradfit checkpoint for this run: {exc}.") from None
+        with np.errstate(all="ignore"):
+            resumed_loss = objective.loss_and_gradient(theta)[0]
+        if not math.isfinite(resumed_loss):      # not the learning rate's fault: the saved numbers are wrong
+            raise DataError(f"'{resume}' is corrupt: the loss at its parameters is {resumed_loss} (not a finite "
+                            "number), so the run cannot continue from it. Start the run again without --resume.")
     saver = (checkpoints.Checkpointer(checkpoint, every, config, descent.state_to_dict, fingerprint)
              if checkpoint else None)
     schedule = descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"])
