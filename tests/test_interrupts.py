@@ -295,3 +295,13 @@ def test_ctrl_c_where_the_checkpoint_cannot_be_written_says_so(cli, small, monke
     assert res.code == EXIT_INTERRUPTED, res.err
     assert "Interrupted after iteration 2, but its state could not be saved: Cannot write" in res.err  # 3 was not recorded yet
     assert "Traceback" not in res.err
+
+
+def test_a_fingerprint_whose_sums_overflow_is_written_and_compared():
+    """Sums of squares of values near 1e308 overflow: null in the JSON, equal only to the same overflow."""
+    big = checkpoint.fingerprint(4, ["x", "y"], [1e308, 2.0], [np.inf, 1.0])
+    assert big["scale"] == [None, 1.0]
+    saved = checkpoint.Checkpoint(1, np.zeros(2), {"count": 1}, {}, data=big)
+    checkpoint.check_same_data(saved, checkpoint.fingerprint(4, ["x", "y"], [1e308, 2.0], [np.inf, 1.0]), "ck.json")
+    with pytest.raises(gradfit.DataError, match="written for other data"):
+        checkpoint.check_same_data(saved, checkpoint.fingerprint(4, ["x", "y"], [1e308, 2.0], [1e300, 1.0]), "ck.json")

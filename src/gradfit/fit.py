@@ -345,11 +345,13 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit) -> f
 def _data_fingerprint(data, raw) -> dict:
     """The checkpoint's record of the data: rows, columns, each column's mean and scale, sampled rows (in memory)."""
     columns = [*data.feature_names, data.target_name]
-    if isinstance(data, XY):
+    if isinstance(data, XY):   # each column's mean and root mean square, without a copy of the data
         arrays = (data.X, data.y) + (() if data.weight is None else (data.weight,))
-        Z = np.column_stack([data.X, data.y]).astype(np.float64, copy=False)
+        n = max(data.n_rows, 1)
         with np.errstate(all="ignore"):
-            return checkpoints.fingerprint(data.n_rows, columns, Z.mean(axis=0), Z.std(axis=0), rows=arrays)
+            mean = np.append(data.X.sum(axis=0), data.y.sum()) / n
+            rms = np.sqrt(np.append(np.einsum("ij,ij->j", data.X, data.X), data.y @ data.y) / n)
+        return checkpoints.fingerprint(data.n_rows, columns, mean, rms, rows=arrays)
     summary = raw.summary
     scale = np.sqrt(np.maximum(np.diag(summary.M), 0.0) / max(summary.n, 1))
     return checkpoints.fingerprint(summary.n, columns, summary.mean, scale)
