@@ -143,6 +143,7 @@ CHECKPOINT_CASES = [   # (run, field, value, phrase)
     ("momentum", ("theta",), "NaN-TEXT", "NaN is not a number"),
     ("momentum", ("theta",), ["INF-TEXT", 0, 0], "NaN or infinite parameters is corrupt"),
     ("momentum", ("theta",), [[1.0], [2.0], [3.0]], "'theta'"),
+    ("momentum", ("theta",), [1e300, 1e300, 1e300], "is corrupt: the loss at its parameters is inf"),
     ("momentum", ("rule_state", "velocity"), [0.1, 0.2], "'velocity' must hold 3"),
     ("momentum", ("rule_state", "velocity"), [[0.1, 0.2, 0.3]], "'velocity' must hold 3"),
     ("momentum", ("rule_state", "velocity"), "fast", "'velocity'"),

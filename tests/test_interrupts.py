@@ -272,3 +272,36 @@ def test_resume_of_streamed_files_checks_the_summary(tmp_path):
     scan = gradfit.open_files(str(tmp_path / "part*.csv"), ["a", "b", "c"], "y")
     with pytest.raises(gradfit.DataError, match="written for other data"):
         gradfit.fit(scan, None, resume=tmp_path / "ck.json", **{**options, "iters": 30})
+
+
+def test_ctrl_c_where_the_checkpoint_cannot_be_written_says_so(cli, small, monkeypatch):
+    """The default checkpoint goes to the current directory, which is not checked up front (it is only written
+    on Ctrl-C): if it cannot be written then, the message says so instead of a bare write error."""
+    import gradfit.cli as cli_module
+    from gradfit.errors import DataError
+    from gradfit.training.interrupts import CtrlC
+
+    def cannot_save(path, state):
+        raise DataError(f"Cannot write '{path}': permission denied.")
+
+    class CtrlCAtIteration3(CtrlC):
+        def __call__(self, state=None):
+            if state is not None and state.iteration == 3:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", cannot_save)
+    monkeypatch.setattr(cli_module, "CTRL_C", CtrlCAtIteration3())
+    res = cli("fit", small, *COMMON, "--lr", "0.001", "--iters", "100")
+    assert res.code == EXIT_INTERRUPTED, res.err
+    assert "Interrupted after iteration 2, but its state could not be saved: Cannot write" in res.err  # 3 was not recorded yet
+    assert "Traceback" not in res.err
+
+
+def test_a_fingerprint_whose_sums_overflow_is_written_and_compared():
+    """Sums of squares of values near 1e308 overflow: null in the JSON, equal only to the same overflow."""
+    big = checkpoint.fingerprint(4, ["x", "y"], [1e308, 2.0], [np.inf, 1.0])
+    assert big["scale"] == [None, 1.0]
+    saved = checkpoint.Checkpoint(1, np.zeros(2), {"count": 1}, {}, data=big)
+    checkpoint.check_same_data(saved, checkpoint.fingerprint(4, ["x", "y"], [1e308, 2.0], [np.inf, 1.0]), "ck.json")
+    with pytest.raises(gradfit.DataError, match="written for other data"):
+        checkpoint.check_same_data(saved, checkpoint.fingerprint(4, ["x", "y"], [1e308, 2.0], [1e300, 1.0]), "ck.json")

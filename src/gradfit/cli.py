@@ -246,6 +246,8 @@ def fit_command(
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="write the fit, loss curve, contours and 3-D surface as PNGs here")] = None,
     delimiter: DelimiterOpt = None,
     encoding: EncodingOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the results as one JSON object on stdout, for scripts "
+                                           "(weights by name, bias, metrics, iterations, converged, stop reason)")] = False,
 ):
     """Fit f(x) = w·x + b to columns of a file; print the parameters, the verdict and the metrics."""
     from gradfit.data.files import load_xy, open_files
@@ -258,6 +260,11 @@ def fit_command(
     from gradfit.training.checkpoint import DEFAULT_PATH, keep_finished_run
     from gradfit.training.progress import ProgressBar
 
+    if json_out and summary:
+        from gradfit.errors import ConfigError
+
+        raise ConfigError("--json prints the fit's results as JSON; the inference table (--summary) is text. "
+                          "Leave one of them out.")
     _check_outputs(history, model, checkpoint, plot_dir=plot)
     if cv is not None:
         return _cv_command(file, x, y, cv, alphas, cv_select, model, quiet, scheduler, plot,
@@ -300,7 +307,7 @@ def fit_command(
         raise
     # Ctrl-C from here on: the finished run's final state is saved, and resuming it writes the results.
     CTRL_C.on_interrupt = lambda: keep_finished_run(result.final_state, checkpoint)
-    _out(render_fit(result, str(file)))
+    _out(render_fit_json(result, str(file)) if json_out else render_fit(result, str(file)))
     stopped_short = bool(result.options["tol"]) and not result.converged and not result.stopped_early
     if stopped_short:   # said on stderr too, with the flags that fix it; the exit code tells scripts
         typer.echo(f"warning: {stopped_short_message(result, voice='cli')}", err=True)
@@ -694,6 +701,30 @@ def render_fit(result, source: str) -> str:
             # data read in chunks have no MAE (it would take another pass)
             lines += [_metric_line(key, label, metrics[key], data.n_rows) for key, label in METRIC_LABELS if key in metrics]
     return "\n".join(lines)
+
+
+def render_fit_json(result, source: str) -> str:
+    """The fit's results as one JSON object (``gradfit fit --json``); numbers that are not finite are null."""
+    import json
+    import math
+
+    def number(v):
+        return float(v) if v is not None and math.isfinite(v) else None
+
+    m = result.model
+    doc = {
+        "source": source, "rows": result.n_rows, "features": list(m.feature_names), "target": m.target_name,
+        "weights": {name: float(w) for name, w in zip(m.feature_names, m.weights)},
+        "bias": float(m.bias) if m.fit_intercept else None, "fit_intercept": m.fit_intercept,
+        "engine": result.engine, "solver": result.solver, "optimizer": result.optimizer, "loss": result.reduction,
+        "standardized": result.standardized, "lr": None if result.solver == "exact" else number(result.lr),
+        "iterations": result.n_iter, "converged": result.converged, "stop_reason": result.stop_reason.value,
+        "gap_bound": number(result.gap_bound), "final_loss": number(result.loss),
+        "loss_gap": number(result.loss_gap), "param_gap": number(result.param_gap),
+        "metrics": {k: number(v) for k, v in result.metrics.items()},
+        "test_metrics": None if not result.test_metrics else {k: number(v) for k, v in result.test_metrics.items()},
+    }
+    return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)
 
 
 def _metric_line(key: str, label: str, value: float, n_rows: int) -> str:

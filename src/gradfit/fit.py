@@ -32,7 +32,7 @@ EXACT_REFERENCE_LIMIT = 10_000_000
 
 
 def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbacks=(), scheduler=None,
-        checkpoint=None, every=0, resume=None, **options) -> FitResult:
+        checkpoint=None, every=0, resume=None, progress=False, **options) -> FitResult:
     """Fit ``f(x) = w·x + b`` to ``(X, y)`` by gradient descent (options: ``gradfit.params.PARAMS``).
 
     >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1.0, 0.0), loss="sse", engine="python")
@@ -48,6 +48,8 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
     larger than memory are given as ``gradfit.open_files(path, x_columns, y_column)`` with
     ``y=None``. ``checkpoint=PATH, every=N`` writes the loop's state every N iterations and at
     the end (N = 0: only on Ctrl-C); ``resume=PATH`` continues such a run, bit for bit.
+    ``progress=True`` shows a progress bar for runs longer than a second: on a terminal, in
+    Jupyter (rich's, with ipywidgets; else a line updated in place), or as a line now and then.
     """
     dropna = params.validate("dropna", options.get("dropna", False))
     if _is_tensor(X) and options.get("engine", "auto") == "auto":
@@ -65,8 +67,18 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
         if not isinstance(test, (tuple, list)) or len(test) != 2:
             raise ConfigError(f"test= takes a pair (X_test, y_test); got {_described(test)}.")
         test = as_xy(*test, feature_names=data.feature_names, dropna=dropna, min_rows=1)
+    if progress:
+        from gradfit.training.progress import ProgressBar
+
+        with ProgressBar(always=True) as bar:
+            return fit_data(data, test=test, callbacks=(*_as_callbacks(callbacks), bar), scheduler=scheduler,
+                            checkpoint=checkpoint, every=every, resume=resume, **options)
     return fit_data(data, test=test, callbacks=callbacks, scheduler=scheduler, checkpoint=checkpoint,
                     every=every, resume=resume, **options)
+
+
+def _as_callbacks(callbacks) -> tuple:
+    return tuple(callbacks) if isinstance(callbacks, (tuple, list)) else (callbacks,)
 
 
 def _described(value) -> str:
@@ -103,7 +115,7 @@ def _signature() -> inspect.Signature:
              inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
     extra = [inspect.Parameter(n, keyword, default=d) for n, d in
              (("feature_names", None), ("sample_weight", None), ("test", None), ("callbacks", ()),
-              ("scheduler", None), ("checkpoint", None), ("every", 0), ("resume", None))]
+              ("scheduler", None), ("checkpoint", None), ("every", 0), ("resume", None), ("progress", False))]
     table = [inspect.Parameter(p.name, keyword, default=p.default) for p in params.PARAMS.values()]
     return inspect.Signature(fixed + extra + table)
 
@@ -122,7 +134,7 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     and dask engines their pass: the fit then reads no data.
     """
     opts = params.validate_all(options)
-    callbacks = tuple(callbacks) if isinstance(callbacks, (tuple, list)) else (callbacks,)
+    callbacks = _as_callbacks(callbacks)
     _check_run_arguments(callbacks, every)
     if not len(data.feature_names):
         raise DataError("X has no feature columns: a linear model needs at least one feature to fit.")
@@ -413,11 +425,13 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit) -> f
 def _data_fingerprint(data, raw) -> dict:
     """The checkpoint's record of the data: rows, columns, each column's mean and scale, sampled rows (in memory)."""
     columns = [*data.feature_names, data.target_name]
-    if isinstance(data, XY):
+    if isinstance(data, XY):   # each column's mean and root mean square, without a copy of the data
         arrays = (data.X, data.y) + (() if data.weight is None else (data.weight,))
-        Z = np.column_stack([data.X, data.y]).astype(np.float64, copy=False)
+        n = max(data.n_rows, 1)
         with np.errstate(all="ignore"):
-            return checkpoints.fingerprint(data.n_rows, columns, Z.mean(axis=0), Z.std(axis=0), rows=arrays)
+            mean = np.append(data.X.sum(axis=0), data.y.sum()) / n
+            rms = np.sqrt(np.append(np.einsum("ij,ij->j", data.X, data.X), data.y @ data.y) / n)
+        return checkpoints.fingerprint(data.n_rows, columns, mean, rms, rows=arrays)
     summary = raw.summary
     scale = np.sqrt(np.maximum(np.diag(summary.M), 0.0) / max(summary.n, 1))
     return checkpoints.fingerprint(summary.n, columns, summary.mean, scale)
@@ -446,9 +460,12 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
             if saved.rng_state is not None:
                 rng.bit_generator.state = saved.rng_state
         except (ValueError, TypeError, KeyError) as exc:
-            from gradfit.errors import DataError
-
             raise DataError(f"'{resume}' is not a valid gradfit checkpoint for this run: {exc}.") from None
+        with np.errstate(all="ignore"):
+            resumed_loss = objective.loss_and_gradient(theta)[0]
+        if not math.isfinite(resumed_loss):      # not the learning rate's fault: the saved numbers are wrong
+            raise DataError(f"'{resume}' is corrupt: the loss at its parameters is {resumed_loss} (not a finite "
+                            "number), so the run cannot continue from it. Start the run again without --resume.")
     saver = (checkpoints.Checkpointer(checkpoint, every, config, descent.state_to_dict, fingerprint)
              if checkpoint else None)
     schedule = descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"])

@@ -41,7 +41,8 @@ class TorchObjective:
         torch = import_torch()
         self.torch, self.device, self.loss = torch, torch_device(device), loss
         self.dtype, self.torch_dtype = np.dtype(dtype), getattr(torch, dtype)
-        as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=dtype), device=self.device)  # noqa: E731
+        # A read-only array (a file read zero-copy, a frame's values) is copied: PyTorch warns about sharing one.
+        as_tensor = lambda a: torch.as_tensor(_writable(np.asarray(a, dtype=dtype)), device=self.device)  # noqa: E731
         self.X, self.y = as_tensor(X), as_tensor(y)
         self.sample_weight = None if loss.sample_weight is None else as_tensor(loss.sample_weight)
         self.n_rows, self.n_features = self.X.shape
@@ -57,7 +58,7 @@ class TorchObjective:
 
     def _load(self, theta) -> None:
         """Copy θ = [w, b] into the nn.Linear's parameters."""
-        theta = self.torch.as_tensor(np.asarray(theta, dtype=self.dtype), device=self.device)
+        theta = self.torch.as_tensor(np.array(theta, dtype=self.dtype), device=self.device)
         with self.torch.no_grad():
             self.linear.weight.copy_(theta[:self.n_features].view(1, -1))
             if self.loss.fit_intercept:
@@ -108,3 +109,7 @@ class TorchObjective:
 
 def _twice(criterion):
     return lambda prediction, target: 2 * criterion(prediction, target)
+
+
+def _writable(array: np.ndarray) -> np.ndarray:
+    return array if array.flags.writeable else array.copy()

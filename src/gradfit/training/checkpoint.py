@@ -71,8 +71,14 @@ class Checkpointer:
 
     def interrupted(self) -> Interrupted:
         """Ctrl-C: the latest state written, and the error that says where (and whether the run had finished)."""
-        return Interrupted(self.save(), self.latest.iteration if self.latest else None,
-                           finished=self.finished and self.latest is not None)
+        iteration = self.latest.iteration if self.latest else None
+        try:
+            path = self.save()
+        except DataError as exc:          # a read-only or full directory: say so, with the Ctrl-C
+            error = Interrupted(None, iteration)
+            error.unsaved = str(exc)
+            return error
+        return Interrupted(path, iteration, finished=self.finished and self.latest is not None)
 
 
 def save(path, checkpoint: Checkpoint) -> None:
@@ -167,15 +173,17 @@ def fingerprint(n_rows: int, columns, mean, scale, rows: tuple = ()) -> dict:
         for array in rows:
             h.update(np.ascontiguousarray(np.asarray(array, dtype=np.float64)[index]).tobytes())
         digest = h.hexdigest()
+    finite = lambda v: float(v) if math.isfinite(v) else None   # noqa: E731  (sums of values near 1e308 overflow)
     return {"rows": int(n_rows), "columns": [str(c) for c in columns],
-            "mean": [float(m) for m in mean], "scale": [float(s) for s in scale], "digest": digest}
+            "mean": [finite(m) for m in mean], "scale": [finite(s) for s in scale], "digest": digest}
 
 
 def _fingerprint_ok(data) -> bool:
     try:
         return (isinstance(data, dict) and _count(data["rows"]) and isinstance(data["columns"], list)
                 and all(isinstance(c, str) for c in data["columns"])
-                and all(_numbers(data[k]) is not None and len(data[k]) == len(data["columns"]) for k in ("mean", "scale"))
+                and all(isinstance(data[k], list) and len(data[k]) == len(data["columns"])
+                        and all(v is None or _number(v) for v in data[k]) for k in ("mean", "scale"))
                 and isinstance(data.get("digest"), (str, type(None))))
     except (KeyError, TypeError):
         return False
@@ -193,9 +201,14 @@ def check_same_data(checkpoint: Checkpoint, now: dict | None, path) -> None:
         why = "other columns"
     else:
         for name, a, b, sa, sb in zip(now["columns"], then["mean"], now["mean"], then["scale"], now["scale"]):
-            size = max(abs(a), abs(b), abs(sa), abs(sb))
-            if abs(a - b) > FINGERPRINT_RTOL * size or abs(sa - sb) > FINGERPRINT_RTOL * size:
-                why = f"the same size, but column '{name}' has mean {a:.6g} then, {b:.6g} now"
+            if None in (a, b, sa, sb):
+                differ = (a, sa) != (b, sb)       # beyond a float's range: only the same overflow matches
+            else:
+                size = max(abs(a), abs(b), abs(sa), abs(sb))
+                differ = abs(a - b) > FINGERPRINT_RTOL * size or abs(sa - sb) > FINGERPRINT_RTOL * size
+            if differ:
+                why = f"the same size, but column '{name}' has mean {a if a is None else f'{a:.6g}'} then, " \
+                      f"{b if b is None else f'{b:.6g}'} now"
                 break
         else:
             if then.get("digest") and now.get("digest") and then["digest"] != now["digest"]:
@@ -230,6 +243,8 @@ def resume_hint(exc: Interrupted, argv: list[str]) -> str:
     import shlex
 
     path, iteration = getattr(exc, "path", None), getattr(exc, "iteration", None)
+    if path is None and getattr(exc, "unsaved", None):
+        return f"Interrupted after iteration {iteration}, but its state could not be saved: {exc.unsaved}"
     if path is None:
         return "Interrupted before the first iteration completed; nothing to resume."
     finished = getattr(exc, "finished", False)

@@ -1,4 +1,12 @@
-"""A progress bar for long runs: a loop callback that appears only after about a second."""
+"""A progress bar for long runs: a loop callback that appears only after about a second.
+
+On a terminal it is a rich bar (the command line's, and ``gradfit.fit(..., progress=True)``'s); in
+Jupyter it is rich's live display where ipywidgets is installed, else one line of text updated in
+place (IPython's ``display(..., display_id=True)``); asked for elsewhere (a script whose stderr is a
+file) it writes a line now and then.
+
+>>> r = gradfit.fit(X, y, iters=100_000, progress=True)    # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
@@ -7,34 +15,56 @@ import time
 
 SHOW_AFTER_S = 1.0
 REFRESH_S = 0.1
+LINE_EVERY_S = 5.0       # plain lines (not a terminal, not Jupyter): one this often
+
+
+def in_jupyter() -> bool:
+    """Whether this runs in a Jupyter kernel (a notebook, JupyterLab, Colab, qtconsole)."""
+    shell = sys.modules.get("IPython")
+    try:
+        ipython = shell.get_ipython() if shell is not None else None
+    except Exception:           # an odd IPython: take it for no notebook
+        return False
+    return ipython is not None and (type(ipython).__name__ == "ZMQInteractiveShell"
+                                    or "google.colab" in str(type(ipython)))
 
 
 class ProgressBar:
-    """Call it with each ``LoopState``; it draws a rich bar on stderr once the run is slow.
+    """Call it with each ``LoopState``; it shows the run's progress once the run is slow.
 
-    Off when ``enabled`` is false (``--quiet``) or stderr is not a terminal.
+    ``enabled=False`` (``--quiet``) turns it off. Otherwise it shows on a terminal; with
+    ``always=True`` (``progress=True`` in Python) also in Jupyter and, as plain lines, anywhere else.
     """
 
-    def __init__(self, *, enabled: bool = True, stream=None):
+    def __init__(self, *, enabled: bool = True, stream=None, always: bool = False):
         self.stream = stream or sys.stderr
-        self.enabled = enabled and getattr(self.stream, "isatty", lambda: False)()
+        terminal = getattr(self.stream, "isatty", lambda: False)()
+        self.mode = None
+        if enabled and terminal:
+            self.mode = "rich"
+        elif enabled and always:
+            self.mode = _notebook_mode() if in_jupyter() else "lines"
+        self.enabled = self.mode is not None
         self.started = time.monotonic()
         self.last_refresh = 0.0
         self.progress = None
         self.task = None
+        self.handle = None
 
     def __call__(self, state) -> None:
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self.last_refresh < REFRESH_S:
+        every = LINE_EVERY_S if self.mode == "lines" else REFRESH_S
+        if now - self.last_refresh < every or now - self.started < SHOW_AFTER_S:
             return
         self.last_refresh = now
-        if self.progress is None:
-            if now - self.started < SHOW_AFTER_S:
-                return
-            self._start(state.max_iter)
-        self.progress.update(self.task, completed=state.iteration, loss=f"{state.loss:.6g}")
+        if self.mode == "rich":
+            if self.progress is None:
+                self._start(state.max_iter)
+            self.progress.update(self.task, completed=state.iteration, loss=f"{state.loss:.6g}")
+        else:
+            self._text(state)
 
     def _start(self, total: int) -> None:
         from rich.console import Console
@@ -48,6 +78,20 @@ class ProgressBar:
         self.task = self.progress.add_task("fit", total=total, loss="")
         self.progress.start()
 
+    def _text(self, state) -> None:
+        elapsed = time.monotonic() - self.started
+        text = (f"descending: iteration {state.iteration} of {state.max_iter} "
+                f"({100 * state.iteration / max(state.max_iter, 1):.0f} %), loss {state.loss:.6g}, {elapsed:.0f} s")
+        if self.mode == "notebook":
+            from IPython.display import display
+
+            if self.handle is None:
+                self.handle = display(text, display_id=True)
+            else:
+                self.handle.update(text)
+        else:
+            print(text, file=self.stream, flush=True)
+
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
@@ -58,3 +102,12 @@ class ProgressBar:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _notebook_mode() -> str:
+    """rich's live display needs ipywidgets in Jupyter; without it, a line of text updated in place."""
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return "notebook"
+    return "rich"
