@@ -90,6 +90,11 @@ def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Summary:
     ``M = S − n·(s/n)(s/n)ᵀ``. With ``K`` near the mean the correction is small, so this keeps
     the digits of per-block centring at a fraction of its cost.
     """
+    with np.errstate(invalid="ignore", over="ignore"):   # a NaN or an infinity in the rows: the caller's to name
+        return _summarize(blocks)
+
+
+def _summarize(blocks) -> Summary:
     n, shift, S, s = 0, None, None, None
     for X, y in blocks:
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -172,6 +177,23 @@ class StatsObjective:
         grad_w = 2 * Mw + 2 * n * c * self.xbar
         grad = np.append(grad_w, 2 * n * c) if self.loss.fit_intercept else grad_w
         return loss * self.scale, grad * self.scale
+
+    def residual_sum_of_squares(self, theta) -> tuple[float, float]:
+        """Σ rᵢ² at θ from the summary, ``[w, −1]ᵀ M [w, −1] + n·c²``, and a bound on its rounding error.
+
+        The co-moments and the quadratic form are each accurate to a few ε·|M|, so the error is at most
+        about (d + 66)·ε·(Σⱼ |vⱼ|·√Mⱼⱼ)² with v = [w, −1] (|Mᵢⱼ| ≤ √(MᵢᵢMⱼⱼ)): small beside Σ rᵢ² unless
+        the fit is nearly exact, which the caller then measures on the rows instead.
+        """
+        w, b = split(np.asarray(theta, dtype=np.float64), self.loss.fit_intercept)
+        v = np.append(w, -1.0)
+        c = self.xbar @ w + b - self.ybar
+        M = self.summary.M
+        c = float(c)
+        sse = max(float(v @ (M @ v)), 0.0) + self.n_rows * c * c
+        spread = float(np.abs(v) @ np.sqrt(np.maximum(np.diag(M), 0.0)))
+        bound = (len(v) + 66) * np.finfo(np.float64).eps * (spread * spread + self.n_rows * c * c)
+        return sse, bound
 
     def gram(self) -> np.ndarray:
         """AᵀA with A = [X 1], rebuilt from the summary: Σxxᵀ = Mxx + n·x̄x̄ᵀ."""
