@@ -201,8 +201,9 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
         outcome = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
                            every, resume, names, data.target_name,
                            certificate if opts["stop"] == "gap" else None)
-        if scaler is not None:
-            outcome.history.map(scaler.to_original, scaler.gradient_to_original)
+        if scaler is not None:    # θ = T·θ_z and ∇θ = T⁻ᵀ·∇θ_z for every record, one product each
+            T = scaler.matrix()
+            outcome.history.transform(T, np.linalg.inv(T.T))
     theta = to_original @ outcome.theta
     model = LinearModel.from_theta(theta, fit_intercept=fit_intercept, feature_names=names,
                                    target_name=data.target_name)

@@ -288,7 +288,7 @@ def checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file
 def _all_finite(*arrays) -> bool:
     """One sum per array: a finite total means no NaN and no infinity (an overflowing sum of
     finite values only sends the caller to the column-by-column check)."""
-    return all(math.isfinite(np.add.reduce(a.reshape(-1))) for a in arrays if a is not None)
+    return all(math.isfinite(np.add.reduce(a, axis=None)) for a in arrays if a is not None)   # any order, no copy
 
 
 def check_rows(n: int, source: str = "the data", min_rows: int = MIN_ROWS) -> None:
