@@ -77,14 +77,37 @@ class DaskData:
 
     @classmethod
     def from_scan(cls, scan) -> "DaskData":
+        """Files read by the workers themselves. Parquet: one partition per row group, its row count
+        from the file's metadata (no pass to count them); each worker reads and validates its row groups
+        (``Scan.batches``: a missing value is named by file and row). CSV: ``dask.dataframe.read_csv``."""
+        _dask()
+        if scan.format == "parquet":
+            return cls._from_row_groups(scan)
         import dask.dataframe as dd
 
-        _dask()
-        read = dd.read_parquet if scan.format == "parquet" else dd.read_csv
-        frame = read(list(scan.files), columns=scan.columns) if scan.format == "parquet" else \
-            read(list(scan.files), usecols=scan.columns, dtype={c: "float64" for c in scan.columns})
+        frame = dd.read_csv(list(scan.files), usecols=scan.columns, dtype={c: "float64" for c in scan.columns})
         data = cls.from_dask(frame[list(scan.feature_names)], frame[scan.target_name], scan.feature_names,
                              scan.target_name)
+        data.source = scan.source
+        return data
+
+    @classmethod
+    def _from_row_groups(cls, scan) -> "DaskData":
+        import dask
+        import pyarrow.parquet as pq
+
+        _, da, _ = _dask()
+        d = len(scan.feature_names)
+        parts_X, parts_y = [], []
+        counts = {f: pq.ParquetFile(f).metadata for f in scan.files}
+        for chunk in scan.chunks():
+            rows = counts[chunk.file].row_group(chunk.row_group).num_rows
+            block = dask.delayed(read_chunk, pure=True, nout=2)(scan, chunk)
+            parts_X.append(da.from_delayed(block[0], shape=(rows, d), dtype=np.float64))
+            parts_y.append(da.from_delayed(block[1], shape=(rows,), dtype=np.float64))
+        if not parts_X:
+            raise DataError(f"{scan.source} has no rows.")
+        data = cls(da.concatenate(parts_X), da.concatenate(parts_y), scan.feature_names, scan.target_name)
         data.source = scan.source
         return data
 
@@ -111,13 +134,35 @@ def connect(scheduler, stack: ExitStack):
     return stack.enter_context(distributed.Client(cluster))
 
 
+def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of a ``Scan`` (a Parquet row group), read and validated on a worker."""
+    batches = list(scan.column_batches(chunk))      # validated: a missing value is named by file and row
+    names = scan.feature_names
+    n = sum(b[scan.target_name].shape[0] for b in batches)
+    X, y = np.empty((n, len(names)), order="F"), np.empty(n)   # column by column: contiguous writes
+    start = 0
+    for b in batches:
+        stop = start + b[scan.target_name].shape[0]
+        for j, name in enumerate(names):
+            X[start:stop, j] = b[name]
+        y[start:stop] = b[scan.target_name]
+        start = stop
+    return X, y
+
+
 def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str) -> Summary:
-    """One partition's summary (runs on a worker); refuses missing values with their row."""
-    for j, name in enumerate(names):
-        check_finite(X[:, j], name, offset=first_row)
-    check_finite(y, target, offset=first_row)
-    return summarize([(X, y)]) if len(y) else Summary(0, np.zeros(X.shape[1] + 1),
-                                                               np.zeros((X.shape[1] + 1,) * 2))
+    """One partition's summary (runs on a worker); refuses missing values with their row.
+
+    The finiteness check rides in the summary's pass: only when its totals are not finite are the
+    columns searched for the first missing or infinite value (the message names its row)."""
+    if not len(y):
+        return Summary(0, np.zeros(X.shape[1] + 1), np.zeros((X.shape[1] + 1,) * 2))
+    summary = summarize([(X, y)])
+    if not (np.isfinite(summary.M).all() and np.isfinite(summary.mean).all()):
+        for j, name in enumerate(names):
+            check_finite(X[:, j], name, offset=first_row)
+        check_finite(y, target, offset=first_row)
+    return summary
 
 
 def tree_summary(data: DaskData):

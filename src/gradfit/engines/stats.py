@@ -97,14 +97,18 @@ def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Summary:
 def _summarize(blocks) -> Summary:
     n, shift, S, s = 0, None, None, None
     for X, y in blocks:
-        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        m, d = X.shape
+        columns = isinstance(X, (list, tuple))      # X as its columns, each contiguous (a file's batch)
+        y = np.asarray(y, dtype=np.float64)
+        if not columns:
+            X = np.asarray(X, dtype=np.float64)
+        m, d = (y.shape[0], len(X)) if columns else X.shape
         if shift is None:
             if not m:
                 continue
-            shift = Summary.of_block(X[:BLOCK_ROWS], y[:BLOCK_ROWS]).mean
+            head = np.column_stack([c[:BLOCK_ROWS] for c in X]) if columns else X[:BLOCK_ROWS]
+            shift = Summary.of_block(head, y[:BLOCK_ROWS]).mean
             S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
-        accumulate(X, y, shift, S, s)
+        (accumulate_columns if columns else accumulate)(X, y, shift, S, s)
         n += m
     if shift is None or not n:
         raise ValueError("no rows to summarize")
@@ -117,6 +121,8 @@ def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s
     if _summary is not None and X.shape[1] <= KERNEL_MAX_D:
         if X.flags.c_contiguous and y.flags.c_contiguous:
             _summary.accumulate(X, y, shift, S, s)
+        elif X.flags.f_contiguous:              # Fortran order: its columns, read where they are
+            accumulate_columns([X[:, j] for j in range(X.shape[1])], y, shift, S, s)
         else:                                   # strided: contiguous copies, a block at a time
             for Xb, yb in array_blocks(X, y):
                 _summary.accumulate(np.ascontiguousarray(Xb), np.ascontiguousarray(yb), shift, S, s)
@@ -129,6 +135,19 @@ def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s
         np.subtract(yb, shift[d], out=Zb[:, d])
         S += Zb.T @ Zb
         s += ones[:Xb.shape[0]] @ Zb
+
+
+def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
+    """``accumulate`` with X given as its columns (each n values): the kernel gathers the rows of each
+    tile from the columns in cache, so columns held apart (a Parquet or CSV batch, a Fortran-ordered
+    array) are never copied into rows first."""
+    if _summary is not None and len(columns) <= KERNEL_MAX_D:
+        _summary.accumulate_columns([np.ascontiguousarray(c, dtype=np.float64) for c in columns],
+                                    np.ascontiguousarray(y, dtype=np.float64), shift, S, s)
+        return
+    for start in range(0, y.shape[0], BLOCK_ROWS):
+        stop = start + BLOCK_ROWS
+        accumulate(np.column_stack([c[start:stop] for c in columns]), y[start:stop], shift, S, s)
 
 
 def array_blocks(X: np.ndarray, y: np.ndarray, rows: int = BLOCK_ROWS):

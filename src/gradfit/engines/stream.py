@@ -13,14 +13,35 @@ from typing import Iterator
 import numpy as np
 
 from gradfit.data.files import Scan
-from gradfit.engines.stats import StatsObjective, array_blocks, summarize
+from gradfit.engines.stats import BLOCK_ROWS, StatsObjective, summarize
 from gradfit.loss import Loss
 
 
-def scan_blocks(scan: Scan):
-    """Every row of the scan as cache-sized ``(X, y)`` blocks, one read of the files."""
-    for X, y in scan.batches():
-        yield from array_blocks(X, y)
+def scan_blocks(scan: Scan, *, checked: bool = True):
+    """Every row of the scan as cache-sized ``(X, y)`` blocks, one read of the files.
+
+    The file's columns are laid side by side a block of ``BLOCK_ROWS`` rows at a time, in cache (a
+    ``column_stack`` of a whole batch wrote the batch once more through memory, the largest cost of the
+    pass). ``checked=False`` leaves the finiteness of the values to the caller (``StreamObjective``
+    finds a NaN or an infinity in the summary's totals, then reads again to name it). Each block is
+    valid until the next is asked for (every consumer reduces a block before it takes the next)."""
+    names, target = scan.feature_names, scan.target_name
+    buffer = np.empty((BLOCK_ROWS, len(names)))     # one block, reused: a fresh one each time page-faulted
+    for columns in scan.column_batches(allow_missing=not checked):
+        features, y = [columns[c] for c in names], columns[target]
+        for start in range(0, y.shape[0], BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, y.shape[0])
+            X = buffer[:stop - start]
+            for j, column in enumerate(features):
+                X[:, j] = column[start:stop]
+            yield X, y[start:stop]
+
+
+def scan_columns(scan: Scan, *, checked: bool = True):
+    """Every row of the scan as ``(columns of X, y)`` batches, as the reader gives them: the summary's
+    kernel reads the columns where they are (``stats.accumulate_columns``), no copy into rows."""
+    for columns in scan.column_batches(allow_missing=not checked):
+        yield [columns[c] for c in scan.feature_names], columns[scan.target_name]
 
 
 class StreamObjective(StatsObjective):
@@ -30,7 +51,13 @@ class StreamObjective(StatsObjective):
 
     def __init__(self, scan: Scan, loss: Loss):
         self.scan = scan
-        super().__init__(summarize(scan_blocks(scan)), loss, rescan=lambda: scan_blocks(scan))
+        summary = summarize(scan_columns(scan, checked=False))
+        if not (np.isfinite(summary.M).all() and np.isfinite(summary.mean).all()):
+            # A NaN or an infinity (or values whose squares overflow): the checked read names the file,
+            # the column and the row of the first one, as it would have in the pass itself.
+            for _ in scan.column_batches():
+                pass
+        super().__init__(summary, loss, rescan=lambda: scan_blocks(scan))
 
     def iter_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(X, y)`` mini-batches covering every row once, in an order drawn from ``rng``."""
