@@ -42,6 +42,10 @@ class DaskData:
     feature_names: tuple[str, ...]
     target_name: str = "y"
     source: str | None = None
+    # Files read by the workers (``from_scan``, Parquet): the summary's tasks read and reduce a row group
+    # each, so nothing but its summary leaves the worker.
+    scan: object = None
+    chunks: tuple = ()
 
     @property
     def n_rows(self) -> float:
@@ -108,7 +112,7 @@ class DaskData:
         if not parts_X:
             raise DataError(f"{scan.source} has no rows.")
         data = cls(da.concatenate(parts_X), da.concatenate(parts_y), scan.feature_names, scan.target_name)
-        data.source = scan.source
+        data.source, data.scan, data.chunks = scan.source, scan, tuple(scan.chunks())
         return data
 
     def partitions(self):
@@ -150,6 +154,16 @@ def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def chunk_summary(scan, chunk) -> Summary:
+    """The summary of one row group of a ``Scan``, read and reduced on a worker: the kernel takes the
+    batch's columns as they are read (validated: a missing value is named by file and row)."""
+    d = len(scan.feature_names)
+    batches = [([b[c] for c in scan.feature_names], b[scan.target_name]) for b in scan.column_batches(chunk)]
+    if not sum(len(y) for _, y in batches):
+        return Summary(0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
+    return summarize(batches)
+
+
 def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str) -> Summary:
     """One partition's summary (runs on a worker); refuses missing values with their row.
 
@@ -169,8 +183,11 @@ def tree_summary(data: DaskData):
     """The delayed summary of all partitions, merged pairwise level by level."""
     import dask
 
-    level = [dask.delayed(partition_summary)(X, y, start, data.feature_names, data.target_name)
-             for X, y, start in data.partitions()]
+    if data.scan is not None:
+        level = [dask.delayed(chunk_summary, pure=True)(data.scan, chunk) for chunk in data.chunks]
+    else:
+        level = [dask.delayed(partition_summary)(X, y, start, data.feature_names, data.target_name)
+                 for X, y, start in data.partitions()]
     while len(level) > 1:
         level = [dask.delayed(Summary.merge)(*level[i:i + 2]) if i + 1 < len(level) else level[i]
                  for i in range(0, len(level), 2)]
