@@ -179,3 +179,26 @@ def test_fit_with_defaults_on_arrays_makes_no_pass_besides_the_summary(monkeypat
     monkeypatch.undo()
     assert r.engine == "stats" and r.converged and passes == ["summary"]
     assert r.metrics["r2"] == pytest.approx(regression_metrics(y, r.model.predict(X))["r2"], rel=1e-10)
+
+
+def test_read_ahead_keeps_the_order_raises_the_readers_error_and_stops_the_reader():
+    import threading
+
+    from gradfit.engines.stream import read_ahead
+
+    assert list(read_ahead(iter(range(100)))) == list(range(100))
+
+    def failing():
+        yield from range(3)
+        raise DataError("bad row 3")
+
+    got = []
+    with pytest.raises(DataError, match="bad row 3"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [0, 1, 2]
+    before = threading.active_count()
+    for item in read_ahead(iter(range(10**6))):     # leaving early: the reader stops, no thread left behind
+        if item == 5:
+            break
+    assert threading.active_count() == before

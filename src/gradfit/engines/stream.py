@@ -37,6 +37,50 @@ def scan_blocks(scan: Scan, *, checked: bool = True):
             yield X, y[start:stop]
 
 
+def read_ahead(batches, depth: int = 1):
+    """``batches``, read by a second thread up to ``depth`` batches ahead: the file's reading and decoding
+    (pyarrow, which releases the GIL) overlaps with the kernel's reduction of the batch before (which
+    releases it too). Memory stays bounded (``depth`` + 2 batches); an error of the reader is raised here,
+    in the order it happened, and leaving early (an error, Ctrl-C) stops the reader."""
+    import queue
+    import threading
+
+    done, stop = object(), threading.Event()
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read():
+        try:
+            for batch in batches:
+                if not put((batch, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:     # handed to the consumer, raised there
+            put((None, exc))
+
+    reader = threading.Thread(target=read, name="gradfit-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            batch, exc = slots.get()
+            if exc is not None:
+                raise exc
+            if batch is done:
+                return
+            yield batch
+    finally:
+        stop.set()
+        reader.join()
+
+
 def scan_columns(scan: Scan, *, checked: bool = True):
     """Every row of the scan as ``(columns of X, y)`` batches, as the reader gives them: the summary's
     kernel reads the columns where they are (``stats.accumulate_columns``), no copy into rows."""
@@ -51,7 +95,7 @@ class StreamObjective(StatsObjective):
 
     def __init__(self, scan: Scan, loss: Loss):
         self.scan = scan
-        summary = summarize(scan_columns(scan, checked=False))
+        summary = summarize(read_ahead(scan_columns(scan, checked=False)))
         if not (np.isfinite(summary.M).all() and np.isfinite(summary.mean).all()):
             # A NaN or an infinity (or values whose squares overflow): the checked read names the file,
             # the column and the row of the first one, as it would have in the pass itself.
