@@ -31,6 +31,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+from gradfit.loss import Loss  # noqa: E402
+
 SEED = 20260101
 CHUNK_ROWS = 1 << 20
 METHODS = ("floor", "gradfit-stats", "gradfit-fit", "gradfit-numpy", "numpy-loop", "torch",
@@ -90,7 +92,7 @@ def gradfit_stats(X, y, lr, K, **_):
     from gradfit.engines.stats import StatsObjective
 
     def run():
-        objective = StatsObjective.from_arrays(X, y, reduction="mse", fit_intercept=True)
+        objective = StatsObjective.from_arrays(X, y, Loss("mse", True))
         return descent.run(objective, np.zeros(X.shape[1] + 1), lr=lr, max_iter=K).theta
 
     theta, s = timed(run)
@@ -109,7 +111,7 @@ def gradfit_numpy(X, y, lr, K, budget, **_):
     from gradfit import descent
     from gradfit.engines.numpy import NumpyObjective
 
-    objective = NumpyObjective(X, y, reduction="mse", fit_intercept=True)
+    objective = NumpyObjective(X, y, Loss("mse", True))
     theta = [np.zeros(X.shape[1] + 1)]
 
     def step(k):
@@ -227,11 +229,15 @@ RUN = {"floor": floor, "gradfit-stats": gradfit_stats, "gradfit-fit": gradfit_fi
 # --- the grid ------------------------------------------------------------------------------------
 
 def cell(n, d, K, methods, budget, cache):
+    from gradfit import exact
     from gradfit.engines.stats import StatsObjective
+    from gradfit.loss import extreme_eigenvalues
 
     X, y = cache.get((n, d)) or cache.setdefault((n, d), make_data(n, d))
-    objective = StatsObjective.from_arrays(X, y, reduction="mse", fit_intercept=True)
-    lr, optimum = 1.0 / objective.hessian_max_eigenvalue(), objective.optimum()
+    loss = Loss("mse", True)
+    objective = StatsObjective.from_arrays(X, y, loss)
+    lr = 1.0 / extreme_eigenvalues(loss.hessian(objective.gram(), n))[1]
+    optimum = exact.from_summary(objective.summary, True)
     rows, floor_s = [], None
     for name in methods:
         theta, seconds, runs = RUN[name](X=X, y=y, n=n, d=d, lr=lr, K=K, budget=budget)
@@ -242,7 +248,7 @@ def cell(n, d, K, methods, budget, cache):
                "iterations_run": runs if runs is not None else None,
                "extrapolated": runs is not None and runs < K}
         if theta is not None:
-            row["loss"] = objective.loss(theta)
+            row["loss"] = objective.loss_and_gradient(theta)[0]
             row["param_error"] = float(np.linalg.norm(theta - optimum) / np.linalg.norm(optimum))
         rows.append(row)
         print(format_row(row), flush=True)

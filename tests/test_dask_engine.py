@@ -241,3 +241,28 @@ def test_dask_frames_with_dates_text_or_twice_named_columns_are_refused_before_r
     twice = dd.from_pandas(pd.DataFrame(np.ones((40, 2)), columns=["a", "a"]), npartitions=2)
     with pytest.raises(DataError, match="'a' more than once"):
         gradfit.engines.dask.DaskData.from_dask(twice, ddf["y"])
+
+
+def test_parquet_row_groups_are_read_and_reduced_on_the_workers(client, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(11)
+    for i in range(3):
+        X = rng.standard_normal((3000, 2)) + [10.0, -4.0]
+        pq.write_table(pa.table({"a": X[:, 0], "unused": rng.standard_normal(3000), "b": X[:, 1],
+                                 "y": X @ [2.0, -1.0] + 0.3 + 0.01 * rng.standard_normal(3000)}),
+                       tmp_path / f"p{i}.parquet", row_group_size=700)
+    scan = gradfit.open_files(str(tmp_path), ["a", "b"], "y")
+    data = gradfit.engines.dask.DaskData.from_scan(scan)
+    assert len(data.chunks) == 15 and data.X.chunks[0] == (700,) * 4 + (200,) + (700,) * 4 + (200,) + (700,) * 4 + (200,)
+    on_dask = gradfit.fit(scan, None, engine="dask", scheduler=client)
+    streamed = gradfit.fit(scan, None, engine="stream")
+    np.testing.assert_allclose(on_dask.model.theta, streamed.model.theta, rtol=1e-12)
+    assert on_dask.metrics == pytest.approx(streamed.metrics, rel=1e-12)
+
+    table = pq.read_table(tmp_path / "p1.parquet").to_pydict()
+    table["b"][1500] = float("nan")
+    pq.write_table(pa.table(table), tmp_path / "p1.parquet", row_group_size=700)
+    with pytest.raises(gradfit.DataError, match=r"Column 'b' in '.*p1.parquet' has 1 missing value.*row 1500"):
+        gradfit.fit(gradfit.open_files(str(tmp_path), ["a", "b"], "y"), None, engine="dask", scheduler=client)

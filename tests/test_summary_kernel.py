@@ -73,6 +73,41 @@ def test_every_kernel_matches_the_numpy_path_over_many_tiles(isa, d):
     assert np.max(np.abs(s - s_ref)) < 1e-12 * np.sqrt(n * np.diag(S_ref)).max()
 
 
+@pytest.mark.parametrize("isa", stats._summary.KERNELS if stats._summary else [])
+@pytest.mark.parametrize("d", [1, 3, 16, 33])
+def test_the_kernel_over_columns_held_apart_gives_the_sums_over_rows(isa, d):
+    # A file's batch (or a Fortran-ordered X) reaches the kernel as d separate columns.
+    rng = np.random.default_rng(d + 100)
+    n = 20_003
+    X, y = rng.standard_normal((n, d)) * 7.0 - 2.0, rng.standard_normal(n) + 4.0
+    shift = np.append(X[:10].mean(axis=0), y[:10].mean())
+    rows, columns = [(np.zeros((d + 1, d + 1)), np.zeros(d + 1)) for _ in range(2)]
+    stats._summary.accumulate(X, y, shift, *rows, isa)
+    stats._summary.accumulate_columns([X[:, j].copy() for j in range(d)], y, shift, *columns, isa)
+    scale = np.sqrt(np.outer(np.diag(rows[0]), np.diag(rows[0])))
+    assert np.max(np.abs(columns[0] - rows[0]) / scale) < 1e-12
+    assert np.max(np.abs(columns[1] - rows[1])) < 1e-12 * np.sqrt(n * np.diag(rows[0])).max()
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 5000), d=st.integers(1, 20), seed=st.integers(0, 2**32 - 1), batch=st.integers(1, 3000))
+def test_a_pass_over_column_batches_matches_the_numpy_path(n, d, seed, batch):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.uniform(0.01, 100, d) + rng.uniform(-1e3, 1e3, d)
+    y = X @ rng.standard_normal(d) + rng.standard_normal(n)
+    batches = [([X[i:i + batch, j].copy() for j in range(d)], y[i:i + batch]) for i in range(0, n, batch)]
+    assert_same_summary(summarize(batches), numpy_summary(array_blocks(X, y, rows=batch)))
+    assert_same_summary(numpy_summary(batches), numpy_summary([(X, y)]))     # the fallback takes columns too
+
+
+def test_the_column_kernel_rejects_mismatched_columns():
+    K, S, s = np.zeros(3), np.zeros((3, 3)), np.zeros(3)
+    with pytest.raises(ValueError, match="columns"):
+        stats._summary.accumulate_columns([np.zeros(4)], np.zeros(4), K, S, s)
+    with pytest.raises(ValueError, match="column"):
+        stats._summary.accumulate_columns([np.zeros(4), np.zeros(5)], np.zeros(4), K, S, s)
+
+
 def comoment_digits(X, y, exact):
     """Digits of the optimum solved from the one-pass co-moments alone (no QR pass)."""
     M = summarize([(X, y)]).M

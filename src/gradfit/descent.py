@@ -297,12 +297,23 @@ class Certificate(NamedTuple):
         return cls(mu, to_original, float(np.linalg.norm(to_original, 2)),
                    terms if terms is not None and terms.proximal else None)
 
-    def gap(self, theta, grad) -> float:
-        """The certified bound on maxⱼ|θⱼ − θⱼ*| / maxⱼ|θⱼ| (∞ when θ = 0)."""
-        size = float(np.abs(self.to_original @ theta).max()) if len(theta) else 0.0
+    def within(self, theta, grad, tol: float) -> bool:
+        """``gap(θ, ∇) ≤ tol``, cheap while far from it: ‖Tθ‖_∞ ≤ ‖T‖₂·‖θ‖₂ makes the gap at least
+        ‖∇‖/(μ·‖θ‖₂), so a gradient with ‖∇‖² > (tol·μ)²·‖θ‖² is not within tol (two dot products)."""
+        if self.terms is not None:              # with an L1 part the bound uses the least subgradient
+            return self.gap(theta, grad) <= tol
+        squared = float(grad.dot(grad))
+        if squared > (tol * self.mu) ** 2 * float(theta.dot(theta)):
+            return False
+        return self.gap(theta, grad, squared) <= tol
+
+    def gap(self, theta, grad, squared: float | None = None) -> float:
+        """The certified bound on maxⱼ|θⱼ − θⱼ*| / maxⱼ|θⱼ| (∞ when θ = 0); ``squared`` is ‖∇‖² if known."""
+        size = float(np.maximum.reduce(np.abs(self.to_original.dot(theta)))) if len(theta) else 0.0
         if self.terms is not None:
             grad = self.terms.subgradient(np.asarray(theta, dtype=np.float64), np.asarray(grad, dtype=np.float64))
-        distance = self.norm * float(np.linalg.norm(grad)) / self.mu
+            squared = None
+        distance = self.norm * math.sqrt(float(grad @ grad) if squared is None else squared) / self.mu
         return distance / size if size > 0 else (0.0 if distance == 0 else math.inf)
 
 
@@ -325,52 +336,123 @@ class History:
     (the first is always kept) and only every ``stride``-th iteration is recorded from
     then on, so memory stays bounded however long the run. The last iteration is
     always kept.
+
+    The records live in preallocated arrays (grown by doubling up to ``cap`` rows), so recording an
+    iteration is four stores and no new Python objects; ``iteration``, ``loss``, ``theta`` and
+    ``gradient`` read them as lists (and assigning such a list rewrites the records).
     """
 
     def __init__(self, cap: int = 10_000):
         self.cap = max(int(cap), 4)
         self.stride = 1
-        self.iteration: list[int] = []
-        self.loss: list[float] = []
-        self.theta: list[np.ndarray] = []
-        self.gradient: list[np.ndarray] = []
+        self._n = 0                                   # records held
+        self._last = -1                               # the iteration of the last record
+        self._k = np.empty(0, dtype=np.int64)
+        self._loss = np.empty(0)
+        self._theta = self._gradient = None           # (rows, p) float64, allocated at the first record
+        self._lists: dict[str, list] = {}
         # Distance to the exact least-squares optimum, filled in after the run where it is known.
         self.loss_gap: list[float] = []
         self.param_gap: list[float] = []
 
     def record(self, k: int, theta, loss: float, grad, *, force: bool = False) -> None:
-        if self.iteration and self.iteration[-1] == k:
+        n, last = self._n, self._last
+        if n and last == k:
             return
         if k % self.stride and not force:
             return
-        if self.iteration and self.iteration[-1] % self.stride:
-            self._pop()  # a forced record that is not on the stride gives way
-        self.iteration.append(k)
-        self.loss.append(float(loss))
-        self.theta.append(np.array(theta, dtype=np.float64))
-        self.gradient.append(np.array(grad, dtype=np.float64))
-        if len(self.iteration) >= self.cap:
+        if n and last % self.stride:
+            n -= 1                     # a forced record that is not on the stride gives way
+        if self._theta is None or n == self._k.shape[0]:
+            self._grow(n, np.shape(theta)[0], np.shape(grad)[0])
+        self._k[n] = k
+        self._loss[n] = loss
+        self._theta[n] = theta
+        self._gradient[n] = grad
+        self._n, self._last = n + 1, k
+        if self._lists:
+            self._lists.clear()
+        if self._n >= self.cap:
             self._thin()
 
-    def _pop(self):
-        for column in (self.iteration, self.loss, self.theta, self.gradient):
-            column.pop()
+    def _grow(self, n: int, p_theta: int, p_grad: int) -> None:
+        rows = min(max(2 * self._k.shape[0], 64), self.cap)
+        k, loss, theta, grad = (np.empty(rows, dtype=np.int64), np.empty(rows), np.empty((rows, p_theta)),
+                                np.empty((rows, p_grad)))
+        if self._theta is not None:
+            k[:n], loss[:n], theta[:n], grad[:n] = self._k[:n], self._loss[:n], self._theta[:n], self._gradient[:n]
+        self._k, self._loss, self._theta, self._gradient = k, loss, theta, grad
 
     def _thin(self):
         self.stride *= 2
-        keep = [i for i, k in enumerate(self.iteration) if k % self.stride == 0]
-        self.iteration = [self.iteration[i] for i in keep]
-        self.loss = [self.loss[i] for i in keep]
-        self.theta = [self.theta[i] for i in keep]
-        self.gradient = [self.gradient[i] for i in keep]
+        keep = np.flatnonzero(self._k[:self._n] % self.stride == 0)
+        m = keep.shape[0]
+        for column in (self._k, self._loss, self._theta, self._gradient):
+            column[:m] = column[keep]
+        self._n = m
+        self._last = int(self._k[m - 1])
+        self._lists.clear()
+
+    def _column(self, name: str) -> list:
+        if name not in self._lists:
+            n = self._n
+            if name in ("iteration", "loss"):
+                self._lists[name] = (self._k if name == "iteration" else self._loss)[:n].tolist()
+            else:
+                rows = (self._theta if name == "theta" else self._gradient)
+                self._lists[name] = [] if rows is None else list(rows[:n].copy())
+        return self._lists[name]
+
+    def _assign(self, name: str, values) -> None:
+        values = list(values)
+        n = self._n
+        if len(values) != n:
+            raise ValueError(f"the history holds {n} records, not {len(values)}")
+        if not n:
+            return
+        if name == "iteration":
+            self._k[:n] = values
+            self._last = int(self._k[n - 1])
+        elif name == "loss":
+            self._loss[:n] = values
+        else:
+            rows = np.array(values, dtype=np.float64)
+            attribute = "_theta" if name == "theta" else "_gradient"
+            buffer = getattr(self, attribute)
+            if buffer[:n].shape != rows.shape:          # another width: a new buffer of the same capacity
+                buffer = np.empty((buffer.shape[0], *rows.shape[1:]))
+                setattr(self, attribute, buffer)
+            buffer[:n] = rows
+        self._lists.clear()
+
+    iteration = property(lambda self: self._column("iteration"), lambda self, v: self._assign("iteration", v))
+    loss = property(lambda self: self._column("loss"), lambda self, v: self._assign("loss", v))
+    theta = property(lambda self: self._column("theta"), lambda self, v: self._assign("theta", v))
+    gradient = property(lambda self: self._column("gradient"), lambda self, v: self._assign("gradient", v))
+
+    @property
+    def thetas(self) -> np.ndarray:
+        """The recorded parameters as one (records × parameters) array (a view: do not write)."""
+        return self._theta[:self._n] if self._theta is not None else np.empty((0, 0))
+
+    def first_loss(self) -> float:
+        return float(self._loss[0])
 
     def map(self, theta_map, gradient_map) -> None:
         """Rewrite the recorded parameters and gradients (to the original scale), in place."""
         self.theta = [theta_map(t) for t in self.theta]
         self.gradient = [gradient_map(g) for g in self.gradient]
 
+    def transform(self, theta_matrix: np.ndarray, gradient_matrix: np.ndarray) -> None:
+        """``map`` for linear maps: θ ← A·θ and ∇ ← B·∇ for every record, one product each."""
+        n = self._n
+        if n:
+            self._theta[:n] = self._theta[:n] @ np.asarray(theta_matrix).T
+            self._gradient[:n] = self._gradient[:n] @ np.asarray(gradient_matrix).T
+            self._lists.clear()
+
     def __len__(self) -> int:
-        return len(self.iteration)
+        return self._n
 
 
 @dataclass
@@ -455,6 +537,7 @@ def run(
     """
     rule = rule or gradient_descent()
     lr_at = schedule or (lambda t: lr)
+    constant = schedule is None         # the common case: no call per iteration for λ
     theta = np.array(theta0, dtype=objective.dtype)
     state = rule.init(theta) if rule_state is None else rule_state
     loss, grad = objective.loss_and_gradient(theta)
@@ -474,7 +557,7 @@ def run(
                 theta, state = rule.update(theta, grad, lr_at(state.count + 1), state, prox)
             elif batches is None:
                 step, state = rule.update(grad, state)
-                theta = theta - lr_at(state.count) * step
+                theta = theta - (lr if constant else lr_at(state.count)) * step
             else:
                 for batch in objective.iter_batches(batches.size, batches.rng):
                     step, state = rule.update(objective.batch_gradient(batch, theta), state)
@@ -488,15 +571,17 @@ def run(
                 error = monitor(theta)
                 stale = 0 if error < best - (tol or 0.0) * abs(best) else stale + 1
                 best = min(best, error)
-            if monitor is not None and certificate is None:
+            if not tol or (monitor is not None and certificate is None):
                 quiet_iters = 0
             elif certificate is None:
-                quiet_iters = quiet_iters + 1 if tol and relative_change(previous, loss) <= tol else 0
+                quiet_iters = quiet_iters + 1 if relative_change(previous, loss) <= tol else 0
             else:
-                quiet_iters = quiet_iters + 1 if tol and certificate.gap(theta, grad) <= tol else 0
-            for callback in callbacks:
-                callback(LoopState(k, max_iter, theta, loss, grad, lr_at(state.count), state,
-                                   batches.rng if batches is not None else None, quiet_iters, loss0))
+                quiet_iters = quiet_iters + 1 if certificate.within(theta, grad, tol) else 0
+            if callbacks:
+                loop_state = LoopState(k, max_iter, theta, loss, grad, lr_at(state.count), state,
+                                       batches.rng if batches is not None else None, quiet_iters, loss0)
+                for callback in callbacks:
+                    callback(loop_state)
             if blew_up(loss, loss0):
                 stop = Stop.DIVERGED
             elif quiet_iters >= n_iter_no_change:

@@ -520,7 +520,12 @@ def param_gap(theta, theta_star) -> float:
 def record_gaps(history, theta_star, loss_star: float) -> None:
     """Fill the history's loss and parameter gaps, one per recorded iteration."""
     history.loss_gap = [loss - loss_star for loss in history.loss]
-    history.param_gap = [param_gap(t, theta_star) for t in history.theta]
+    if not len(history):
+        history.param_gap = []
+        return
+    size = float(np.linalg.norm(theta_star))    # param_gap for every record at once, not one call per record
+    distance = np.linalg.norm(history.thetas - np.asarray(theta_star), axis=1)
+    history.param_gap = (distance / size if size > 0 else distance).tolist()
 
 
 # --- ridge: the closed form of the L2 penalty ---------------------------------------------------

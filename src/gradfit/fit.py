@@ -16,12 +16,12 @@ import numpy as np
 from gradfit import descent, exact, params
 from gradfit.data.arrays import XY, as_xy, split
 from gradfit.data.files import Scan, read_all
-from gradfit.data.standardize import Standardizer, warn_about_features
+from gradfit.data.standardize import Standardizer, warn_about_features, warn_about_summary
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
 from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitWarning
 from gradfit.messages import message
 from gradfit.loss import Loss, Penalty, PenaltyTerms, curvature, minibatch_curvature, stable_lr_bound
-from gradfit.metrics import from_sse, regression_metrics
+from gradfit.metrics import Metrics, from_sse, regression_metrics
 from gradfit.model import LinearModel
 from gradfit.result import FitResult
 from gradfit.training import checkpoint as checkpoints
@@ -62,7 +62,10 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
 
         data = DaskData.from_dask(X, y, feature_names)
     else:
-        data = as_xy(X, y, feature_names=feature_names, sample_weight=sample_weight, dropna=dropna)
+        # The finiteness of X and y is checked by the one-pass summary where the stats engine runs
+        # (fit_data); every other engine checks it before it starts.
+        data = as_xy(X, y, feature_names=feature_names, sample_weight=sample_weight, dropna=dropna,
+                     defer_finite=True)
     if test is not None and not isinstance(test, XY):
         if not isinstance(test, (tuple, list)) or len(test) != 2:
             raise ConfigError(f"test= takes a pair (X_test, y_test); got {_described(test)}.")
@@ -165,6 +168,8 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
                            summarizable=huber is None)
     if isinstance(data, Scan) and engine in IN_MEMORY:
         data = read_all(data, dropna=opts["dropna"])
+    if isinstance(data, XY) and engine != "stats":
+        data = data.verified()
     if opts["test_fraction"] is not None:
         data, test = split(data, opts["test_fraction"], opts["seed"])
     validation = None
@@ -172,7 +177,8 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         data, validation = split(data, validation_fraction, opts["seed"] + 1)
     names, fit_intercept = data.feature_names, opts["fit_intercept"]
     in_memory = isinstance(data, XY)
-    if in_memory and summary is None:   # (with a summary made earlier, the caller has had its pass)
+    if in_memory and summary is None and engine != "stats":   # the stats engine warns from its summary, below;
+        # with a summary made earlier, the caller has had its pass
         warn_about_features(data.X, names, fit_intercept)
     loss = Loss("mse" if huber is not None else opts["loss"], fit_intercept, data.weight if in_memory else None,
                 penalty, huber)
@@ -194,6 +200,9 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         raw = make_objective(engine, data_fit, loss, dtype=opts["dtype"], device=opts["device"],
                              scheduler=scheduler)
     try:
+        if in_memory and engine == "stats":
+            data = _checked_by_summary(data, raw.summary)
+            warn_about_summary(raw.summary, names, fit_intercept)
         objective = raw
         if standardize and raw.summary is not None and opts["optimizer"] == "sgd":
             if standardize_asked:
@@ -207,6 +216,18 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
                     every, resume, X_fit, validation)
     finally:
         raw.close()
+
+
+def _checked_by_summary(data: XY, summary) -> XY:
+    """The finiteness check, fused into the summary's pass: a NaN or an infinity anywhere makes the
+    totals non-finite, and only then are the columns searched for the message (``XY.verified``).
+    (Finite values so large that their squares overflow also make them non-finite; the search then
+    finds nothing and the fit goes on, as it did when the check was a pass of its own.)"""
+    if not data.finite_unchecked:
+        return data
+    if np.isfinite(summary.M).all() and np.isfinite(summary.mean).all():
+        return XY(data.X, data.y, data.feature_names, data.target_name, data.source, data.weight)
+    return data.verified()
 
 
 def resolve_auto(opts: dict) -> dict:
@@ -274,8 +295,9 @@ def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, 
     names, fit_intercept = data.feature_names, loss.fit_intercept
     if to_original is None:
         to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
-        if scaler is not None:
-            outcome.history.map(scaler.to_original, scaler.gradient_to_original)
+        if scaler is not None:    # θ = T·θ_z and ∇θ = T⁻ᵀ·∇θ_z for every record, one product each
+            T = scaler.matrix()
+            outcome.history.transform(T, np.linalg.inv(T.T))
     theta = to_original @ outcome.theta
     model = LinearModel.from_theta(theta, fit_intercept=fit_intercept, feature_names=names,
                                    target_name=data.target_name)
@@ -292,12 +314,13 @@ def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, 
                        final_state=saver.latest if saver is not None else None)
     if theta_star is not None:
         result.theta_exact = theta_star
-        result.loss_exact = _on_original(data, raw, loss, theta_star, terms_original)[0]
+        result.loss_exact = (_loss_at(data, raw, loss, theta_star) if terms_original is None and loss.huber is None
+                             else _on_original(data, raw, loss, theta_star, terms_original)[0])
         exact.record_gaps(outcome.history, result.theta_exact, result.loss_exact)
     if result.diverged:
         raise DivergenceError(divergence_message(result), result)
     if isinstance(data, XY):
-        result.metrics = regression_metrics(data.y, data.X @ np.asarray(model.weights) + model.bias)
+        result.metrics = _metrics_in_memory(data, raw, model)
     else:  # not in memory: the metrics the summary gives without another pass
         from gradfit.engines.stats import StatsObjective   # the squared loss from the summary, whatever was fitted
 
@@ -401,6 +424,33 @@ def _penalty_terms(loss: Loss, data, raw, scaler, n_rows: int):
         penalty_scale = Standardizer.from_summary(raw.summary, data.feature_names, loss.fit_intercept).scale
     return (PenaltyTerms.of(loss, n_rows, penalty_scale / descent_scale),
             PenaltyTerms.of(loss, n_rows, penalty_scale))
+
+
+# Where the summary's Σ rᵢ² is certified to this relative accuracy, the metrics and the loss at θ* come from it
+# (no pass over the rows); else from the rows.
+SUMMARY_SSE_RTOL = 1e-8
+
+
+def _summary_sse(data, raw, theta) -> float | None:
+    """Σ rᵢ² at θ from an in-memory run's summary where it is accurate enough, else None."""
+    if not isinstance(data, XY) or getattr(raw, "summary", None) is None or data.weight is not None:
+        return None
+    sse, bound = raw.residual_sum_of_squares(theta)
+    return sse if bound <= SUMMARY_SSE_RTOL * sse else None
+
+
+def _loss_at(data, raw, loss: Loss, theta) -> float:
+    sse = _summary_sse(data, raw, theta)
+    return _on_original(data, raw, loss, theta)[0] if sse is None else sse * loss.scale(raw.n_rows)
+
+
+def _metrics_in_memory(data: XY, raw, model: LinearModel) -> dict[str, float]:
+    """MSE, RMSE and R² from the summary (MAE when asked for: ``Metrics``), or all four from a prediction pass."""
+    weights = np.asarray(model.weights)
+    sse = _summary_sse(data, raw, model.theta)
+    if sse is None:
+        return regression_metrics(data.y, data.X @ weights + model.bias)
+    return Metrics(from_sse(sse, raw.n_rows, raw.summary.M[-1, -1]), data.X, data.y, weights, model.bias)
 
 
 def _exact_outcome(theta_star, loss: float, grad, history_cap: int) -> descent.Outcome:

@@ -39,6 +39,9 @@ class XY:
     target_name: str = "y"
     source: str | None = None
     weight: np.ndarray | None = None   # sample weights sᵢ ≥ 0, or None (all 1)
+    # True when the finiteness of X and y is still to be checked (``as_xy(..., defer_finite=True)``):
+    # a one-pass summary checks it for free (a NaN or an infinity makes its totals non-finite).
+    finite_unchecked: bool = False
 
     @property
     def n_rows(self) -> int:
@@ -47,7 +50,16 @@ class XY:
     def take(self, rows) -> "XY":
         """The same data restricted to ``rows`` (an index array or a boolean mask)."""
         weight = None if self.weight is None else self.weight[rows]
-        return XY(self.X[rows], self.y[rows], self.feature_names, self.target_name, self.source, weight)
+        return XY(self.X[rows], self.y[rows], self.feature_names, self.target_name, self.source, weight,
+                  self.finite_unchecked)
+
+    def verified(self) -> "XY":
+        """The same data with the finiteness check done: a ``DataError`` naming the first column and
+        row with a missing or infinite value, or the data marked checked (nothing is copied)."""
+        if not self.finite_unchecked:
+            return self
+        check_all_finite(self.X, self.y, self.feature_names, self.target_name)
+        return XY(self.X, self.y, self.feature_names, self.target_name, self.source, self.weight)
 
 
 def is_sparse(X) -> bool:
@@ -330,11 +342,15 @@ def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
     return arr, name
 
 
-def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False, min_rows: int = MIN_ROWS) -> XY:
+def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False, min_rows: int = MIN_ROWS,
+          defer_finite: bool = False) -> XY:
     """Validate training data: numeric, finite, same number of rows, at least two rows.
 
     Missing values are counted per column and refused, or their rows dropped with ``dropna``.
     A ``scipy.sparse`` X gives ``SparseXY`` (kept sparse).
+    ``defer_finite=True`` (without ``dropna`` and weights) leaves the finiteness of X and y to the
+    caller, who reads the data anyway (``XY.finite_unchecked``; ``XY.verified()`` does the check):
+    ``gradfit.fit`` lets the one-pass summary find a NaN or an infinity instead of a pass of its own.
     """
     if is_sparse(X) and sample_weight is None:
         return _sparse_xy(X, y, feature_names, dropna, min_rows)
@@ -361,7 +377,20 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
         weight = _to_float_array(sample_weight, "sample_weight").reshape(-1)
         if weight.shape[0] != Xa.shape[0]:
             raise DataError(f"sample_weight has {weight.shape[0]} values for {Xa.shape[0]} rows; give one per row.")
+    if defer_finite and not dropna and weight is None and Xa.shape[0] >= min_rows:
+        return XY(Xa, ya, tuple(names), target, None, None, finite_unchecked=True)
     return checked(Xa, ya, tuple(names), target, weight, dropna=dropna, min_rows=min_rows)
+
+
+def check_all_finite(X, y, names, target, *, file: bool = False, source: str = "") -> None:
+    """A ``DataError`` naming the column and the first row with a missing or infinite value, if any
+    (the same message as ``checked``'s without ``dropna``)."""
+    if _all_finite(X, y):
+        return
+    columns = {name: X[:, j] for j, name in enumerate(names)} | {target: y}
+    resolve_missing(columns, dropna=False, source=source, file=file)
+    for name, column in columns.items():
+        check_finite(column, name, file=file, source=source)
 
 
 def checked(X, y, names, target, weight, *, dropna: bool, source: str = "", file: bool = False,
@@ -392,7 +421,7 @@ def _all_finite(*arrays) -> bool:
     """One sum per array: a finite total means no NaN and no infinity (an overflowing sum of
     finite values only sends the caller to the column-by-column check)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        return all(math.isfinite(np.add.reduce(a.reshape(-1))) for a in arrays if a is not None)
+        return all(math.isfinite(np.add.reduce(a, axis=None)) for a in arrays if a is not None)   # any order, no copy
 
 
 def check_rows(n: int, source: str = "the data", min_rows: int = MIN_ROWS) -> None:

@@ -93,20 +93,48 @@ class Standardizer:
 def warn_about_features(X: np.ndarray, names, fit_intercept: bool) -> None:
     """Warn (the fit still runs) when there are more parameters than rows, or near-collinear features."""
     n, d = X.shape
-    if d + fit_intercept > n:
-        warnings.warn(
-            f"X has {d} feature{'s' * (d != 1)} but only {n} rows: the least-squares solution is not unique. "
-            "The fit still runs and reaches one of the optima (from a zero start, the one of smallest "
-            "norm); coefficients, standard errors and p-values are not meaningful. Add rows or drop features.",
-            GradfitWarning, stacklevel=4)
-        return
-    involved = collinear_features(X, names, fit_intercept)
+    if not _underdetermined(n, d, fit_intercept):
+        _warn_collinear(collinear_features(X, names, fit_intercept))
+
+
+def warn_about_summary(summary, names, fit_intercept: bool) -> None:
+    """``warn_about_features`` from a one-pass summary's co-moments (every row, no pass of its own)."""
+    n, d = summary.n, summary.d
+    if not _underdetermined(n, d, fit_intercept):
+        # A column the standardization calls constant (scale ≤ 1e-12·max(|mean|, 1)) is left out here too.
+        flat = 1e-12 * np.maximum(np.abs(summary.mean[:d]), 1.0) * np.sqrt(n) if fit_intercept else 0.0
+        _warn_collinear(collinear_from_comoments(comoments_of_summary(summary, fit_intercept), names, flat))
+
+
+def _underdetermined(n: int, d: int, fit_intercept: bool) -> bool:
+    if d + fit_intercept <= n:
+        return False
+    warnings.warn(
+        f"X has {d} feature{'s' * (d != 1)} but only {n} rows: the least-squares solution is not unique. "
+        "The fit still runs and reaches one of the optima (from a zero start, the one of smallest "
+        "norm); coefficients, standard errors and p-values are not meaningful. Add rows or drop features.",
+        GradfitWarning, stacklevel=5)
+    return True
+
+
+def _warn_collinear(involved) -> None:
     if involved:
         warnings.warn(
             f"Features {', '.join(repr(n) for n in involved)} are (nearly) collinear: one is almost a "
             "linear combination of the others, so their coefficients are poorly determined and gradient "
             "descent converges slowly along that direction. The fit still runs; consider dropping one of "
-            "them, or --standardize.", GradfitWarning, stacklevel=4)
+            "them, or --standardize.", GradfitWarning, stacklevel=5)
+
+
+def comoments_of_summary(summary, fit_intercept: bool) -> np.ndarray:
+    """The features' co-moments the collinearity check looks at: centred (Σ (x − x̄)(x − x̄)ᵀ) with an
+    intercept, raw (Σ xxᵀ = M + n·x̄x̄ᵀ) without one."""
+    d = summary.d
+    C = summary.M[:d, :d]
+    if fit_intercept:
+        return C
+    xbar = summary.mean[:d]
+    return C + summary.n * np.outer(xbar, xbar)
 
 
 def collinear_features(X: np.ndarray, names, fit_intercept: bool) -> list[str]:
@@ -114,14 +142,20 @@ def collinear_features(X: np.ndarray, names, fit_intercept: bool) -> list[str]:
     if X.shape[0] > COLLINEAR_SAMPLE_ROWS:
         X = X[:: X.shape[0] // COLLINEAR_SAMPLE_ROWS]   # evenly spaced rows: cheap and deterministic
     Z = X - X.mean(axis=0) if fit_intercept else X
-    norms = np.linalg.norm(Z, axis=0)
-    keep = norms > 0                       # a constant column is reported by standardization
+    return collinear_from_comoments(Z.T @ Z, names)
+
+
+def collinear_from_comoments(C: np.ndarray, names, flat=0.0) -> list[str]:
+    """``collinear_features`` from the features' co-moment matrix ``C = ZᵀZ`` (Z the centred, or raw, columns);
+    columns whose norm is at most ``flat`` count as constant."""
+    norms = np.sqrt(np.maximum(np.diag(C), 0.0))
+    keep = norms > flat                      # a constant column is reported by standardization
     if keep.sum() < 2:
         return []
-    Z = Z[:, keep] / norms[keep]
-    # The singular values of Z are the square roots of the eigenvalues of its correlation matrix ZᵀZ
-    # (d×d, so this costs one product over the rows); a condition of 1e3 is 1e6 there, far from rounding.
-    eigenvalues, V = np.linalg.eigh(Z.T @ Z)
+    # The correlation matrix D⁻¹CD⁻¹ (D the columns' norms): its eigenvalues are the squared singular
+    # values of the standardized design; a condition of 1e3 is 1e6 there, far from rounding.
+    R = C[np.ix_(keep, keep)] / np.outer(norms[keep], norms[keep])
+    eigenvalues, V = np.linalg.eigh(R)
     weak = eigenvalues < eigenvalues[-1] / COLLINEAR_CONDITION**2
     if not weak.any():
         return []

@@ -1,6 +1,7 @@
 /* gradfit's one-pass summary in one read of the data (stats.summarize uses it when built).
  *
  *     accumulate(X, y, K, S, s)    S += Σ (z − K)(z − K)ᵀ,  s += Σ (z − K)  over the rows z = [x, y]
+ *     accumulate_columns(columns, y, K, S, s)    the same with X as d separate contiguous columns
  *
  * X: n × d and y: n, float64, C-contiguous; K: d + 1; S: (d + 1) × (d + 1) and s: d + 1, writable.
  * NumPy's way is a shifted copy of each block and then a BLAS syrk: two trips through the data.
@@ -43,6 +44,8 @@ static inline __attribute__((always_inline)) void fetch_ahead(struct ahead *pf)
 
 typedef void run_fn(const double *, const double *, const double *, size_t, size_t, size_t, size_t,
                     double *, double *, double *);
+typedef void runcols_fn(const double *const *, const double *, const double *, size_t, size_t, size_t, size_t,
+                        double *, double *, double *);
 
 #define VEC v2d
 #define W 2
@@ -91,6 +94,7 @@ struct kernel {
     const char *isa;
     run_fn *run;
     size_t width;
+    runcols_fn *runcols;
 };
 
 /* Widest first; kernels[0 .. n_kernels) are the ones this CPU runs, the first of them the default. */
@@ -102,12 +106,12 @@ static void find_kernels(void)
 #ifdef HAVE_WIDE
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
-        kernels[n_kernels++] = (struct kernel){"avx512f", run_avx512, 8};
+        kernels[n_kernels++] = (struct kernel){"avx512f", run_avx512, 8, runcols_avx512};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        kernels[n_kernels++] = (struct kernel){"avx2", run_avx2, 4};
-    kernels[n_kernels++] = (struct kernel){"sse2", run_generic, 2};
+        kernels[n_kernels++] = (struct kernel){"avx2", run_avx2, 4, runcols_avx2};
+    kernels[n_kernels++] = (struct kernel){"sse2", run_generic, 2, runcols_generic};
 #else
-    kernels[n_kernels++] = (struct kernel){"generic", run_generic, 2};
+    kernels[n_kernels++] = (struct kernel){"generic", run_generic, 2, runcols_generic};
 #endif
 }
 
@@ -128,6 +132,52 @@ static int length_is(Py_buffer *b, Py_ssize_t count, const char *name)
     return 0;
 }
 
+/* The kernel named isa (NULL: the default), or NULL with a ValueError. */
+static const struct kernel *kernel_for(const char *isa)
+{
+    if (!isa)
+        return &kernels[0];
+    for (int k = 0; k < n_kernels; k++)
+        if (!strcmp(isa, kernels[k].isa))
+            return &kernels[k];
+    PyErr_Format(PyExc_ValueError, "accumulate: this CPU has no %s kernel", isa);
+    return NULL;
+}
+
+/* Run the pass (rows of X, or columns cols when X is NULL) and add its sums into S and s. */
+static int run_pass(const struct kernel *kernel, const double *X, const double *const *cols, const double *y,
+                    Py_ssize_t n, Py_ssize_t D, const double *K, double *Sout, double *sout)
+{
+    const Py_ssize_t d = D - 1;
+    const size_t width = kernel->width, Dp = ((size_t)D + 1 + width - 1) / width * width;   /* d + 2 columns, padded */
+    size_t tile_rows = TILE_BYTES / (Dp * sizeof(double)) / 4 * 4;
+    if (tile_rows < 4)
+        tile_rows = 4;
+    double *Z = zeroed(tile_rows * Dp), *Sb = zeroed(Dp * Dp), *St = zeroed(Dp * Dp), *Kp = zeroed(Dp);
+    int ok = Z && Sb && St && Kp;
+    if (!ok) {
+        PyErr_NoMemory();
+    } else {
+        memcpy(Kp, K, (size_t)D * sizeof(double));
+        Py_BEGIN_ALLOW_THREADS
+        if (X)
+            kernel->run(X, y, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
+        else
+            kernel->runcols(cols, y, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
+        for (Py_ssize_t j = 0; j < D; j++) {        /* St[j][i] holds Σ z_i z_j for i ≤ j */
+            for (Py_ssize_t i = 0; i <= j; i++) {
+                Sout[i * D + j] += St[j * Dp + i];
+                if (i != j)
+                    Sout[j * D + i] += St[j * Dp + i];
+            }
+            sout[j] += St[D * Dp + j];              /* the products with the ones column */
+        }
+        Py_END_ALLOW_THREADS
+    }
+    free(Z), free(Sb), free(St), free(Kp);
+    return ok;
+}
+
 static PyObject *accumulate(PyObject *self, PyObject *args)
 {
     Py_buffer X, y, K, S, s;
@@ -136,43 +186,15 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "y*y*y*w*w*|s", &X, &y, &K, &S, &s, &isa))
         return NULL;
-    const struct kernel *kernel = &kernels[0];
-    for (int k = 0; isa && k < n_kernels; k++)
-        if (!strcmp(isa, kernels[k].isa))
-            kernel = &kernels[k], isa = NULL;
-    if (isa) {
-        PyErr_Format(PyExc_ValueError, "accumulate: this CPU has no %s kernel", isa);
-        kernel = NULL;
-    }
+    const struct kernel *kernel = kernel_for(isa);
     const Py_ssize_t n = y.len / (Py_ssize_t)sizeof(double), D = K.len / (Py_ssize_t)sizeof(double);
     const Py_ssize_t d = D - 1;
     if (kernel && D >= 1 && length_is(&X, n * d, "X") && length_is(&y, n, "y") && length_is(&S, D * D, "S")
         && length_is(&s, D, "s")) {
-        const size_t width = kernel->width, Dp = ((size_t)D + 1 + width - 1) / width * width;   /* d + 2 columns, padded */
-        size_t tile_rows = TILE_BYTES / (Dp * sizeof(double)) / 4 * 4;
-        if (tile_rows < 4)
-            tile_rows = 4;
-        double *Z = zeroed(tile_rows * Dp), *Sb = zeroed(Dp * Dp), *St = zeroed(Dp * Dp), *Kp = zeroed(Dp);
-        if (!Z || !Sb || !St || !Kp) {
-            PyErr_NoMemory();
-        } else {
-            double *Sout = S.buf, *sout = s.buf;
-            memcpy(Kp, K.buf, (size_t)D * sizeof(double));
-            Py_BEGIN_ALLOW_THREADS
-            kernel->run(X.buf, y.buf, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
-            for (Py_ssize_t j = 0; j < D; j++) {        /* St[j][i] holds Σ z_i z_j for i ≤ j */
-                for (Py_ssize_t i = 0; i <= j; i++) {
-                    Sout[i * D + j] += St[j * Dp + i];
-                    if (i != j)
-                        Sout[j * D + i] += St[j * Dp + i];
-                }
-                sout[j] += St[D * Dp + j];              /* the products with the ones column */
-            }
-            Py_END_ALLOW_THREADS
+        if (run_pass(kernel, X.buf, NULL, y.buf, n, D, K.buf, S.buf, s.buf)) {
             Py_INCREF(Py_None);
             result = Py_None;
         }
-        free(Z), free(Sb), free(St), free(Kp);
     } else if (!PyErr_Occurred()) {
         PyErr_SetString(PyExc_ValueError, "accumulate: K must have d + 1 values");
     }
@@ -181,10 +203,59 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     return result;
 }
 
+static PyObject *accumulate_columns(PyObject *self, PyObject *args)
+{
+    PyObject *columns;
+    Py_buffer y, K, S, s;
+    const char *isa = NULL;
+    PyObject *result = NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oy*y*w*w*|s", &columns, &y, &K, &S, &s, &isa))
+        return NULL;
+    PyObject *seq = PySequence_Fast(columns, "accumulate_columns: the columns must be a sequence");
+    const struct kernel *kernel = seq ? kernel_for(isa) : NULL;
+    const Py_ssize_t n = y.len / (Py_ssize_t)sizeof(double), D = K.len / (Py_ssize_t)sizeof(double);
+    const Py_ssize_t d = D - 1, given = seq ? PySequence_Fast_GET_SIZE(seq) : 0;
+    Py_buffer *views = NULL;
+    const double **cols = NULL;
+    Py_ssize_t held = 0;
+    if (kernel && D >= 1 && given != d)
+        PyErr_Format(PyExc_ValueError, "accumulate_columns: %zd columns for K of %zd values", given, D);
+    else if (kernel && D >= 1 && length_is(&S, D * D, "S") && length_is(&s, D, "s")) {
+        views = PyMem_Calloc((size_t)(d ? d : 1), sizeof(Py_buffer));
+        cols = PyMem_Calloc((size_t)(d ? d : 1), sizeof(double *));
+        if (!views || !cols)
+            PyErr_NoMemory();
+        for (; views && cols && held < d; held++) {
+            if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
+                break;
+            if (!length_is(&views[held], n, "a column")) {
+                held++;
+                break;
+            }
+            cols[held] = views[held].buf;
+        }
+        if (!PyErr_Occurred() && run_pass(kernel, NULL, cols, y.buf, n, D, K.buf, S.buf, s.buf)) {
+            Py_INCREF(Py_None);
+            result = Py_None;
+        }
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "accumulate_columns: K must have d + 1 values");
+    }
+    for (Py_ssize_t j = 0; j < held; j++)
+        PyBuffer_Release(&views[j]);
+    PyMem_Free(views), PyMem_Free(cols);
+    Py_XDECREF(seq);
+    PyBuffer_Release(&y), PyBuffer_Release(&K), PyBuffer_Release(&S), PyBuffer_Release(&s);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"accumulate", accumulate, METH_VARARGS,
      "accumulate(X, y, K, S, s[, isa]): S += Σ (z − K)(z − K)ᵀ and s += Σ (z − K) over the rows z = [x, y].\n"
      "isa picks one of KERNELS (default: the first, the widest vectors this CPU has)."},
+    {"accumulate_columns", accumulate_columns, METH_VARARGS,
+     "accumulate_columns(columns, y, K, S, s[, isa]): the same, X given as d contiguous columns of n values."},
     {NULL, NULL, 0, NULL},
 };
 

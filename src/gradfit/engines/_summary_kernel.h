@@ -101,5 +101,42 @@ void CAT(run_, SUFFIX)(const double *restrict X, const double *restrict y, const
     }
 }
 
+/* The same pass over columns held apart (a Fortran-ordered X, or a file's columns as they were read):
+ * each tile is gathered column by column, every column a sequential read, into the same row-major Z. */
+static __attribute__((noinline)) TARGET_ATTR
+void CAT(runcols_, SUFFIX)(const double *const *cols, const double *restrict y, const double *restrict Kp,
+                           size_t n, size_t d, size_t Dp, size_t tile_rows, double *restrict Z,
+                           double *restrict Sb, double *restrict St)
+{
+    const size_t Dz = d + 2;
+    size_t since_flush = 0;
+    for (size_t start = 0; start < n; start += tile_rows) {
+        const size_t rows = n - start < tile_rows ? n - start : tile_rows;
+        for (size_t c = 0; c < d; c++) {
+            const double *restrict x = cols[c] + start;
+            const double k = Kp[c];
+            for (size_t r = 0; r < rows; r++)
+                Z[r * Dp + c] = x[r] - k;
+        }
+        for (size_t r = 0; r < rows; r++) {
+            Z[r * Dp + d] = y[start + r] - Kp[d];
+            Z[r * Dp + d + 1] = 1.0;
+        }
+        const size_t rows4 = (rows + 3) & ~(size_t)3;
+        for (size_t r = rows; r < rows4; r++)          /* zero rows add nothing */
+            memset(Z + r * Dp, 0, Dz * sizeof(double));
+        struct ahead pf = {NULL, 0, NULL, 0};           /* sequential columns: the hardware prefetches */
+        TILE(Z, rows4, Dz, Dp, Sb, &pf);
+        since_flush += rows;
+        if (since_flush >= FLUSH_ROWS || start + rows == n) {
+            for (size_t k = 0; k < Dp * Dp; k++) {
+                St[k] += Sb[k];
+                Sb[k] = 0.0;
+            }
+            since_flush = 0;
+        }
+    }
+}
+
 #undef PASS
 #undef TILE

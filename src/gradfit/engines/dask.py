@@ -53,7 +53,10 @@ class DaskData:
     feature_names: tuple[str, ...]
     target_name: str = "y"
     source: str | None = None
+    # Files (``from_scan``): each chunk (a Parquet row group, a CSV file) is read by gradfit's own reader on a
+    # worker; the summary's tasks read and reduce a chunk each, so nothing but its summary leaves the worker.
     scan: object | None = None    # the files these data were read from (their row count is set once known)
+    chunks: tuple = ()
 
     @property
     def n_rows(self) -> float:
@@ -93,16 +96,21 @@ class DaskData:
     def from_scan(cls, scan) -> "DaskData":
         """Files as Dask arrays, a partition per chunk (a Parquet row group, or a CSV file), each read on a
         worker by gradfit's own reader — the same checks and messages as in memory and streamed, and
-        partitions that do not depend on which columns the files also hold."""
+        partitions that do not depend on which columns the files also hold. Parquet row counts come from the
+        files' metadata (no pass to count them); CSV files are counted when read. The summary's tasks read
+        and reduce a chunk each on its worker (``tree_summary``): only the summary travels."""
         dask, da, _ = _dask()
         d, parts_X, parts_y = len(scan.feature_names), [], []
-        for chunk in scan.chunks():
+        chunks = tuple(scan.chunks())
+        for chunk in chunks:
             rows = np.nan if chunk.rows is None else chunk.rows     # CSV files: unknown until read
             X, y = dask.delayed(read_chunk, nout=2, pure=True)(scan, chunk)
             parts_X.append(da.from_delayed(X, shape=(rows, d), dtype=np.float64))
             parts_y.append(da.from_delayed(y, shape=(rows,), dtype=np.float64))
+        if not parts_X:
+            raise DataError(f"{scan.source} has no rows.")
         return cls(da.concatenate(parts_X), da.concatenate(parts_y), scan.feature_names, scan.target_name,
-                   scan.source, scan)
+                   scan.source, scan, chunks)
 
     def partitions(self):
         """Delayed ``(X, y, first_row)`` per partition (first_row 0 where the sizes are unknown: files,
@@ -110,14 +118,6 @@ class DaskData:
         sizes = self.X.chunks[0]
         starts = np.cumsum((0,) + sizes[:-1]) if all(np.isfinite(sizes)) else np.zeros(len(sizes), dtype=int)
         return list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(), starts.astype(int).tolist()))
-
-
-def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
-    """One chunk of the files as ``(X, y)`` (runs on a worker)."""
-    blocks = list(scan.batches(chunk))
-    if not blocks:
-        return np.empty((0, len(scan.feature_names))), np.empty(0)
-    return np.concatenate([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
 
 
 def _check_frames(X, y) -> None:
@@ -183,21 +183,56 @@ def local_cluster(attempts: int = CLUSTER_ATTEMPTS):
                 ) from None
 
 
+def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of a ``Scan`` (a Parquet row group or a CSV file), read and validated on a worker."""
+    batches = list(scan.column_batches(chunk))      # validated: a missing value is named by file and row
+    names = scan.feature_names
+    n = sum(b[scan.target_name].shape[0] for b in batches)
+    X, y = np.empty((n, len(names)), order="F"), np.empty(n)   # column by column: contiguous writes
+    start = 0
+    for b in batches:
+        stop = start + b[scan.target_name].shape[0]
+        for j, name in enumerate(names):
+            X[start:stop, j] = b[name]
+        y[start:stop] = b[scan.target_name]
+        start = stop
+    return X, y
+
+
+def chunk_summary(scan, chunk) -> Summary:
+    """The summary of one chunk of a ``Scan`` (a row group, a CSV file), read and reduced on a worker: the kernel takes the
+    batch's columns as they are read (validated: a missing value is named by file and row)."""
+    d = len(scan.feature_names)
+    batches = [([b[c] for c in scan.feature_names], b[scan.target_name]) for b in scan.column_batches(chunk)]
+    if not sum(len(y) for _, y in batches):
+        return Summary(0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
+    return summarize(batches)
+
+
 def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str) -> Summary:
-    """One partition's summary (runs on a worker); refuses missing values with their row."""
-    for j, name in enumerate(names):
-        check_finite(X[:, j], name, offset=first_row)
-    check_finite(y, target, offset=first_row)
-    return summarize([(X, y)]) if len(y) else Summary(0, np.zeros(X.shape[1] + 1),
-                                                               np.zeros((X.shape[1] + 1,) * 2))
+    """One partition's summary (runs on a worker); refuses missing values with their row.
+
+    The finiteness check rides in the summary's pass: only when its totals are not finite are the
+    columns searched for the first missing or infinite value (the message names its row)."""
+    if not len(y):
+        return Summary(0, np.zeros(X.shape[1] + 1), np.zeros((X.shape[1] + 1,) * 2))
+    summary = summarize([(X, y)])
+    if not (np.isfinite(summary.M).all() and np.isfinite(summary.mean).all()):
+        for j, name in enumerate(names):
+            check_finite(X[:, j], name, offset=first_row)
+        check_finite(y, target, offset=first_row)
+    return summary
 
 
 def tree_summary(data: DaskData):
     """The delayed summary of all partitions, merged pairwise level by level."""
     import dask
 
-    level = [dask.delayed(partition_summary)(X, y, start, data.feature_names, data.target_name)
-             for X, y, start in data.partitions()]
+    if data.chunks:
+        level = [dask.delayed(chunk_summary, pure=True)(data.scan, chunk) for chunk in data.chunks]
+    else:
+        level = [dask.delayed(partition_summary)(X, y, start, data.feature_names, data.target_name)
+                 for X, y, start in data.partitions()]
     while len(level) > 1:
         level = [dask.delayed(Summary.merge)(*level[i:i + 2]) if i + 1 < len(level) else level[i]
                  for i in range(0, len(level), 2)]

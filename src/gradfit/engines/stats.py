@@ -100,16 +100,25 @@ def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Summary:
     ``M = S − n·(s/n)(s/n)ᵀ``. With ``K`` near the mean the correction is small, so this keeps
     the digits of per-block centring at a fraction of its cost.
     """
+    with np.errstate(invalid="ignore", over="ignore"):   # a NaN or an infinity in the rows: the caller's to name
+        return _summarize(blocks)
+
+
+def _summarize(blocks) -> Summary:
     n, shift, S, s = 0, None, None, None
     for X, y in blocks:
-        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        m, d = X.shape
+        columns = isinstance(X, (list, tuple))      # X as its columns, each contiguous (a file's batch)
+        y = np.asarray(y, dtype=np.float64)
+        if not columns:
+            X = np.asarray(X, dtype=np.float64)
+        m, d = (y.shape[0], len(X)) if columns else X.shape
         if shift is None:
             if not m:
                 continue
-            shift = Summary.of_block(X[:BLOCK_ROWS], y[:BLOCK_ROWS]).mean
+            head = np.column_stack([c[:BLOCK_ROWS] for c in X]) if columns else X[:BLOCK_ROWS]
+            shift = Summary.of_block(head, y[:BLOCK_ROWS]).mean
             S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
-        accumulate(X, y, shift, S, s)
+        (accumulate_columns if columns else accumulate)(X, y, shift, S, s)
         n += m
     if shift is None or not n:
         raise ValueError("no rows to summarize")
@@ -190,6 +199,8 @@ def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s
     if _summary is not None and X.shape[1] <= KERNEL_MAX_D:
         if X.flags.c_contiguous and y.flags.c_contiguous:
             _summary.accumulate(X, y, shift, S, s)
+        elif X.flags.f_contiguous:              # Fortran order: its columns, read where they are
+            accumulate_columns([X[:, j] for j in range(X.shape[1])], y, shift, S, s)
         else:                                   # strided: contiguous copies, a block at a time
             for Xb, yb in array_blocks(X, y):
                 _summary.accumulate(np.ascontiguousarray(Xb), np.ascontiguousarray(yb), shift, S, s)
@@ -202,6 +213,19 @@ def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s
         np.subtract(yb, shift[d], out=Zb[:, d])
         S += Zb.T @ Zb
         s += ones[:Xb.shape[0]] @ Zb
+
+
+def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
+    """``accumulate`` with X given as its columns (each n values): the kernel gathers the rows of each
+    tile from the columns in cache, so columns held apart (a Parquet or CSV batch, a Fortran-ordered
+    array) are never copied into rows first."""
+    if _summary is not None and len(columns) <= KERNEL_MAX_D:
+        _summary.accumulate_columns([np.ascontiguousarray(c, dtype=np.float64) for c in columns],
+                                    np.ascontiguousarray(y, dtype=np.float64), shift, S, s)
+        return
+    for start in range(0, y.shape[0], BLOCK_ROWS):
+        stop = start + BLOCK_ROWS
+        accumulate(np.column_stack([c[start:stop] for c in columns]), y[start:stop], shift, S, s)
 
 
 def array_blocks(X: np.ndarray, y: np.ndarray, rows: int = BLOCK_ROWS):
@@ -225,6 +249,24 @@ class StatsObjective:
         self.xbar, self.ybar = summary.mean[:d], summary.mean[d]
         self.Mxx, self.Mxy, self.Myy = summary.M[:d, :d], summary.M[:d, d], summary.M[d, d]
         self.scale = loss.scale(summary.n)
+        # loss_and_gradient in four small array operations (at small d their overhead is the loop's cost):
+        # with p = [w, b, −1] (b = 0 without intercept) and v = [w, −1],
+        #   z = E·p = 2λ·[M_w·v ; c ; M_y·v]    (c = x̄·w + b − ȳ, the mean residual; λ the loss's scale)
+        #   ∇ = G·z = 2λ·[M_w·v + n·c·x̄ ; n·c]  and  pᵀz = 2λ·(vᵀMv + b·c).
+        two_scale = 2.0 * self.scale
+        k = d + loss.fit_intercept
+        E = np.zeros((d + 2, d + 2))
+        E[:d, :d], E[:d, d + 1] = summary.M[:d, :d], summary.M[:d, d]
+        E[d + 1, :d], E[d + 1, d + 1] = summary.M[d, :d], summary.M[d, d]
+        E[d, :d], E[d, d], E[d, d + 1] = self.xbar, 1.0, self.ybar
+        G = np.zeros((k, d + 2))
+        G[:d, :d], G[:d, d] = np.eye(d), summary.n * self.xbar
+        if loss.fit_intercept:
+            G[d, d] = summary.n
+        self._E, self._G = two_scale * E, G
+        self._p = np.zeros(d + 2)
+        self._p[d + 1] = -1.0
+        self._two_scale, self._d, self._k = two_scale, d, k
 
     @classmethod
     def from_sparse(cls, X, y, loss: Loss) -> "StatsObjective":
@@ -247,14 +289,31 @@ class StatsObjective:
         return objective
 
     def loss_and_gradient(self, theta) -> tuple[float, np.ndarray]:
+        """The formulas of the module's docstring: Loss = λ·(vᵀMv + n·c²), ∇ = 2λ·(M_w·v + n·c·x̄, n·c)."""
+        p = self._p
+        p[:self._k] = theta
+        z = self._E.dot(p)                 # ndarray.dot: a third less overhead than @ on these sizes
+        c = z.item(self._d) / self._two_scale
+        b = p.item(self._d)
+        quadratic = max(float(p.dot(z)) / self._two_scale - b * c, 0.0)     # vᵀMv
+        return self.scale * (quadratic + self.n_rows * c * c), self._G.dot(z)
+
+    def residual_sum_of_squares(self, theta) -> tuple[float, float]:
+        """Σ rᵢ² at θ from the summary, ``[w, −1]ᵀ M [w, −1] + n·c²``, and a bound on its rounding error.
+
+        The co-moments and the quadratic form are each accurate to a few ε·|M|, so the error is at most
+        about (d + 66)·ε·(Σⱼ |vⱼ|·√Mⱼⱼ)² with v = [w, −1] (|Mᵢⱼ| ≤ √(MᵢᵢMⱼⱼ)): small beside Σ rᵢ² unless
+        the fit is nearly exact, which the caller then measures on the rows instead.
+        """
         w, b = split(np.asarray(theta, dtype=np.float64), self.loss.fit_intercept)
-        n = self.n_rows
-        c = self.xbar @ w + b - self.ybar                      # mean residual
-        Mw = self.Mxx @ w - self.Mxy                           # Σ (xᵢ − x̄)·rᵢ
-        loss = max(w @ Mw - (w @ self.Mxy - self.Myy), 0.0) + n * c * c
-        grad_w = 2 * Mw + 2 * n * c * self.xbar
-        grad = np.append(grad_w, 2 * n * c) if self.loss.fit_intercept else grad_w
-        return loss * self.scale, grad * self.scale
+        v = np.append(w, -1.0)
+        c = self.xbar @ w + b - self.ybar
+        M = self.summary.M
+        c = float(c)
+        sse = max(float(v @ (M @ v)), 0.0) + self.n_rows * c * c
+        spread = float(np.abs(v) @ np.sqrt(np.maximum(np.diag(M), 0.0)))
+        bound = (len(v) + 66) * np.finfo(np.float64).eps * (spread * spread + self.n_rows * c * c)
+        return sse, bound
 
     def gram(self) -> np.ndarray:
         """AᵀA with A = [X 1], rebuilt from the summary: Σxxᵀ = Mxx + n·x̄x̄ᵀ."""

@@ -8,31 +8,101 @@ walks the chunks once per epoch through ``iter_batches``, the order seeded: the 
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Iterator
 
 import numpy as np
 
 from gradfit.data.arrays import check_rows
 from gradfit.data.files import Scan
-from gradfit.engines.stats import StatsObjective, array_blocks, summarize
+from gradfit.engines.stats import BLOCK_ROWS, StatsObjective, summarize
 from gradfit.loss import Loss
 
 
-def scan_blocks(scan: Scan):
-    """Every row of the scan as cache-sized ``(X, y)`` blocks, one read of the files."""
-    for X, y in scan.batches():
-        yield from array_blocks(X, y)
+def scan_blocks(scan: Scan, *, checked: bool = True):
+    """Every row of the scan as cache-sized ``(X, y)`` blocks, one read of the files.
+
+    The file's columns are laid side by side a block of ``BLOCK_ROWS`` rows at a time, in cache (a
+    ``column_stack`` of a whole batch wrote the batch once more through memory, the largest cost of the
+    pass). ``checked=False`` leaves the finiteness of the values to the caller (``StreamObjective``
+    finds a NaN or an infinity in the summary's totals, then reads again to name it). Each block is
+    valid until the next is asked for (every consumer reduces a block before it takes the next)."""
+    names, target = scan.feature_names, scan.target_name
+    buffer = np.empty((BLOCK_ROWS, len(names)))     # one block, reused: a fresh one each time page-faulted
+    for columns in scan.column_batches(allow_missing=not checked):
+        features, y = [columns[c] for c in names], columns[target]
+        for start in range(0, y.shape[0], BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, y.shape[0])
+            X = buffer[:stop - start]
+            for j, column in enumerate(features):
+                X[:, j] = column[start:stop]
+            yield X, y[start:stop]
+
+
+def read_ahead(batches, depth: int = 1):
+    """``batches``, read by a second thread up to ``depth`` batches ahead: the file's reading and decoding
+    (pyarrow, which releases the GIL) overlaps with the kernel's reduction of the batch before (which
+    releases it too). Memory stays bounded (``depth`` + 2 batches); an error of the reader is raised here,
+    in the order it happened, and leaving early (an error, Ctrl-C) stops the reader."""
+    import queue
+    import threading
+
+    done, stop = object(), threading.Event()
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read():
+        try:
+            for batch in batches:
+                if not put((batch, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:     # handed to the consumer, raised there
+            put((None, exc))
+
+    reader = threading.Thread(target=read, name="gradfit-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            batch, exc = slots.get()
+            if exc is not None:
+                raise exc
+            if batch is done:
+                return
+            yield batch
+    finally:
+        stop.set()
+        reader.join()
+
+
+def scan_columns(scan: Scan, *, checked: bool = True):
+    """Every row of the scan as ``(columns of X, y)`` batches, as the reader gives them: the summary's
+    kernel reads the columns where they are (``stats.accumulate_columns``), no copy into rows."""
+    for columns in scan.column_batches(allow_missing=not checked):
+        yield [columns[c] for c in scan.feature_names], columns[scan.target_name]
 
 
 def scan_summary(scan: Scan):
-    """The summary of a scan's rows; too few rows (a header-only CSV, an empty Parquet file, one row)
+    """The summary of a scan's rows, one pass: the next batch read ahead while the kernel reduces this one, the
+    kernel reading the columns where they are. Its finiteness check rides in the totals: a NaN or an infinity
+    (or values whose squares overflow) makes them non-finite, and only then does a checked read name the file,
+    the column and the row of the first one. Too few rows (a header-only CSV, an empty Parquet file, one row)
     are refused as they are in memory."""
-    blocks = (block for block in scan_blocks(scan) if len(block[1]))
-    first = next(blocks, None)
-    if first is None:
+    try:
+        summary = summarize(read_ahead(scan_columns(scan, checked=False)))
+    except ValueError:                    # no rows at all
         check_rows(0, f"'{scan.source}'")
-    summary = summarize(chain([first], blocks))
+        raise
+    if not (np.isfinite(summary.M).all() and np.isfinite(summary.mean).all()):
+        for _ in scan.column_batches():
+            pass
     check_rows(summary.n, f"'{scan.source}'")
     scan.n_rows = summary.n          # known now, for CSV too
     return summary

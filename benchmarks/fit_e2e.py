@@ -1,0 +1,135 @@
+"""``gradfit.fit(X, y)`` end to end against one read of the data, side by side in one process.
+
+    python benchmarks/fit_e2e.py                        # n = 1e7 and 1e6, d = 16, K = 1000, best of 5
+    python benchmarks/fit_e2e.py --n 1e6 --repeat 3 --profile
+
+Every round runs every method once on the same arrays (the rounds interleave, so a burst of load
+from other processes hits all methods alike); the table keeps each method's best round. Methods:
+
+- ``floor-sum``: one read of X and y, every value summed once (``np.add.reduce`` over the flat arrays);
+- ``floor-gemv``: one read by BLAS, ``X @ v`` and ``y.sum()`` (OpenBLAS ``dgemv``);
+- ``summary``: the stats engine's one pass alone (``stats.summarize``);
+- ``fit K=…``: ``gradfit.fit(X, y, iters=K, tol=None)``: the practitioner's defaults (lr auto → the
+  accelerated rule on standardized features, engine auto → stats) with exactly K iterations
+  (``tol=None`` turns the stopping rule off so every run does the same work), validation, the
+  warnings, MSE/RMSE/R²; ``+mae`` reads ``result.metrics["mae"]`` too (one more pass, only then);
+- ``fit defaults``: ``gradfit.fit(X, y)`` with nothing else (the certified stop decides K);
+- the same fit on a Fortran-ordered copy of X and on a float32 copy of X (ratios to the float64
+  floor: what a user with those arrays pays, copies included — float32 is converted to float64 once);
+- ``loop µs/iter``: ``descent.run`` alone on the standardized summary, accelerated rule, 10⁴
+  iterations, without a stopping test (``tol=None``) and with the certificate evaluated in full every
+  iteration (``tol=-1``: it never stops the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+import warnings
+
+THREADS = os.environ.setdefault("GRADFIT_BENCH_THREADS", "1")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, THREADS)
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench import make_data, numbers  # noqa: E402
+
+
+def timed(f) -> float:
+    start = time.perf_counter()
+    f()
+    return time.perf_counter() - start
+
+
+def methods(X, y, K):
+    import gradfit
+    from gradfit.engines.stats import summarize
+
+    v = np.ones(X.shape[1])
+    XF, X32 = np.asfortranarray(X), X.astype(np.float32)
+
+    def mae():
+        gradfit.fit(X, y, iters=K, tol=None).metrics["mae"]
+
+    return {
+        "floor-sum": lambda: (np.add.reduce(X.reshape(-1)), np.add.reduce(y)),
+        "floor-gemv": lambda: (X @ v, y.sum()),
+        "summary": lambda: summarize([(X, y)]),
+        f"fit K={K}": lambda: gradfit.fit(X, y, iters=K, tol=None),
+        f"fit K={K} +mae": mae,
+        "fit defaults": lambda: gradfit.fit(X, y),
+        f"fit K={K} Fortran X": lambda: gradfit.fit(XF, y, iters=K, tol=None),
+        f"fit K={K} float32 X": lambda: gradfit.fit(X32, y, iters=K, tol=None),
+    }
+
+
+def loop_us_per_iteration(X, y, iters=10_000) -> float:
+    from gradfit import descent
+    from gradfit.data.standardize import Standardizer
+    from gradfit.engines.stats import StatsObjective
+    from gradfit.loss import Loss, extreme_eigenvalues
+
+    loss = Loss("mse", True)
+    raw = StatsObjective.from_arrays(X, y, loss)
+    scaler = Standardizer.from_summary(raw.summary, [f"x{j}" for j in range(X.shape[1])], True)
+    objective = raw.standardized(scaler.mean, scaler.scale)
+    mu, top = extreme_eigenvalues(loss.hessian(objective.gram(), objective.n_rows))
+    certificate = descent.Certificate.of(mu, scaler.matrix())
+    theta0 = np.zeros(X.shape[1] + 1)
+    # tol=None: no stopping test; tol = −1: the certificate is evaluated in full every iteration (its cheap
+    # pre-check cannot rule it out once the gradient is tiny) but can never stop the run.
+    out = {}
+    for label, tol in (("no stopping test", None), ("certificate every iteration", -1.0)):
+        best = min(timed(lambda: descent.run(objective, theta0, lr=1 / top, max_iter=iters, tol=tol,
+                                             rule=descent.accelerated(), certificate=certificate))
+                   for _ in range(3))
+        out[label] = best / iters * 1e6
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=numbers, default=numbers("1e7,1e6"))
+    parser.add_argument("--d", type=int, default=16)
+    parser.add_argument("--k", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="also print cProfile's top functions of one fit")
+    args = parser.parse_args()
+    import gradfit
+
+    print(f"numpy {np.__version__}, gradfit {gradfit.__version__}, {THREADS} BLAS thread(s), {os.cpu_count()} cores")
+    warnings.simplefilter("ignore")
+    for n in args.n:
+        X, y = make_data(n, args.d)
+        runs = methods(X, y, args.k)
+        for f in runs.values():   # a warm-up round: imports, first-touch of pages
+            f()
+        best = {name: np.inf for name in runs}
+        for _ in range(args.repeat):
+            for name, f in runs.items():
+                best[name] = min(best[name], timed(f))
+        result = gradfit.fit(X, y)
+        print(f"\nn = {n:.0e}, d = {args.d}; best of {args.repeat} interleaved rounds "
+              f"(fit defaults ran {result.n_iter} iterations, stop {result.stop_reason})")
+        print("| method | seconds | × floor-sum | × floor-gemv |\n|---|---|---|---|")
+        for name, s in best.items():
+            print(f"| {name} | {s:.4f} | {s / best['floor-sum']:.2f} | {s / best['floor-gemv']:.2f} |")
+        for label, us in loop_us_per_iteration(X, y).items():
+            print(f"| loop µs/iter (d = {args.d}, accelerated, {label}) | {us:.2f} µs | | |")
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            gradfit.fit(X, y, iters=args.k, tol=None)
+            profile.disable()
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(20)
+        del X, y, runs
+
+
+if __name__ == "__main__":
+    main()
