@@ -222,7 +222,7 @@ def _checked_by_summary(data: XY, summary) -> XY:
     """The finiteness check, fused into the summary's pass: a NaN or an infinity anywhere makes the
     totals non-finite, and only then are the columns searched for the message (``XY.verified``).
     (Finite values so large that their squares overflow also make them non-finite; the search then
-    finds nothing and the fit goes on, as it did when the check was a pass of its own.)"""
+    names the first value beyond ±1e150, which fitting cannot square.)"""
     if not data.finite_unchecked:
         return data
     if np.isfinite(summary.M).all() and np.isfinite(summary.mean).all():

@@ -385,9 +385,11 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
 def check_all_finite(X, y, names, target, *, file: bool = False, source: str = "") -> None:
     """A ``DataError`` naming the column and the first row with a missing or infinite value, if any
     (the same message as ``checked``'s without ``dropna``)."""
-    if _all_finite(X, y):
-        return
     columns = {name: X[:, j] for j, name in enumerate(names)} | {target: y}
+    if _all_finite(X, y):     # finite sums; values too large to square are still refused
+        for name, column in columns.items():
+            check_magnitude(column, name, file=file, source=source)
+        return
     resolve_missing(columns, dropna=False, source=source, file=file)
     for name, column in columns.items():
         check_finite(column, name, file=file, source=source)

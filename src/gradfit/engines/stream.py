@@ -97,7 +97,9 @@ def scan_summary(scan: Scan):
     are refused as they are in memory."""
     try:
         summary = summarize(read_ahead(scan_columns(scan, checked=False)))
-    except ValueError:                    # no rows at all
+    except ValueError:                    # no rows read: a checked read names what is wrong (a date column…)
+        for _ in scan.column_batches():
+            pass
         check_rows(0, f"'{scan.source}'")
         raise
     if not (np.isfinite(summary.M).all() and np.isfinite(summary.mean).all()):
