@@ -115,7 +115,7 @@ def gradfit_numpy(X, y, lr, K, budget, **_):
     theta = [np.zeros(X.shape[1] + 1)]
 
     def step(k):
-        theta[0] = theta[0] - lr * objective.gradient(theta[0])
+        theta[0] = theta[0] - lr * objective.loss_and_gradient(theta[0])[1]
 
     runs, s = per_iteration(step, K, budget)
     return theta[0], s, runs

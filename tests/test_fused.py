@@ -16,7 +16,7 @@ from gradfit.data.arrays import as_xy
 from gradfit.data.standardize import Standardizer, collinear_features, collinear_from_comoments, comoments_of_summary
 from gradfit.engines import stats
 from gradfit.errors import DataError
-from gradfit.metrics import regression_metrics
+from gradfit.metrics import Metrics, regression_metrics
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -73,7 +73,8 @@ def test_metrics_from_the_summary_equal_those_of_a_prediction_pass(seed, n, d, i
         warnings.simplefilter("ignore")
         r = gradfit.fit(X, y, engine="stats", iters=200, fit_intercept=intercept)
     unfused = regression_metrics(y, r.model.predict(X))
-    assert "mae" not in r.metrics                           # not paid for unless asked
+    # from the summary (MAE not paid for unless asked), or — where its 8 digits are not certain — from the rows
+    assert ("mae" not in r.metrics) == isinstance(r.metrics, Metrics)
     for key in ("mse", "rmse", "r2"):
         assert r.metrics[key] == pytest.approx(unfused[key], rel=1e-8, abs=1e-12)
     assert r.metrics["mae"] == pytest.approx(unfused["mae"], rel=1e-12)
@@ -101,8 +102,8 @@ def test_collinearity_and_standardization_from_the_summary_equal_those_from_the_
     if collinear and d >= 3:
         assert collinear_features(X, names, intercept)          # found, and by both routes alike
     fused, rows = Standardizer.from_summary(summary, names, intercept), Standardizer.fit(X, names, intercept)
-    np.testing.assert_allclose(fused.mean, rows.mean, rtol=1e-12, atol=1e-12 * np.abs(X).max())
-    np.testing.assert_allclose(fused.scale, rows.scale, rtol=1e-12)
+    np.testing.assert_allclose(fused.mean, rows.mean, rtol=1e-10, atol=1e-12 * np.abs(X).max())
+    np.testing.assert_allclose(fused.scale, rows.scale, rtol=1e-10)
 
 
 def test_the_collinearity_warning_comes_from_the_summary_on_the_stats_engine():
@@ -177,7 +178,7 @@ def test_fit_with_defaults_on_arrays_makes_no_pass_besides_the_summary(monkeypat
         monkeypatch.setattr(module, name, lambda *a, _name=name, **k: pytest.fail(f"{_name} read the rows"))
     r = gradfit.fit(X, y)
     monkeypatch.undo()
-    assert r.engine == "stats" and r.converged and passes == ["summary"]
+    assert r.engine == "stats" and r.converged and passes == ["summary"] and isinstance(r.metrics, Metrics)
     assert r.metrics["r2"] == pytest.approx(regression_metrics(y, r.model.predict(X))["r2"], rel=1e-10)
 
 

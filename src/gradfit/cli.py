@@ -698,7 +698,10 @@ def render_fit(result, source: str) -> str:
                                  ("Test metrics", result.test_metrics, result.test_data)):
         if metrics:
             lines.append(f"{title} ({data.n_rows} row{'s' * (data.n_rows != 1)})")
-            # data read in chunks have no MAE (it would take another pass)
+            try:                    # data in memory: MAE on first access (gradfit.metrics.Metrics), one more read
+                metrics["mae"]
+            except KeyError:        # data read in chunks have no MAE (it would take another pass)
+                pass
             lines += [_metric_line(key, label, metrics[key], data.n_rows) for key, label in METRIC_LABELS if key in metrics]
     return "\n".join(lines)
 
