@@ -69,9 +69,15 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-import scipy.linalg
 
 from gradfit.errors import DataError, GradfitWarning
+
+
+def _linalg():
+    """``scipy.linalg``, imported when a solve needs it (it costs 0.4 s, and ``gradfit --help`` needs none)."""
+    import scipy.linalg
+
+    return scipy.linalg
 
 EPS = np.finfo(np.float64).eps          # 2⁻⁵², the spacing of doubles at 1
 SPLITTER = 134217729.0                  # 2²⁷ + 1: Dekker's split into two 26-bit halves
@@ -287,9 +293,9 @@ class Factor:
     def correction(self, g):
         """δφ = (RᵀR)⁻¹ Tᵀg on the kept columns (0 elsewhere); returns (T·δφ, δφ)."""
         h = self.gradient_to_phi(g)[self.kept]
-        u = scipy.linalg.solve_triangular(self.R, h, trans="T")
+        u = _linalg().solve_triangular(self.R, h, trans="T")
         dphi = np.zeros(self.D.shape[0])
-        dphi[self.kept] = scipy.linalg.solve_triangular(self.R, u)
+        dphi[self.kept] = _linalg().solve_triangular(self.R, u)
         return self.to_theta(dphi), dphi
 
     def min_norm(self, theta):
@@ -317,20 +323,20 @@ def factor(R_aug: np.ndarray, shift: np.ndarray, fit_intercept: bool):
     norms = np.linalg.norm(R_aug[:, :p], axis=0)            # = the column norms of A·T before D
     D = np.exp2(-np.round(np.log2(np.where(norms > 0, norms, 1.0))))
     # Rank: a pivoted QR of the equilibrated R, R_eq·P = Q₂·[R11 R12; 0 R22], R22 ≈ 0 dropped.
-    Q2, R2, piv = scipy.linalg.qr(R_aug[:p, :p] * D, pivoting=True)
+    Q2, R2, piv = _linalg().qr(R_aug[:p, :p] * D, pivoting=True)
     pivots = np.abs(np.diag(R2))
     k = int(np.sum(pivots > RANK_RTOL * pivots[0])) if p and pivots[0] > 0 else 0
     R11, R12 = R2[:k, :k], R2[:k, k:]
     # Null space of A·T: φ_kept = −R11⁻¹R12·t, φ_dropped = t.
     null_phi = np.zeros((p, p - k))
     if k:
-        null_phi[piv[:k]] = -scipy.linalg.solve_triangular(R11, R12)
+        null_phi[piv[:k]] = -_linalg().solve_triangular(R11, R12)
     null_phi[piv[k:], np.arange(p - k)] = 1.0
     xbar = shift[:d]
     f = Factor(xbar, D, R11, piv[:k], phi_to_theta(null_phi, D, xbar, fit_intercept), fit_intercept)
     phi0 = np.zeros(p)
     if k:
-        phi0[piv[:k]] = scipy.linalg.solve_triangular(R11, (Q2.T @ R_aug[:p, p])[:k])
+        phi0[piv[:k]] = _linalg().solve_triangular(R11, (Q2.T @ R_aug[:p, p])[:k])
     theta0 = f.to_theta(phi0)
     if fit_intercept:
         theta0[-1] += shift[d]                              # y was centred on ȳ
