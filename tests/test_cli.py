@@ -26,7 +26,7 @@ def test_fit_help_explains_every_option(cli):
 
 def test_cli_import_stays_light():
     code = ("import sys, gradfit.cli; heavy = [m for m in ('torch', 'dask', 'plotly', 'matplotlib', 'pandas', "
-            "'polars', 'sympy') if m in sys.modules]; print(heavy)")
+            "'polars', 'sympy', 'scipy', 'sklearn') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
