@@ -162,3 +162,15 @@ def autograd_gradient(result) -> np.ndarray | None:
     loss.backward()
     parts = [w.grad.numpy()] + ([b.grad.numpy().reshape(1)] if fit_intercept(result) else [])
     return np.concatenate(parts)
+
+
+def penalty_weights(result) -> np.ndarray:
+    """uⱼ: the coefficient the penalty sees is uⱼ·wⱼ (1 on the given scale; the column's standard deviation,
+    as the fit computes it, on the standardized one)."""
+    from gradfit.data.standardize import Standardizer
+
+    data, spec = require_data(result), result.loss_spec
+    X = np.asarray(data.X, dtype=np.float64)
+    if spec.penalty.scale != "standardized":
+        return np.ones(X.shape[1])
+    return Standardizer.fit(X, data.feature_names, spec.fit_intercept, spec.sample_weight).scale

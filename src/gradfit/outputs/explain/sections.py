@@ -61,6 +61,12 @@ def build(result, lang: str = "en", test=None, compare: bool = True, code: bool 
         sections = [derivation(result, m), first_step(result, m), iteration_table(result, m),
                     outcome(result, m, test), learning_rate(result, m, compare), autograd(result, m),
                     *why.sections(result, m, compare)]
+    from gradfit.outputs.explain import penalty
+
+    what_penalty_does = penalty.section(result, m, compare)
+    if what_penalty_does is not None:
+        at = next(i for i, section in enumerate(sections) if section.title == m("result.title")) + 1
+        sections.insert(at, what_penalty_does)   # right after the result it explains
     if code:
         from gradfit.outputs.explain import programs
 
