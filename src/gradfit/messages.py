@@ -680,6 +680,9 @@ EN |= {
     "plots.path_run": "this run's α",
     "report.path": "Coefficient path",
     "report.path_note": "Each coefficient fitted again along α (log scale); the dashed line is this run's α.",
+    "step.soft_threshold": "With the L1 penalty the step above is the smooth part's only: the parameters it gives are "
+                           "then soft-thresholded, each moved towards 0 by λτ = {t} and stopped at 0 (see 'What the "
+                           "penalty does'), so the θ₁ of this run is:",
 }
 ZH |= {
     "pen.title": "惩罚项做了什么",
@@ -725,4 +728,6 @@ ZH |= {
     "plots.path_run": "本次运行的 α",
     "report.path": "系数路径",
     "report.path_note": "沿 α（对数刻度）重新拟合的每个系数；虚线是本次运行的 α。",
+    "step.soft_threshold": "有 L1 惩罚时，上面的一步只是光滑部分的梯度步：得到的参数还要做软阈值，每个都向 0 移动 λτ = {t}，"
+                           "并停在 0（见“惩罚项做了什么”），所以本次运行的 θ₁ 是：",
 }

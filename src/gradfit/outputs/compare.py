@@ -31,6 +31,9 @@ def rerun(result, lr: float, iters: int = 500, **options):
     """
     data = require_data(result)
     iters = max(30, min(iters, RERUN_BUDGET // max(1, data.X.size)))
+    p = result.loss_spec.penalty
+    if p.active:   # the same penalized problem (its Hessian, hence 2/h_max, includes the L2 part's κ)
+        options = {"penalty": p.kind.value, "alpha": p.alpha, "l1_ratio": p.l1_ratio, "penalty_scale": p.scale} | options
     try:
         return fit_data(data, lr=lr, iters=iters, tol=None, init=result.init, loss=result.reduction,
                         engine=options.pop("engine", result.engine), fit_intercept=result.loss_spec.fit_intercept, dtype="float64",
