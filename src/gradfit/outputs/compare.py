@@ -74,9 +74,14 @@ def penalty_path(result, count: int = 40):
     if spec.sample_weight is not None or not p.active or spec.huber is not None:
         return None
     X, y = np.asarray(data.X, dtype=np.float64), np.asarray(data.y, dtype=np.float64)
+    from gradfit.errors import GradfitError
+
     summary = summarize(array_blocks(X, y))
     names = tuple(data.feature_names)
-    top = float(_alphas(1, summary, names, spec, p.l1_ratio, p.scale, PATH_EPS)[0])
+    try:
+        top = float(_alphas(1, summary, names, spec, p.l1_ratio, p.scale, PATH_EPS)[0])
+    except GradfitError:   # no feature correlates with the target: every weight is 0 at every α
+        return None
     high, low = max(top, 10 * p.alpha), min(PATH_EPS * top, p.alpha / 10)
     if p.l1_ratio == 0:   # ridge: from α ≫ the largest curvature (w ≈ 0) down to α ≪ the smallest (w ≈ least squares)
         Xc = X - X.mean(axis=0) if spec.fit_intercept else X

@@ -318,13 +318,13 @@ APP_JS = r"""
     {margin: margin, yaxis: axis({type: "log", title: {text: "Loss"}}), xaxis: axis({title: {text: "k"}})}, config);
 
   if (D.path && document.getElementById("path-chart")) {
-    const P = D.path, top = Math.max(...P.coefs.flatMap(c => c.values.map(Math.abs)), 1e-300);
+    const P = D.path;
     Plotly.newPlot("path-chart", P.coefs.map((c, j) => ({x: P.alphas, y: c.values, mode: "lines", name: c.name}))
       .concat([{x: P.coefs.map(() => P.alpha), y: P.weights, mode: "markers", name: P.run,
                 marker: {color: "black", size: 7}}]),
       {margin: Object.assign({}, margin, {t: 50}), title: {text: P.title}, xaxis: axis({type: "log", title: {text: P.x}}),
        yaxis: axis({title: {text: P.y}}),
-       shapes: [{type: "line", x0: P.alpha, x1: P.alpha, y0: -top, y1: top, line: {dash: "dash", color: "black"}}]},
+       shapes: [{type: "line", x0: P.alpha, x1: P.alpha, yref: "paper", y0: 0, y1: 1, line: {dash: "dash", color: "black"}}]},
       config);
   }
 
