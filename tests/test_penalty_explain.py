@@ -191,3 +191,13 @@ def test_summary_refuses_a_penalized_or_huber_fit(diabetes):
         with pytest.raises(ConfigError, match="do not hold for this fit"):
             result.summary()
     assert "std err" in str(gradfit.fit(X, y, engine="numpy", solver="exact").summary())
+
+
+def test_a_run_not_taking_istas_steps_shows_istas_fixed_point_at_its_result(diabetes):
+    X, y = diabetes
+    run = gradfit.fit(X, y, penalty="l1", alpha=2.0, engine="numpy", tol=1e-12)   # FISTA on standardized data
+    step = P.threshold_step(run)
+    assert not step.of_run and step.recorded is None
+    assert np.allclose(step.step, run.model.theta, rtol=1e-7, atol=1e-7)       # the optimum is S's fixed point
+    text = gradfit.explain(run, compare=False).text()
+    assert "descended on standardized coordinates" in text

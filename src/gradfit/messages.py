@@ -657,9 +657,10 @@ EN |= {
                 "gradient step of the smooth part f and then the soft-threshold S, which moves each parameter "
                 "towards 0 by λ·τ and stops at exactly 0 (ISTA; FISTA adds momentum):",
     "pen.step_of_run": "One iteration of this run, from k = {k} to k = {k1}, with its own numbers:",
-    "pen.step_at_result": "This run descended by another rule ({optimizer}, or on standardized coordinates), so "
-                          "here is ISTA's step taken from the result: at the optimum it leaves the parameters where "
-                          "they are.",
+    "pen.step_at_result": "This run descended by another rule ({optimizer}), so here is ISTA's step taken from the "
+                          "result: at the optimum it leaves the parameters where they are.",
+    "pen.step_standardized": "This run descended on standardized coordinates, so here is ISTA's step on the "
+                             "parameters as given, taken from the result: at the optimum it leaves them where they are.",
     "pen.step_cut": "Here the threshold is larger than |z| for {names}: the step sets it to exactly 0.",
     "pen.step_agrees": "S(z, λτ) computed here and the θ_(k+1) the run recorded differ by at most {gap}.",
     "pen.zero_rule": "Which coefficients are exactly 0, and why: at wⱼ = 0 the kink lets any slope in [−τⱼ, τⱼ] "
@@ -707,8 +708,10 @@ ZH |= {
                 "梯度步无法恰好落在尖点上，所以下降先对光滑部分 f 走一步梯度步，再做软阈值 S：把每个参数向 0 移动 λ·τ，"
                 "并恰好停在 0（ISTA；FISTA 再加上动量）：",
     "pen.step_of_run": "本次运行的一次迭代，从 k = {k} 到 k = {k1}，用它自己的数字：",
-    "pen.step_at_result": "本次运行用的是另一种更新规则（{optimizer}，或在标准化坐标上下降），所以这里给出从结果出发的一步 ISTA："
+    "pen.step_at_result": "本次运行用的是另一种更新规则（{optimizer}），所以这里给出从结果出发的一步 ISTA："
                           "在最优点处它让参数保持不变。",
+    "pen.step_standardized": "本次运行是在标准化坐标上下降的，所以这里给出在原始参数上、从结果出发的一步 ISTA："
+                             "在最优点处它让参数保持不变。",
     "pen.step_cut": "这里阈值大于 {names} 的 |z|：这一步把它恰好设为 0。",
     "pen.step_agrees": "这里算出的 S(z, λτ) 与运行记录的 θ_(k+1) 最多相差 {gap}。",
     "pen.zero_rule": "哪些系数恰好为 0，为什么：在 wⱼ = 0 处，尖点允许 [−τⱼ, τⱼ] 中的任何斜率来抵消数据的拉力，"

@@ -193,7 +193,7 @@ def _objective(result, s: Section, m) -> None:
     b = " − b" if spec.fit_intercept else ""
     s.math(f"1/(2n)·‖y − Xw{b}‖² + α·ρ·‖w‖₁ + α·(1 − ρ)/2·‖w‖²    (α = {num(p.alpha)}, ρ = {num(p.l1_ratio)}, "
            f"n = {n})",
-           tex=[rf"\frac{{1}}{{2n}}\lVert y - Xw{b}\rVert^2 + \alpha\rho\,\lVert w\rVert_1 + "
+           tex=[rf"\frac{{1}}{{2n}}\lVert y - Xw{' - b' if spec.fit_intercept else ''}\rVert^2 + \alpha\rho\,\lVert w\rVert_1 + "
                 rf"\frac{{\alpha(1-\rho)}}{{2}}\lVert w\rVert_2^2"])
     data_part = "Σᵢ rᵢ²" if spec.is_sum else "(1/n)·Σᵢ rᵢ²"
     if spec.sample_weight is not None:
@@ -256,7 +256,8 @@ def _kink(result, s: Section, m) -> None:
     if step.of_run:
         s.para(m("pen.step_of_run", k=step.k, k1=step.k + 1))
     else:
-        s.para(m("pen.step_at_result", optimizer=result.optimizer))
+        s.para(m("pen.step_standardized" if result.standardized else "pen.step_at_result",
+                 optimizer=result.optimizer))
     header = [m("pen.parameter"), "θ_k", "∇f(θ_k)", "z = θ_k − λ∇f", "λτ", "S(z, λτ)"]
     if step.recorded is not None:
         header.append("θ_(k+1)")
