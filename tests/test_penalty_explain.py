@@ -201,3 +201,16 @@ def test_a_run_not_taking_istas_steps_shows_istas_fixed_point_at_its_result(diab
     assert np.allclose(step.step, run.model.theta, rtol=1e-7, atol=1e-7)       # the optimum is S's fixed point
     text = gradfit.explain(run, compare=False).text()
     assert "descended on standardized coordinates" in text
+
+
+def test_autograd_checks_the_gradient_with_the_l2_part(diabetes):
+    pytest.importorskip("torch")
+    from gradfit.outputs.explain import analysis as an
+
+    X, y = diabetes
+    run = gradfit.fit(X[:, :3], y, penalty="elasticnet", alpha=0.7, optimizer="gd", standardize=False,
+                      engine="numpy", init=(1, 2, 3, 4), iters=50, tol=None)
+    by_hand = 2 / len(y) * np.column_stack([X[:, :3], np.ones(len(y))]).T @ (X[:, :3] @ [1, 2, 3] + 4 - y)
+    by_hand[:3] += 2 * 0.7 * 0.5 * np.array([1, 2, 3])       # κ·w, κ = c·α·(1 − ρ)
+    assert np.allclose(an.autograd_gradient(run), by_hand, rtol=1e-12)
+    assert np.allclose(an.first_step(run).gradient0, by_hand, rtol=1e-12)
