@@ -214,3 +214,16 @@ def test_autograd_checks_the_gradient_with_the_l2_part(diabetes):
     by_hand[:3] += 2 * 0.7 * 0.5 * np.array([1, 2, 3])       # κ·w, κ = c·α·(1 − ρ)
     assert np.allclose(an.autograd_gradient(run), by_hand, rtol=1e-12)
     assert np.allclose(an.first_step(run).gradient0, by_hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+def test_the_quadratic_of_why_and_the_playground_has_the_l2_curvature(diabetes, standardize):
+    from gradfit.outputs.explain import conditioning as cd
+
+    X, y = diabetes
+    run = gradfit.fit(X[:, :3] * 20, y, penalty="l2", alpha=0.7, optimizer="gd", standardize=standardize,
+                      engine="numpy", init=(1, 2, 3, 4), iters=50, tol=None)
+    H, g0, theta0 = cd.descended_quadratic(run)
+    assert np.isclose(np.linalg.eigvalsh(H).max(), run.lambda_max, rtol=1e-12)   # the run's own h_max
+    if not standardize:
+        assert np.allclose(H @ theta0 + g0, run.history.gradient[0], rtol=1e-12, atol=1e-9)
