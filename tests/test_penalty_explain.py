@@ -180,6 +180,10 @@ def test_cli_explain_and_report_take_the_penalty(diabetes, tmp_path):
     assert out.exit_code == 0, out.output
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'id="path-chart"' in page and '"path":{"alphas":' in page and "Ridge shrinks" in page
+    out = CliRunner().invoke(app, ["fit", *args, "--penalty", "elasticnet", "--alpha", "1", "--plot",
+                                   str(tmp_path / "fitfigs")])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "fitfigs" / "fit-path.png").read_bytes()[:4] == b"\x89PNG"
     out = CliRunner().invoke(app, ["explain", *args, "--penalty", "l1", "--alpha", "-1"])
     assert out.exit_code != 0 and isinstance(out.exception, ConfigError) and "--alpha" in str(out.exception)
 
