@@ -140,3 +140,22 @@ def test_one_parameter_model_has_no_surface_and_still_works(browser, tmp_path):
     assert page.evaluate("document.body.dataset.iteration") == "200"
     assert seen["errors"] == [] and seen["network"] == []
     page.close()
+
+
+def test_penalized_report_draws_the_coefficient_path(browser, tmp_path):
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    result = fit(X[:, :4] * 10, y, penalty="l1", alpha=1.0, optimizer="gd", standardize=False, engine="numpy",
+                 feature_names=["age", "sex", "bmi", "bp"])
+    path = write_report(result, tmp_path / "lasso.html", lang="zh", source="diabetes")
+    page, seen = open_offline(browser, path)
+    assert page.locator("#path-chart .main-svg").count() >= 1
+    names = page.evaluate("document.getElementById('path-chart').data.map(t => t.name)")
+    assert names[:4] == ["age", "sex", "bmi", "bp"] and names[-1] == "本次运行的 α"
+    xs = page.evaluate("document.getElementById('path-chart').data[0].x")
+    assert xs[0] > 10 > 0.1 > xs[-1]                        # the path spans α = 1 by ten either side
+    assert page.evaluate("document.getElementById('path-chart').layout.xaxis.type") == "log"
+    assert "惩罚项做了什么" in page.locator("#explanation").inner_text()
+    assert seen["errors"] == [] and seen["network"] == []
+    page.close()

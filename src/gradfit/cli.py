@@ -419,6 +419,11 @@ OptLossOpt = Annotated[Optional[str], typer.Option("--loss", metavar="sse|mse", 
 OptEngineOpt = Annotated[Optional[str], typer.Option("--engine", metavar="auto|python|numpy", help=PARAMS["engine"].help + LEARNER_HELP, show_default=False)]
 OptInitOpt = Annotated[Optional[str], typer.Option("--init", metavar="W,...,B", help="starting parameters w₁,…,w_d,b" + LEARNER_HELP, show_default=False)]
 NoInterceptOpt = Annotated[bool, typer.Option("--no-intercept", help="fit f(x) = w·x, without the bias b")]
+PEN_HELP = " (explain and report then show what the penalty does: shrinkage, the soft-threshold step, the path)"
+OptPenaltyOpt = Annotated[Optional[str], typer.Option("--penalty", metavar="none|l2|l1|elasticnet", help=PARAMS["penalty"].help + PEN_HELP, show_default=False)]
+OptAlphaOpt = Annotated[Optional[str], typer.Option("--alpha", metavar="A", help=PARAMS["alpha"].help, show_default=False)]
+OptRatioOpt = Annotated[Optional[str], typer.Option("--l1-ratio", metavar="R", help=PARAMS["l1_ratio"].help, show_default=False)]
+OptPenScaleOpt = Annotated[Optional[str], typer.Option("--penalty-scale", metavar="given|standardized", help=PARAMS["penalty_scale"].help, show_default=False)]
 
 TUTORIAL_SETTINGS = {"lr": 0.01, "iters": 1000, "tol": None, "init": (1.0, 0.0), "loss": "sse", "engine": "python"}
 
@@ -554,6 +559,10 @@ def explain_command(
     standardize: Annotated[bool, typer.Option("--standardize", help="descend on standardized features z = (x − mean)/sd "
                                               "(coefficients still on the original scale): compare κ and the iterations")] = False,
     code: Annotated[bool, typer.Option("--code", help="add the plain-Python and the PyTorch programs that reproduce this run")] = False,
+    penalty: OptPenaltyOpt = None,
+    alpha: OptAlphaOpt = None,
+    l1_ratio: OptRatioOpt = None,
+    penalty_scale: OptPenScaleOpt = None,
 ):
     """Explain a run step by step, as the tutorial does by hand: the derivation, the first step with
     the run's own numbers, the iterations, the result against the exact optimum, the largest stable
@@ -573,7 +582,8 @@ def explain_command(
     _check_outputs(plot_dir=plot)
     xy, test, _ = _learner_data(file, x, y, data)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
-                                 init=_parse_floats(init, "--init"))
+                                 init=_parse_floats(init, "--init"), penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
+                                 penalty_scale=penalty_scale)
     try:
         result = _learner_fit(xy, settings, no_intercept, standardize)
     except DivergenceError as exc:  # explain the diverged run too, then report the error
@@ -627,6 +637,10 @@ def report_command(
     no_intercept: NoInterceptOpt = False,
     out: Annotated[Path, typer.Option("--out", metavar="FILE.html", help="where to write the report")] = Path("report.html"),
     lang: LangOpt = "en",
+    penalty: OptPenaltyOpt = None,
+    alpha: OptAlphaOpt = None,
+    l1_ratio: OptRatioOpt = None,
+    penalty_scale: OptPenScaleOpt = None,
 ):
     """Write one self-contained HTML report that works offline: the explanation (typeset maths), a slider
     over the iterations moving the fitted line and the point on the loss surface together, the loss
@@ -643,7 +657,8 @@ def report_command(
     if file is None:
         source = message(f"report.preset_{data}", lang)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
-                                 init=_parse_floats(init, "--init"))
+                                 init=_parse_floats(init, "--init"), penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
+                                 penalty_scale=penalty_scale)
     try:
         result = _learner_fit(xy, settings, no_intercept)
     except DivergenceError as exc:   # the diverged run is worth a report too; then the error and its exit code

@@ -623,3 +623,114 @@ ZH |= {
                      "参数是最后一步的结果，而不是训练集上的最优解。",
     "result.stop_early": "迭代 {n} 次后提前停止：留出的验证样本上的误差不再改进。",
 }
+
+# What the penalty does (explain and the report of a penalized run).
+EN |= {
+    "pen.title": "What the penalty does",
+    "pen.objective": "This run minimises a penalized objective ({kind}, alpha α = {alpha}, l1_ratio ρ = {ratio}), "
+                     "in scikit-learn's scaling:",
+    "pen.factor": "gradfit's Loss is this objective times c = {c} (2 for the mean loss, 2n for the sum), so the "
+                  "minimiser is the same; f below is the data part alone, and at this run's parameters:",
+    "pen.run_loss": "the run's Loss",
+    "pen.standardized_scale": "The penalty is on the standardized scale: it weighs uⱼ·wⱼ, uⱼ the standard deviation "
+                              "of column j (the coefficients are still reported on the given scale):",
+    "pen.intercept": "The intercept b is never penalized: it is free to take the means.",
+    "pen.enet_l2": "The L2 part adds the curvature κ = {kappa} to every coefficient: a term κ·wⱼ in the gradient "
+                   "that pulls each weight towards 0 in proportion to its size.",
+    "pen.no_ls": "The data do not determine a unique least-squares solution, so there is no unpenalized w to "
+                 "compare the shrinkage with (the penalty is what makes this fit unique).",
+    "pen.shrink_intro": "Ridge shrinks. In the eigenbasis of the data part's Hessian (eigenvalues hᵢ, eigenvectors "
+                        "vᵢ; with an intercept the columns centred) the penalty adds κ = {kappa} to every "
+                        "eigenvalue, so each component of the least-squares w is multiplied by hᵢ/(hᵢ + κ): "
+                        "directions the data determine well (large hᵢ) barely move, poorly determined ones (small "
+                        "hᵢ) shrink towards 0.",
+    "pen.times_factor": "× factor",
+    "pen.this_run": "this run",
+    "pen.from_factors": "from the factors",
+    "pen.parameter": "parameter",
+    "pen.shrink_coefs": "Each coefficient against the unpenalized one (w_ls, the least-squares fit of the same data), "
+                        "and the same w rebuilt from the factors:",
+    "pen.shrink_check": "The w rebuilt from the factors and this run's w differ by at most {gap}. The factors run from "
+                        "{most} (shrunk most) to {least}.",
+    "pen.kink": "The L1 part τ·|w| has a kink at 0: its slope is −τ left of 0 and +τ right of it, and at 0 every "
+                "slope between is allowed. A gradient step cannot land on the kink, so the descent takes the "
+                "gradient step of the smooth part f and then the soft-threshold S, which moves each parameter "
+                "towards 0 by λ·τ and stops at exactly 0 (ISTA; FISTA adds momentum):",
+    "pen.step_of_run": "One iteration of this run, from k = {k} to k = {k1}, with its own numbers:",
+    "pen.step_at_result": "This run descended by another rule ({optimizer}), so here is ISTA's step taken from the "
+                          "result: at the optimum it leaves the parameters where they are.",
+    "pen.step_standardized": "This run descended on standardized coordinates, so here is ISTA's step on the "
+                             "parameters as given, taken from the result: at the optimum it leaves them where they are.",
+    "pen.step_cut": "Here the threshold is larger than |z| for {names}: the step sets it to exactly 0.",
+    "pen.step_agrees": "S(z, λτ) computed here and the θ_(k+1) the run recorded differ by at most {gap}.",
+    "pen.zero_rule": "Which coefficients are exactly 0, and why: at wⱼ = 0 the kink lets any slope in [−τⱼ, τⱼ] "
+                     "balance the data's pull, so wⱼ stays 0 as long as |∂f/∂wⱼ| ≤ τⱼ (scikit-learn's "
+                     "|∂L/∂wⱼ| ≤ α·ρ, times c). A non-zero wⱼ sits where the pull is exactly τⱼ:",
+    "pen.status": "status",
+    "pen.is_zero": "0: |∂f/∂wⱼ| ≤ τⱼ",
+    "pen.nonzero": "≠ 0: ∂f/∂wⱼ = −τⱼ·sign(wⱼ)",
+    "pen.not_yet": "(not yet: the run has not converged)",
+    "pen.zero_count": "{k} of {d} coefficients are exactly 0: {names}.",
+    "pen.path": "The coefficients along α (the same penalty, fitted again at each α from the data's summary; this "
+                "run's α is {alpha}). Large α: every weight at 0; small α: the least-squares fit. The figure "
+                "'coefficient path' draws it:",
+    "pen.nonzero_count": "non-zero",
+    "plots.path_title": "Each coefficient as α grows ({kind})",
+    "plots.path_x": "α (log scale)",
+    "plots.path_y": "coefficient",
+    "plots.path_run": "this run's α",
+    "report.path": "Coefficient path",
+    "report.path_note": "Each coefficient fitted again along α (log scale); the dashed line is this run's α.",
+    "step.soft_threshold": "With the L1 penalty the step above is the smooth part's only: the parameters it gives are "
+                           "then soft-thresholded, each moved towards 0 by λτ = {t} and stopped at 0 (see 'What the "
+                           "penalty does'), so the θ₁ of this run is:",
+}
+ZH |= {
+    "pen.title": "惩罚项做了什么",
+    "pen.objective": "本次运行最小化的是带惩罚的目标函数（{kind}，α = {alpha}，l1_ratio ρ = {ratio}），采用 scikit-learn 的缩放：",
+    "pen.factor": "gradfit 的损失函数等于这个目标函数乘以 c = {c}（均值损失为 2，求和损失为 2n），因此最小值点相同；"
+                  "下面的 f 只表示数据部分。在本次运行的参数处：",
+    "pen.run_loss": "本次运行的损失",
+    "pen.standardized_scale": "惩罚作用在标准化的尺度上：它惩罚 uⱼ·wⱼ，uⱼ 是第 j 列的标准差（系数仍按原始尺度报告）：",
+    "pen.intercept": "截距 b 从不受惩罚：它可以自由地取均值。",
+    "pen.enet_l2": "L2 部分给每个系数加上曲率 κ = {kappa}：梯度中多出一项 κ·wⱼ，按大小把每个权重拉向 0。",
+    "pen.no_ls": "数据不能确定唯一的最小二乘解，因此没有不加惩罚的 w 可以用来比较收缩（正是惩罚项使这次拟合的解唯一）。",
+    "pen.shrink_intro": "岭回归会收缩系数。在数据部分 Hessian 矩阵的特征基下（特征值 hᵢ，特征向量 vᵢ；有截距时先把各列中心化），"
+                        "惩罚项给每个特征值加上 κ = {kappa}，所以最小二乘解 w 的每个分量都乘以 hᵢ/(hᵢ + κ)："
+                        "数据确定得好的方向（hᵢ 大）几乎不动，确定得差的方向（hᵢ 小）被收缩到接近 0。",
+    "pen.times_factor": "× 因子",
+    "pen.this_run": "本次运行",
+    "pen.from_factors": "由因子重建",
+    "pen.parameter": "参数",
+    "pen.shrink_coefs": "每个系数与不加惩罚的系数（w_ls，同一数据的最小二乘拟合）对比，以及由因子重建的 w：",
+    "pen.shrink_check": "由因子重建的 w 与本次运行的 w 最多相差 {gap}。因子从 {most}（收缩最多）到 {least}。",
+    "pen.kink": "L1 部分 τ·|w| 在 0 处有一个尖点：0 的左边斜率为 −τ，右边为 +τ，在 0 处介于两者之间的任何斜率都可以。"
+                "梯度步无法恰好落在尖点上，所以下降先对光滑部分 f 走一步梯度步，再做软阈值 S：把每个参数向 0 移动 λ·τ，"
+                "并恰好停在 0（ISTA；FISTA 再加上动量）：",
+    "pen.step_of_run": "本次运行的一次迭代，从 k = {k} 到 k = {k1}，用它自己的数字：",
+    "pen.step_at_result": "本次运行用的是另一种更新规则（{optimizer}），所以这里给出从结果出发的一步 ISTA："
+                          "在最优点处它让参数保持不变。",
+    "pen.step_standardized": "本次运行是在标准化坐标上下降的，所以这里给出在原始参数上、从结果出发的一步 ISTA："
+                             "在最优点处它让参数保持不变。",
+    "pen.step_cut": "这里阈值大于 {names} 的 |z|：这一步把它恰好设为 0。",
+    "pen.step_agrees": "这里算出的 S(z, λτ) 与运行记录的 θ_(k+1) 最多相差 {gap}。",
+    "pen.zero_rule": "哪些系数恰好为 0，为什么：在 wⱼ = 0 处，尖点允许 [−τⱼ, τⱼ] 中的任何斜率来抵消数据的拉力，"
+                     "所以只要 |∂f/∂wⱼ| ≤ τⱼ，wⱼ 就停在 0（即 scikit-learn 的 |∂L/∂wⱼ| ≤ α·ρ，乘以 c）。"
+                     "非零的 wⱼ 停在拉力恰好等于 τⱼ 的地方：",
+    "pen.status": "状态",
+    "pen.is_zero": "0：|∂f/∂wⱼ| ≤ τⱼ",
+    "pen.nonzero": "≠ 0：∂f/∂wⱼ = −τⱼ·sign(wⱼ)",
+    "pen.not_yet": "（尚未满足：运行还没有收敛）",
+    "pen.zero_count": "{d} 个系数中有 {k} 个恰好为 0：{names}。",
+    "pen.path": "系数随 α 的变化（同一种惩罚，在每个 α 处由数据的汇总重新拟合；本次运行的 α 为 {alpha}）。"
+                "α 很大时所有权重都为 0；α 很小时就是最小二乘拟合。图“系数路径”画出了它：",
+    "pen.nonzero_count": "非零个数",
+    "plots.path_title": "每个系数随 α 增大的变化（{kind}）",
+    "plots.path_x": "α（对数刻度）",
+    "plots.path_y": "系数",
+    "plots.path_run": "本次运行的 α",
+    "report.path": "系数路径",
+    "report.path_note": "沿 α（对数刻度）重新拟合的每个系数；虚线是本次运行的 α。",
+    "step.soft_threshold": "有 L1 惩罚时，上面的一步只是光滑部分的梯度步：得到的参数还要做软阈值，每个都向 0 移动 λτ = {t}，"
+                           "并停在 0（见“惩罚项做了什么”），所以本次运行的 θ₁ 是：",
+}

@@ -107,7 +107,20 @@ class FitResult:
         return verdict(self, lang, voice)
 
     def summary(self):
-        """The OLS inference table (standard errors, t, p-values, 95% CIs, R², F, …) of this fit."""
+        """The OLS inference table (standard errors, t, p-values, 95% CIs, R², F, …) of this fit.
+
+        Refused (``ConfigError``) for a penalized or a Huber fit: those standard errors and p-values are the
+        ones of unpenalized least squares and do not hold for it."""
+        spec = self.loss_spec
+        if spec.penalty.active or spec.huber is not None:
+            from gradfit.errors import ConfigError
+
+            what = (f"penalty={spec.penalty.kind.value!r} (alpha={spec.penalty.alpha:g})" if spec.penalty.active
+                    else f"loss='huber' (epsilon={spec.huber:g})")
+            raise ConfigError(f"summary()'s standard errors, t and p-values are those of unpenalized least squares; "
+                              f"they do not hold for this fit ({what}). Fit again without penalty/alpha and "
+                              "loss='huber' for the inference table, or use gradfit.explain(result) to see what the "
+                              "penalty does.")
         from gradfit.outputs.inference import summarize_result
 
         return summarize_result(self)

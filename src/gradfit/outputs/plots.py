@@ -200,8 +200,45 @@ def fit_figure(result, lang: str = "en"):
     return fig
 
 
+def penalty_path_of(result):
+    """(α, θ(α)) of a penalized run in memory, from ``gradfit.outputs.compare`` (fits along α, on purpose); or None."""
+    p = result.loss_spec.penalty
+    if not (p.active and result.in_memory and result.loss_spec.huber is None):
+        return None
+    from gradfit.outputs import compare
+
+    return compare.penalty_path(result)
+
+
+@_with_fonts
+def coefficient_path(result, lang: str = "en", path=None):
+    """Each coefficient against α on a log axis (large α on the left falls to 0 on the right's least squares),
+    with this run's α marked and its coefficients as dots."""
+    path = penalty_path_of(result) if path is None else path
+    if path is None:
+        return None
+    alphas, thetas = path
+    d = result.model.n_features
+    names = result.model.feature_names
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.grid(True, which="both", alpha=0.4)
+    alpha = result.loss_spec.penalty.alpha
+    for j in range(d):
+        line, = ax.semilogx(alphas, thetas[:, j], label=str(names[j]) if d <= 12 else None)
+        ax.plot([alpha], [result.model.weights[j]], "o", c=line.get_color(), ms=4)
+    ax.axvline(alpha, c="black", ls="--", lw=1, label=message("plots.path_run", lang))
+    ax.axhline(0, c="grey", lw=0.8)
+    ax.set_xlabel(message("plots.path_x", lang))
+    ax.set_ylabel(message("plots.path_y", lang))
+    ax.set_title(message("plots.path_title", lang, kind=result.loss_spec.penalty.kind.value))
+    ax.legend(fontsize="small", loc="best")
+    return fig
+
+
 def save_fit_plots(result, directory, prefix: str = "fit", lang: str = "en") -> list[Path]:
-    """All figures of a run, as PNGs in ``directory``: fit, loss curve, contours and 3-D surface.
+    """All figures of a run, as PNGs in ``directory``: fit, loss curve, contours and 3-D surface; a penalized
+    run also its coefficient path over α (``{prefix}-path.png``).
 
     A run on data not in memory (files read in chunks, Dask) gets its loss curve only: the other
     figures draw every row; the loss surface needs θ* as well."""
@@ -211,6 +248,9 @@ def save_fit_plots(result, directory, prefix: str = "fit", lang: str = "en") -> 
         figures = {"fit": lambda: fit_figure(result, lang)} | figures
     if result.in_memory and result.theta_exact is not None and len(result.history.theta[0]) >= 2:
         figures |= {"contours": lambda: loss_contours(result, lang), "surface": lambda: loss_surface(result, lang)}
+    if result.in_memory and result.loss_spec.penalty.active \
+            and result.loss_spec.huber is None and result.loss_spec.sample_weight is None:
+        figures |= {"path": lambda: coefficient_path(result, lang)}
     return [save_figure(make(), directory / f"{prefix}-{name}.png") for name, make in figures.items()]
 
 

@@ -93,6 +93,7 @@ def report_data(result, lang: str = "en", test=None) -> dict:
     }
     if len(h.theta[0]) >= 2 and result.theta_exact is not None:
         payload["surface"] = _surface(result)
+    payload["path"] = _coefficient_path(result, m)
     payload["play"] = playground(result) if len(h.theta[0]) <= PLAY_MAX_PARAMETERS else None
     payload["labels"] |= {key: m(f"report.{key}") for key in ("lr", "momentum", "steps", "play_path", "converges",
                                                                "diverges")}
@@ -158,6 +159,23 @@ def _rates(result, m) -> list[dict]:
     return runs
 
 
+def _coefficient_path(result, m) -> dict | None:
+    """Each coefficient along α for a penalized run (fits along α from ``compare``, on purpose), as the
+    matplotlib figure 'path' draws it; None without a penalty."""
+    from gradfit.outputs.plots import penalty_path_of
+
+    path = penalty_path_of(result)
+    if path is None:
+        return None
+    alphas, thetas = path
+    d, names = result.model.n_features, result.model.feature_names
+    return {"alphas": _finite(alphas), "alpha": float(result.loss_spec.penalty.alpha),
+            "weights": _finite(result.model.weights),
+            "coefs": [{"name": html.escape(str(names[j])), "values": _finite(thetas[:, j])} for j in range(d)],
+            "title": m("plots.path_title", kind=result.loss_spec.penalty.kind.value), "x": m("plots.path_x"),
+            "y": m("plots.path_y"), "run": m("plots.path_run")}
+
+
 def _json_for_script(payload: dict) -> str:
     text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
@@ -176,6 +194,9 @@ def render_report(result, *, lang: str = "en", test=None, source: str = "") -> s
 
     frames = len(_frames(result.history))
     has_surface = len(result.history.theta[0]) >= 2
+    path_section = (f'<section id="penalty-path"><h2>{m("report.path")}</h2><p>{m("report.path_note")}</p>'
+                    '<div id="path-chart" class="chart"></div></section>\n'
+                    if result.loss_spec.penalty.active and result.loss_spec.huber is None else "")
     return f"""<!DOCTYPE html>
 <html lang="{e(lang)}">
 <head>
@@ -197,7 +218,7 @@ def render_report(result, *, lang: str = "en", test=None, source: str = "") -> s
 <div class="row"><div id="fit-chart" class="chart"></div>{'<div id="surface-chart" class="chart"></div>' if has_surface else ''}</div>
 </section>
 <section><h2>{m("report.loss_curve")}</h2><div id="loss-chart" class="chart"></div></section>
-<section><h2>{m("report.rates")}</h2><p>{m("report.rates_note")}</p><div id="rates-chart" class="chart"></div></section>
+{path_section}<section><h2>{m("report.rates")}</h2><p>{m("report.rates_note")}</p><div id="rates-chart" class="chart"></div></section>
 <section id="playground"><h2>{m("report.play_title")}</h2><p>{m("report.play_note")}</p>
 <div class="play-controls">
 <label for="play-lr">{m("report.lr")}</label><input id="play-lr" type="range" min="0.01" max="2.5" step="0.005" value="0.5">
@@ -295,6 +316,17 @@ APP_JS = r"""
   Plotly.newPlot("rates-chart", D.rates.map(r => ({x: r.iteration, y: r.loss, mode: "lines", name: r.label,
     line: {dash: r.diverged ? "dash" : "solid"}})),
     {margin: margin, yaxis: axis({type: "log", title: {text: "Loss"}}), xaxis: axis({title: {text: "k"}})}, config);
+
+  if (D.path && document.getElementById("path-chart")) {
+    const P = D.path;
+    Plotly.newPlot("path-chart", P.coefs.map((c, j) => ({x: P.alphas, y: c.values, mode: "lines", name: c.name}))
+      .concat([{x: P.coefs.map(() => P.alpha), y: P.weights, mode: "markers", name: P.run,
+                marker: {color: "black", size: 7}}]),
+      {margin: Object.assign({}, margin, {t: 50}), title: {text: P.title}, xaxis: axis({type: "log", title: {text: P.x}}),
+       yaxis: axis({title: {text: P.y}}),
+       shapes: [{type: "line", x0: P.alpha, x1: P.alpha, yref: "paper", y0: 0, y1: 1, line: {dash: "dash", color: "black"}}]},
+      config);
+  }
 
   const slider = document.getElementById("iteration-slider");
   const label = document.getElementById("iteration-label");

@@ -159,6 +159,22 @@ def autograd_gradient(result) -> np.ndarray | None:
     if weight is not None:
         squared = torch.tensor(np.asarray(weight, dtype=np.float64)) * squared
     loss = squared.sum() * result.loss_spec.scale(len(data.y))
+    if result.loss_spec.penalty.l2 > 0:   # the L2 part is smooth: ½·Σ κⱼ·wⱼ² is in the gradient the run took
+        from gradfit.outputs.explain.penalty import terms
+
+        loss = loss + 0.5 * (torch.tensor(terms(result).kappa[:d]) * w * w).sum()
     loss.backward()
     parts = [w.grad.numpy()] + ([b.grad.numpy().reshape(1)] if fit_intercept(result) else [])
     return np.concatenate(parts)
+
+
+def penalty_weights(result) -> np.ndarray:
+    """uⱼ: the coefficient the penalty sees is uⱼ·wⱼ (1 on the given scale; the column's standard deviation,
+    as the fit computes it, on the standardized one)."""
+    from gradfit.data.standardize import Standardizer
+
+    data, spec = require_data(result), result.loss_spec
+    X = np.asarray(data.X, dtype=np.float64)
+    if spec.penalty.scale != "standardized":
+        return np.ones(X.shape[1])
+    return Standardizer.fit(X, data.feature_names, spec.fit_intercept, spec.sample_weight).scale

@@ -49,6 +49,7 @@ def descended_quadratic(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     data, spec = an.require_data(result), result.loss_spec
     X = np.asarray(data.X, dtype=np.float64)
     theta0 = np.asarray(result.init, dtype=np.float64)
+    scaler = None
     if result.standardized:
         scaler = Standardizer.fit(X, data.feature_names, spec.fit_intercept, spec.sample_weight)
         X, theta0 = scaler.transform(X), scaler.to_standardized(theta0)
@@ -56,7 +57,15 @@ def descended_quadratic(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     root_w = 1.0 if spec.sample_weight is None else np.sqrt(spec.sample_weight)
     y = np.asarray(data.y, dtype=np.float64) * root_w
     scale = 2 * spec.scale(len(data.y))
-    return scale * (A.T @ A), -scale * (A.T @ y), theta0
+    H = scale * (A.T @ A)
+    if spec.penalty.l2 > 0:   # the L2 part is quadratic too: ½·Σ κⱼ·wⱼ², wⱼ = zⱼ/sⱼ on standardized columns
+        from gradfit.outputs.explain.penalty import terms
+
+        kappa = terms(result).kappa.copy()
+        if scaler is not None:
+            kappa[:X.shape[1]] /= scaler.scale ** 2
+        H = H + np.diag(kappa)
+    return H, -scale * (A.T @ y), theta0
 
 
 def restarts(result) -> list[int]:

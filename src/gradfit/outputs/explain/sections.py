@@ -61,6 +61,12 @@ def build(result, lang: str = "en", test=None, compare: bool = True, code: bool 
         sections = [derivation(result, m), first_step(result, m), iteration_table(result, m),
                     outcome(result, m, test), learning_rate(result, m, compare), autograd(result, m),
                     *why.sections(result, m, compare)]
+    from gradfit.outputs.explain import penalty
+
+    what_penalty_does = penalty.section(result, m, compare)
+    if what_penalty_does is not None:
+        at = next(i for i, section in enumerate(sections) if section.title == m("result.title")) + 1
+        sections.insert(at, what_penalty_does)   # right after the result it explains
     if code:
         from gradfit.outputs.explain import programs
 
@@ -140,11 +146,31 @@ def first_step(result, m) -> Section:
     step = an.first_step(result)
     if not an.plain_gradient_descent(result):
         s.para(m("step.other_rule", optimizer=result.optimizer))
+    proximal = result.loss_spec.penalty.proximal and an.plain_gradient_descent(result)
+    if proximal:   # the gradient step alone, before the soft-threshold that follows it (shown below)
+        from dataclasses import replace
+
+        from gradfit.outputs.explain import penalty
+
+        z = step.theta0 - result.lr * step.gradient0
+        step = replace(step, theta1=z, loss1=an.loss_at(result, z) + sum(penalty.terms(result).value(z)))
     if result.model.n_features == 1:
         _first_step_scalar(result, step, s, m)
     else:
         _first_step_vector(result, step, s, m)
+    if proximal:
+        _soft_threshold_of_first_step(result, step, s, m)
     return s
+
+
+def _soft_threshold_of_first_step(result, step, s, m) -> None:
+    """An L1 run's θ₁ is the gradient step soft-thresholded (ISTA): say so, with θ₀ − λ·∇f(θ₀) and S of it."""
+    from gradfit.outputs.explain import penalty
+
+    t = result.lr * penalty.terms(result).tau
+    z = step.theta0 - result.lr * step.gradient0
+    s.para(m("step.soft_threshold", t=num(float(t.max()))))
+    s.math(f"z = θ₀ − λ·∇f(θ₀) = {_vector(z)}", f"θ₁ = S(z, λτ) = {_vector(penalty.soft_threshold(z, t))}")
 
 
 def _rows_shown(n: int) -> tuple[range, bool]:
