@@ -223,3 +223,21 @@ def test_the_readme_dask_snippet_runs_as_a_script(tmp_path):
     proc = subprocess.run([sys.executable, "snippet.py"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "engine dask" in proc.stdout or "dask" in proc.stdout
+
+
+def test_dask_frames_with_dates_text_or_twice_named_columns_are_refused_before_running():
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from gradfit.errors import DataError
+
+    frame = pd.DataFrame({"t": pd.date_range("2020", periods=40), "x": np.arange(40.0), "s": ["a"] * 40,
+                          "y": np.arange(40.0) * 2})
+    ddf = dd.from_pandas(frame, npartitions=2)
+    with pytest.raises(DataError, match="'t' holds dates or times"):
+        gradfit.engines.dask.DaskData.from_dask(ddf[["t", "x"]], ddf["y"])
+    with pytest.raises(DataError, match="'s' has dtype"):
+        gradfit.engines.dask.DaskData.from_dask(ddf[["s"]], ddf["y"])
+    twice = dd.from_pandas(pd.DataFrame(np.ones((40, 2)), columns=["a", "a"]), npartitions=2)
+    with pytest.raises(DataError, match="'a' more than once"):
+        gradfit.engines.dask.DaskData.from_dask(twice, ddf["y"])
