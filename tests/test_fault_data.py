@@ -70,7 +70,7 @@ def csv_files(draw) -> bytes:
     if "ragged" in damage and rows:
         i = draw(st.integers(0, len(rows) - 1))
         rows[i] = rows[i] + ["1"] if draw(st.booleans()) else rows[i][:-1]
-    if "long-cell" in damage and rows:
+    if "long-cell" in damage and rows and rows[0]:
         rows[0][0] = "7" * draw(st.sampled_from([200, 5_000, 200_000, 1_100_000]))
     if "duplicate" in damage and names:
         names = names + [names[0]]

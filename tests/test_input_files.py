@@ -227,3 +227,16 @@ def test_x_all_takes_every_other_numeric_column(cli, tmp_path, engine):
         assert float(res.out.split(f"w[{name}] = ")[1].split()[0]) == pytest.approx(value, abs=1e-6)
     scan = gradfit.open_files(tmp_path / "d.parquet", "all", "y")
     assert scan.feature_names == ("a", "b", "c", "w")
+
+
+@pytest.mark.parametrize("given", ["tab", "\\t", "\t"])
+def test_delimiter_tab_by_name_or_escape(cli, tmp_path, given):
+    x, y = _xy()
+    _csv(tmp_path / "t.txt", ["x,1", "y"], zip(x, y), sep="\t")   # a comma in a name: no sniffing, the option says
+    res = cli("fit", tmp_path / "t.txt", "--x", "x,1", "--y", "y", "--delimiter", given, "-q")
+    assert res.code == 0, res.err
+    assert _printed_w(res.out) == pytest.approx(np.polyfit(x, y, 1)[0], rel=1e-8)
+
+
+def _printed_w(out: str) -> float:
+    return float(out.split("w = ")[1].split()[0])

@@ -25,6 +25,7 @@ BATCH_ROWS = 65_536
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 SNIFFED_DELIMITERS = (";", "\t", "|")   # tried, in this order, when a CSV's header holds no comma
+NAMED_DELIMITERS = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}   # --delimiter tab, …
 MAX_FIELD_BYTES = 1 << 20               # pyarrow reads a CSV in 1 MiB blocks: no row may be longer
 
 
@@ -49,9 +50,7 @@ def csv_options(files, delimiter: str | None = None, encoding: str | None = None
         raise ConfigError(f"Unknown encoding {shown(encoding)}; give a Python codec name such as utf-8, latin-1 "
                           "or cp1252.") from None
     if delimiter is not None:
-        delimiter = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}.get(delimiter.lower()
-                                                                                            if len(delimiter) > 1
-                                                                                            else delimiter, delimiter)
+        delimiter = NAMED_DELIMITERS.get(delimiter.lower(), delimiter)
         if len(delimiter) != 1 or delimiter in "\r\n\"":
             raise ConfigError(f"Invalid delimiter {shown(delimiter)}: give one character such as ';' or '|', or 'tab'.")
         return CsvOptions(delimiter, encoding)

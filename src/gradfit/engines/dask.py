@@ -10,6 +10,7 @@ its tasks recomputed.
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -169,8 +170,9 @@ def local_cluster(attempts: int = CLUSTER_ATTEMPTS):
 
     for attempt in range(1, attempts + 1):
         try:
-            # No dashboard; the scheduler's small HTTP server on a free port (":8787" may be taken).
-            return distributed.LocalCluster(processes=True, dashboard_address=None,
+            # No dashboard; the scheduler's small HTTP server on a free port (":8787" may be taken); the
+            # workers' logs (a failed task, whose error reaches the user as gradfit's message) kept off stderr.
+            return distributed.LocalCluster(processes=True, dashboard_address=None, silence_logs=logging.CRITICAL,
                                             scheduler_kwargs={"dashboard_address": ":0"})
         except Exception as exc:   # distributed raises plain Exceptions ("Nanny failed to start", timeouts)
             if attempt == attempts:
