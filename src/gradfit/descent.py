@@ -105,12 +105,15 @@ def accelerated() -> Rule:
         return AcceleratedState(count, np.zeros_like(theta), 1.0)
 
     def update(grad, state):
-        t_next = (1 + math.sqrt(1 + 4 * state.t * state.t)) / 2
-        velocity = (state.t - 1) / t_next * state.velocity + grad
-        if grad @ velocity < 0:                   # restart: the momentum carried us uphill
+        t = state.t
+        t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        velocity = state.velocity * ((t - 1) / t_next)   # the new arrays are updated in place: the same
+        velocity += grad                                  # arithmetic as β·v + g, half the allocations
+        if grad.dot(velocity) < 0:                # restart: the momentum carried us uphill
             return grad, AcceleratedState(state.count + 1, np.zeros_like(velocity), 1.0)
-        beta_next = (t_next - 1) / ((1 + math.sqrt(1 + 4 * t_next * t_next)) / 2)
-        return grad + beta_next * velocity, AcceleratedState(state.count + 1, velocity, t_next)
+        step = velocity * ((t_next - 1) / ((1 + math.sqrt(1 + 4 * t_next * t_next)) / 2))
+        step += grad
+        return step, AcceleratedState(state.count + 1, velocity, t_next)
 
     return Rule(init, update)
 
@@ -538,6 +541,7 @@ def run(
     rule = rule or gradient_descent()
     lr_at = schedule or (lambda t: lr)
     constant = schedule is None         # the common case: no call per iteration for λ
+    proximal = batches is None and isinstance(rule, ProximalRule)
     theta = np.array(theta0, dtype=objective.dtype)
     state = rule.init(theta) if rule_state is None else rule_state
     loss, grad = objective.loss_and_gradient(theta)
@@ -553,7 +557,7 @@ def run(
     with np.errstate(over="ignore", invalid="ignore"):
         while stop is Stop.MAX_ITER and k < max_iter:
             k += 1
-            if batches is None and isinstance(rule, ProximalRule):
+            if proximal:
                 theta, state = rule.update(theta, grad, lr_at(state.count + 1), state, prox)
             elif batches is None:
                 step, state = rule.update(grad, state)
