@@ -240,3 +240,19 @@ def test_delimiter_tab_by_name_or_escape(cli, tmp_path, given):
 
 def _printed_w(out: str) -> float:
     return float(out.split("w = ")[1].split()[0])
+
+
+def test_explain_and_report_read_other_delimiters_and_encodings(cli, tmp_path):
+    """The learner's commands take --delimiter and --encoding as fit and predict do."""
+    path = tmp_path / "l.csv"
+    path.write_bytes("température;y\n1;3\n2;5\n3;7\n4;9.1\n".encode("latin-1"))
+    refused = cli("explain", path, "--x", "température", "--y", "y", "--delimiter", ";")
+    assert refused.code == 1 and "--encoding" in refused.err
+    explained = cli("explain", path, "--x", "température", "--y", "y", "--delimiter", ";", "--encoding", "latin-1")
+    assert explained.code == 0, explained.err
+    assert "4 rows" in explained.out
+    out = tmp_path / "r.html"
+    reported = cli("report", path, "--x", "température", "--y", "y", "--delimiter", ";", "--encoding", "latin-1",
+                   "--out", out)
+    assert reported.code == 0, reported.err
+    assert "température" in out.read_text(encoding="utf-8")

@@ -428,7 +428,7 @@ OptPenScaleOpt = Annotated[Optional[str], typer.Option("--penalty-scale", metava
 TUTORIAL_SETTINGS = {"lr": 0.01, "iters": 1000, "tol": None, "init": (1.0, 0.0), "loss": "sse", "engine": "python"}
 
 
-def _learner_data(file, x, y, data):
+def _learner_data(file, x, y, data, delimiter=None, encoding=None):
     """The data to explain: FILE's columns, or a tutorial data set (with its test row)."""
     from gradfit.data import as_xy, datasets, load_xy
     from gradfit.errors import ConfigError
@@ -441,7 +441,7 @@ def _learner_data(file, x, y, data):
         return as_xy(dataset.x_train, dataset.y_train), (dataset.x_test, dataset.y_test), f"{dataset.name} data set"
     if not x or not y:
         raise ConfigError("Name the columns to fit: --x COL (repeat for several features) and --y COL.")
-    return load_xy(file, x, y), None, str(file)
+    return load_xy(file, x, y, delimiter=delimiter, encoding=encoding), None, str(file)
 
 
 def _learner_settings(from_file: bool, no_intercept: bool, **given) -> dict:
@@ -563,6 +563,8 @@ def explain_command(
     alpha: OptAlphaOpt = None,
     l1_ratio: OptRatioOpt = None,
     penalty_scale: OptPenScaleOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
 ):
     """Explain a run step by step, as the tutorial does by hand: the derivation, the first step with
     the run's own numbers, the iterations, the result against the exact optimum, the largest stable
@@ -580,7 +582,7 @@ def explain_command(
 
         raise ConfigError(f"Unknown format {fmt!r} (--format); choose one of: text, markdown, html.")
     _check_outputs(plot_dir=plot)
-    xy, test, _ = _learner_data(file, x, y, data)
+    xy, test, _ = _learner_data(file, x, y, data, delimiter, encoding)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
                                  init=_parse_floats(init, "--init"), penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
                                  penalty_scale=penalty_scale)
@@ -641,6 +643,8 @@ def report_command(
     alpha: OptAlphaOpt = None,
     l1_ratio: OptRatioOpt = None,
     penalty_scale: OptPenScaleOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
 ):
     """Write one self-contained HTML report that works offline: the explanation (typeset maths), a slider
     over the iterations moving the fitted line and the point on the loss surface together, the loss
@@ -653,7 +657,7 @@ def report_command(
 
     check_lang(lang)
     _check_outputs(out)
-    xy, test, source = _learner_data(file, x, y, data)
+    xy, test, source = _learner_data(file, x, y, data, delimiter, encoding)
     if file is None:
         source = message(f"report.preset_{data}", lang)
     settings = _learner_settings(file is not None, no_intercept, lr=lr, iters=iters, tol=tol, loss=loss, engine=engine,
