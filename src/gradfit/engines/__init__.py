@@ -179,3 +179,18 @@ def make_objective(engine: str, data, loss: Loss, *, dtype: str = "float64", dev
 def batches_not_supported(engine: str):
     """The error of an engine that cannot walk mini-batches."""
     return ConfigError(f"Mini-batch SGD needs the numpy, torch, stream or dask engine, not {engine!r}.")
+
+
+class FullBatchOnly:
+    """The part of an ``Objective`` for an engine that walks no mini-batches and holds nothing to close."""
+
+    name: str
+
+    def iter_batches(self, batch_size: int, rng):
+        raise batches_not_supported(self.name)
+
+    def batch_gradient(self, batch, theta):
+        raise batches_not_supported(self.name)
+
+    def close(self) -> None:
+        pass

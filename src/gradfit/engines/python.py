@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradfit.engines import batches_not_supported
+from gradfit.engines import FullBatchOnly
 from gradfit.loss import Loss, gram
 from gradfit.model import split
 
 
-class PythonObjective:
+class PythonObjective(FullBatchOnly):
     name = "python"
     dtype = np.dtype(np.float64)
     summary = None
@@ -67,12 +67,3 @@ class PythonObjective:
 
     def gram(self) -> np.ndarray:
         return gram(np.array(self.rows, dtype=np.float64), self.loss.fit_intercept, self.loss.sample_weight)
-
-    def iter_batches(self, batch_size: int, rng):
-        raise batches_not_supported(self.name)
-
-    def batch_gradient(self, batch, theta):
-        raise batches_not_supported(self.name)
-
-    def close(self) -> None:
-        pass

@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from gradfit.engines import batches_not_supported
+from gradfit.engines import FullBatchOnly
 from gradfit.loss import Loss
 from gradfit.model import split
 
@@ -236,7 +236,7 @@ def array_blocks(X: np.ndarray, y: np.ndarray, rows: int = BLOCK_ROWS):
 
 # --- the objective ---------------------------------------------------------------------------
 
-class StatsObjective:
+class StatsObjective(FullBatchOnly):
     """Loss and gradient from a ``Summary``; ``rescan()`` gives another pass over the data (for θ*)."""
 
     name = "stats"
@@ -322,12 +322,3 @@ class StatsObjective:
         if not self.loss.fit_intercept:
             return G
         return np.block([[G, n * xbar[:, None]], [n * xbar[None, :], np.array([[float(n)]])]])
-
-    def iter_batches(self, batch_size: int, rng):
-        raise batches_not_supported(self.name)
-
-    def batch_gradient(self, batch, theta):
-        raise batches_not_supported(self.name)
-
-    def close(self) -> None:
-        pass
