@@ -308,7 +308,7 @@ def fit_command(
     # Ctrl-C from here on: the finished run's final state is saved, and resuming it writes the results.
     CTRL_C.on_interrupt = lambda: keep_finished_run(result.final_state, checkpoint)
     _out(render_fit_json(result, str(file)) if json_out else render_fit(result, str(file)))
-    stopped_short = bool(result.options["tol"]) and not result.converged and not result.stopped_early
+    stopped_short = result.stopped_short
     if stopped_short:   # said on stderr too, with the flags that fix it; the exit code tells scripts
         typer.echo(f"warning: {stopped_short_message(result, voice='cli')}", err=True)
     if summary:

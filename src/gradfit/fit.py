@@ -328,7 +328,7 @@ def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, 
         result.metrics = from_sse(sse, raw.n_rows, raw.summary.M[-1, -1])
     if test is not None:
         result.test_metrics = regression_metrics(test.y, model.predict(test.X))
-    if opts["tol"] and opts["solver"] != "exact" and not result.converged and not result.stopped_early:
+    if result.stopped_short:
         from gradfit.errors import ConvergenceWarning
 
         warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=4)

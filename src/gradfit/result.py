@@ -70,6 +70,12 @@ class FitResult:
         return self.stop_reason is Stop.TOL and (self.options.get("stop") != "gap" or math.isfinite(self.gap_bound))
 
     @property
+    def stopped_short(self) -> bool:
+        """A stopping rule was asked for (``tol``) and the run ended without meeting it, nor stopping early
+        on purpose: what ``fit``'s ConvergenceWarning, the CLI's exit code 4 and GDRegressor's warning say."""
+        return bool(self.options.get("tol")) and not self.converged and not self.stopped_early
+
+    @property
     def stopped_early(self) -> bool:
         """Early stopping ended the run: the held-out rows' error stopped improving (a deliberate stop, not a
         failure to converge; the parameters are not the training optimum)."""

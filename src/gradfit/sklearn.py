@@ -137,7 +137,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.t_ = result.n_updates
         self.loss_curve_ = list(result.history.loss)
         self.converged_, self.stop_reason_, self.lr_ = result.converged, result.stop_reason, result.lr
-        if warn and result.options["tol"] and not result.converged and not result.stopped_early and not (
+        if warn and result.stopped_short and not (
                 result.param_gap is not None and result.param_gap <= AT_OPTIMUM):
             warnings.warn(f"GDRegressor: {result.verdict()}", ConvergenceWarning, stacklevel=3)
         return self
