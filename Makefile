@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-KERNEL := setup.py src/gradfit/engines/_summary.c src/gradfit/engines/_summary_kernel.h
+KERNEL := setup.py src/gradfit/engines/_summary.c src/gradfit/engines/_summary_kernel.h src/gradfit/_rules.c
 
 .PHONY: demo test bench clean system-packages
 

@@ -1,7 +1,8 @@
-"""The one C extension: gradfit's one-pass summary kernel (everything else is in pyproject.toml).
+"""gradfit's two small C extensions (everything else is in pyproject.toml): the stats engine's one-pass
+summary kernel, and the accelerated rule's update in one call.
 
-``optional=True``: where no C compiler is at hand the build still succeeds and
-``gradfit.engines.stats`` falls back to NumPy (same results, a few times slower).
+``optional=True``: where no C compiler is at hand the build still succeeds and ``gradfit.engines.stats``
+and ``gradfit.descent`` fall back to NumPy (same arithmetic, slower).
 """
 
 import sys
@@ -13,5 +14,11 @@ setup(ext_modules=[Extension(
     sources=["src/gradfit/engines/_summary.c"],
     depends=["src/gradfit/engines/_summary_kernel.h"],
     extra_compile_args=[] if sys.platform == "win32" else ["-O3"],
+    optional=True,
+), Extension(
+    "gradfit._rules",
+    sources=["src/gradfit/_rules.c"],
+    # Products rounded before sums, as NumPy's operations round them: the same bits as descent.py's form.
+    extra_compile_args=[] if sys.platform == "win32" else ["-O2", "-ffp-contract=off"],
     optional=True,
 )])
