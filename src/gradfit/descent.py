@@ -370,11 +370,6 @@ def explosion_limit(loss0: float) -> float:
     return min(EXPLODE_FACTOR * loss0, sys.float_info.max) if loss0 > 0 else sys.float_info.max
 
 
-def blew_up(loss: float, loss0: float) -> bool:
-    """The loss is no longer a number, or has grown past ``EXPLODE_FACTOR`` times its start."""
-    return not loss <= explosion_limit(loss0)
-
-
 def diverging(loss: float, loss0: float, lr: float, stable_lr: float) -> bool:
     """Growing, with a learning rate at or above 2/h_max: it would blow up given more iterations."""
     return loss > loss0 and lr >= stable_lr
@@ -570,8 +565,8 @@ def run(
     Stops with ``Stop.TOL`` when the ``certificate`` proves the parameters within ``tol`` of the
     optimum (relative); without one, when the relative change of the loss has been ``tol`` or below
     for ``n_iter_no_change`` iterations in a row ("until the loss almost stops decreasing"); and with
-    ``Stop.DIVERGED`` as soon as the loss blows up (``blew_up``) — or, at the end, when it has
-    grown with a learning rate at or above ``stable_lr`` = 2/h_max. ``schedule(t)`` gives λ_t
+    ``Stop.DIVERGED`` as soon as the loss blows up (above ``explosion_limit``, or NaN) — or, at the end,
+    when it has grown with a learning rate at or above ``stable_lr`` = 2/h_max. ``schedule(t)`` gives λ_t
     (default: ``lr``); with ``batches`` each iteration is an epoch of mini-batch updates.
 
     To resume a run, pass the iteration it had completed as ``start`` with its ``θ`` as
@@ -641,7 +636,7 @@ def run(
                                        batches.rng if batches is not None else None, quiet_iters, loss0)
                 for callback in callbacks:
                     callback(loop_state)
-            if not loss <= limit:               # blew_up(loss, loss0), NaN included
+            if not loss <= limit:               # blown up: above the limit, or NaN
                 stop = Stop.DIVERGED
             elif quiet_iters >= n_iter_no_change:
                 stop = Stop.TOL
