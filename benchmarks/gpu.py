@@ -82,8 +82,6 @@ def main():
 
     import torch
 
-    import gradfit
-
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("no CUDA device here: run with --device cpu, or on a machine with a GPU")
@@ -98,22 +96,8 @@ def main():
     print(f"device {name}, torch {torch.__version__}, n = {args.n:.0e}, d = {args.d}, K = {args.k}, "
           f"best of {args.repeat}")
 
-    rows = []
-    for label, data in (("float64", (X, y)), ("float32", (X32, y32))):
-        Xd, yd = data
-        nbytes = Xd.element_size() * (Xd.numel() + yd.numel())
-        floor = best_of(torch, device, lambda: (Xd.sum(), yd.sum()), args.repeat)
-        rows.append((f"floor-read {label}", floor, floor, nbytes))
-        rows.append((f"floor-copy {label}", best_of(torch, device, lambda: Xd.clone(), args.repeat), floor, nbytes))
-        accumulate = torch.float64
-        rows.append((f"summary {label}" if label == "float64" else "summary float32→64",
-                     best_of(torch, device, lambda: summary(torch, Xd, yd, args.block_rows, accumulate), args.repeat),
-                     floor, nbytes))
-        engine = lambda: gradfit.fit(Xd, yd, engine="torch", device=args.device, dtype=label,  # noqa: E731
-                                     iters=args.k, tol=None)
-        rows.append((f"torch engine {label}, K = {args.k}", best_of(torch, device, engine, min(args.repeat, 3)),
-                     floor, nbytes))
-
+    rows = [row for label, data in (("float64", (X, y)), ("float32", (X32, y32)))
+            for row in measure(torch, device, args, label, *data)]
     reference = moments(*summary(torch, X, y, args.block_rows))
     low = moments(*summary(torch, X32, y32, args.block_rows, torch.float64))
     exact64 = moments(*summary(torch, X32.double(), y32.double(), args.block_rows))
@@ -122,6 +106,26 @@ def main():
     print("| method | seconds | × floor-read | GB/s (X and y once) |\n|---|---|---|---|")
     for label, seconds, floor, nbytes in rows:
         print(f"| {label} | {seconds:.4g} | {seconds / floor:.2f} | {nbytes / seconds / 1e9:.0f} |")
+
+
+def measure(torch, device, args, label: str, X, y) -> list[tuple[str, float, float, int]]:
+    """(method, seconds, the floor's seconds, bytes of X and y) for one dtype's data."""
+    import gradfit
+
+    nbytes = X.element_size() * (X.numel() + y.numel())
+    floor = best_of(torch, device, lambda: (X.sum(), y.sum()), args.repeat)
+
+    def engine():
+        return gradfit.fit(X, y, engine="torch", device=args.device, dtype=label, iters=args.k, tol=None)
+
+    return [
+        (f"floor-read {label}", floor, floor, nbytes),
+        (f"floor-copy {label}", best_of(torch, device, lambda: X.clone(), args.repeat), floor, nbytes),
+        ("summary float64" if label == "float64" else "summary float32→64",
+         best_of(torch, device, lambda: summary(torch, X, y, args.block_rows, torch.float64), args.repeat),
+         floor, nbytes),
+        (f"torch engine {label}, K = {args.k}", best_of(torch, device, engine, min(args.repeat, 3)), floor, nbytes),
+    ]
 
 
 def rel(a, b) -> float:
