@@ -116,15 +116,17 @@ class Scan:
         for columns in self.column_batches(chunk):
             yield np.column_stack([columns[c] for c in self.feature_names]), columns[self.target_name]
 
-    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False):
-        """Every wanted column as float64, a block at a time; NaN refused unless ``allow_missing``."""
+    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False, keep_float32: bool = False):
+        """Every wanted column as float64, a block at a time; NaN refused unless ``allow_missing``. A float32
+        column stays float32 (a view of what pyarrow read) with ``keep_float32``: the summary's kernel reads it
+        where it is."""
         import pyarrow as pa
 
         for c in ([chunk] if chunk else self._file_chunks()):
             row = c.first_row
             for batch in self._record_batches(c):
                 try:
-                    columns = self._to_arrays(batch, c.file, row, allow_missing)
+                    columns = self._to_arrays(batch, c.file, row, allow_missing, keep_float32)
                 except (pa.ArrowException, UnicodeDecodeError) as exc:   # values that cannot be decoded
                     raise _read_error(c.file, self.format, exc, self.csv) from None
                 yield columns
@@ -151,12 +153,14 @@ class Scan:
         except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
             raise _read_error(c.file, self.format, exc, self.csv) from None
 
-    def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False) -> dict[str, np.ndarray]:
+    def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False,
+                   keep_float32: bool = False) -> dict[str, np.ndarray]:
         lines = self.format == "csv" and (lambda i: line_of_row(file, self.csv, i))
         columns = {}
         for name in self.columns:
-            column = column_to_float(_numpy_column(batch.column(name)), name, file=lines, source=f"'{file}'",
-                                     offset=first_row)
+            column = _numpy_column(batch.column(name))
+            if not (keep_float32 and column.dtype == np.float32):
+                column = column_to_float(column, name, file=lines, source=f"'{file}'", offset=first_row)
             if not allow_missing:
                 check_finite(column, name, file=lines, source=f"'{file}'", offset=first_row)
             columns[name] = column
