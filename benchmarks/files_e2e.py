@@ -6,8 +6,10 @@ same file, and the dask engine on a LocalCluster against the stream engine on th
 
 Every run is a child process (its peak RSS is its own, from ``wait4``); the rounds interleave the
 methods and the table gives each one's best round and its range over the rounds; the ratios are given
-for the best rounds and round by round (the fit against the scan of the same round). The page cache is warmed first, so all read from
-memory alike. Methods:
+for the best rounds and round by round (the fit against the scan of the same round). The page cache is
+warmed first, so all read from memory alike. pyarrow decodes on one thread per core, as a user's run
+does (``--arrow-threads 1``: on one; bench.py's ``OMP_NUM_THREADS=1``, meant for BLAS, is not passed
+on: Arrow sizes its own pool from it). Methods:
 
 - ``pyarrow scan``: every batch of the wanted columns (16 features and y; the file has one more, unused)
   read by ``pyarrow.dataset`` with bounded memory (no pre-buffering, read-ahead of one batch, 65 536 rows a
@@ -100,10 +102,10 @@ def write_files(directory: Path, rows: int, csv_rows: int, parts: int):
     return big, csv, parts_dir
 
 
-def child(argv) -> dict:
+def child(argv, env=None) -> dict:
     """Run ``argv``; wall seconds and peak RSS (MiB, GNU time's %M: the child's own, not its parent's)."""
     start = time.perf_counter()
-    process = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True)
+    process = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if process.returncode:
         raise SystemExit(f"{argv[:3]} failed:\n{process.stdout[-2000:]}\n{process.stderr[-2000:]}")
@@ -152,6 +154,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dask", action="store_true")
     parser.add_argument("--formats", default="parquet,csv", help="which files to time: parquet, csv or both")
+    parser.add_argument("--arrow-threads", type=int, default=0,
+                        help="pyarrow's CPU threads in every child (OMP_NUM_THREADS, which Arrow reads); 0: Arrow's "
+                             "default, one per core, as a user runs it")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/gradfit-bench-files"))
     args = parser.parse_args()
     big, csv, parts = write_files(args.dir, args.rows[0], args.csv_rows[0], args.parts)
@@ -174,11 +179,15 @@ def main():
     if args.dask:
         runs |= {f"gradfit.fit engine={e} ({args.parts} files)": [python, "-c", DASK_CHILD, str(parts), e, ",".join(NAMES)]
                  for e in ("stream", "dask")}
+    # bench.py sets OMP_NUM_THREADS=1 for BLAS; Arrow sizes its CPU pool from it too, so the children get their own.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if args.arrow_threads:
+        env["OMP_NUM_THREADS"] = str(args.arrow_threads)
     best, rounds = {}, []
     for _ in range(args.repeat):
         rounds.append({})
         for name, argv in runs.items():
-            r = child(argv)
+            r = child(argv, env)
             if name.startswith("gradfit.fit"):       # the fit's own clock: the cluster's start-up is not the fit's
                 r["seconds"] = json.loads(r["out"].splitlines()[-1])["seconds"]
             rounds[-1][name] = r
@@ -186,7 +195,8 @@ def main():
                 best[name] = r
     sizes = {p.name: p.stat().st_size / 2**30 for p in (big, csv)}
     print(f"big.parquet: {args.rows[0]:.3g} rows, {sizes['big.parquet']:.2f} GiB; big.csv: {args.csv_rows[0]:.3g} rows, "
-          f"{sizes['big.csv']:.2f} GiB; 18 columns (16 features, y, one unused); best of {args.repeat} interleaved rounds")
+          f"{sizes['big.csv']:.2f} GiB; 18 columns (16 features, y, one unused); best of {args.repeat} interleaved rounds; "
+          f"pyarrow CPU threads: {args.arrow_threads or f'default ({os.cpu_count()} cores)'}")
     print("| run | best s | range s | peak RSS (MiB) |\n|---|---|---|---|")
     for name, r in best.items():
         seconds = [one[name]["seconds"] for one in rounds]
