@@ -199,8 +199,11 @@ def test_float32_over_many_tiles_in_every_kernel(isa, d):
 def test_summarize_reads_float32_where_it_is():
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((5000, 4)).astype(np.float32), rng.standard_normal(5000).astype(np.float32)
+    reference = numpy_summary([(X.astype(np.float64), y.astype(np.float64))])
     for X_in in (X, np.asfortranarray(X)):
-        assert_same_summary(summarize([(X_in, y)]), numpy_summary([(X.astype(np.float64), y.astype(np.float64))]))
+        assert_same_summary(summarize([(X_in, y)]), reference)
+    assert_same_summary(numpy_summary([(X, y)]), reference)      # without the kernel: the same float64 sums
+    assert_same_summary(numpy_summary([([X[:, j].copy() for j in range(4)], y)]), reference)
 
 
 def test_the_kernel_refuses_values_that_are_not_float64_or_float32():
