@@ -5,12 +5,18 @@ same file, and the dask engine on a LocalCluster against the stream engine on th
     python benchmarks/files_e2e.py --dask              # also: gradfit.fit on the dask engine vs stream
 
 Every run is a child process (its peak RSS is its own, from ``wait4``); the rounds interleave the
-methods and the table keeps each one's best round. The page cache is warmed first, so all read from
-memory alike. Methods:
+methods and the table gives each one's best round and its range over the rounds; the ratios are given
+for the best rounds and round by round (the fit against the scan of the same round). The page cache is
+warmed first, so all read from memory alike. pyarrow decodes on one thread per core, as a user's run
+does (``--arrow-threads 1``: on one; bench.py's ``OMP_NUM_THREADS=1``, meant for BLAS, is not passed
+on: Arrow sizes its own pool from it). Methods:
 
 - ``pyarrow scan``: every batch of the wanted columns (16 features and y; the file has one more, unused)
-  read with the settings gradfit's reader uses (no pre-buffering, read-ahead of one batch, 65 536 rows a
-  batch) and dropped — the bare cost of reading and decoding, in a Python that imports only pyarrow;
+  read by ``pyarrow.dataset`` with bounded memory (no pre-buffering, read-ahead of one batch, 65 536 rows a
+  batch) and dropped — the bare cost of reading and decoding, in a Python that imports only pyarrow (the
+  reference of issue 11's target);
+- ``pyarrow.parquet scan``: the same with ``pyarrow.parquet.ParquetFile(pre_buffer=False).iter_batches``,
+  the reader gradfit uses for Parquet (it spares ``pyarrow.dataset``'s import of pandas);
 - ``gradfit fit``: the CLI with its defaults (``gradfit fit FILE --x x1 … --x x16 --y y -q``): the
   interpreter, the imports, the scan, conversion and validation, the summary, the iterations, the report;
 - with ``--dask``: ``gradfit.fit(open_files(dir), None, engine=…)`` on a directory of Parquet files,
@@ -52,6 +58,15 @@ for fragment in dataset.get_fragments():
 print(rows)
 """
 
+SCAN_PARQUET = """
+import sys, pyarrow.parquet as pq
+path, columns = sys.argv[1], sys.argv[2].split(",")
+rows = 0
+for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=65_536, columns=columns):
+    rows += batch.num_rows
+print(rows)
+"""
+
 
 def write_files(directory: Path, rows: int, csv_rows: int, parts: int):
     import pyarrow as pa
@@ -87,10 +102,10 @@ def write_files(directory: Path, rows: int, csv_rows: int, parts: int):
     return big, csv, parts_dir
 
 
-def child(argv) -> dict:
+def child(argv, env=None) -> dict:
     """Run ``argv``; wall seconds and peak RSS (MiB, GNU time's %M: the child's own, not its parent's)."""
     start = time.perf_counter()
-    process = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True)
+    process = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if process.returncode:
         raise SystemExit(f"{argv[:3]} failed:\n{process.stdout[-2000:]}\n{process.stderr[-2000:]}")
@@ -138,6 +153,10 @@ def main():
     parser.add_argument("--parts", type=int, default=8, help="Parquet files of the directory the dask run reads")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dask", action="store_true")
+    parser.add_argument("--formats", default="parquet,csv", help="which files to time: parquet, csv or both")
+    parser.add_argument("--arrow-threads", type=int, default=0,
+                        help="pyarrow's CPU threads in every child (OMP_NUM_THREADS, which Arrow reads); 0: Arrow's "
+                             "default, one per core, as a user runs it")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/gradfit-bench-files"))
     args = parser.parse_args()
     big, csv, parts = write_files(args.dir, args.rows[0], args.csv_rows[0], args.parts)
@@ -145,37 +164,57 @@ def main():
     python, gradfit_cli = sys.executable, str(Path(sys.executable).with_name("gradfit"))
     columns = ",".join([*NAMES, "y"])
     xs = [a for c in NAMES for a in ("--x", c)]
+    formats = args.formats.split(",")
     runs = {
         "start-up: python, import pyarrow.dataset": [python, "-c", "import pyarrow.dataset, pyarrow.csv"],
         "start-up: gradfit --help (the CLI's imports)": [gradfit_cli, "fit", "--help"],
-        "pyarrow scan big.parquet": [python, "-c", SCAN, str(big), columns],
-        "gradfit fit big.parquet": [gradfit_cli, "fit", str(big), *xs, "--y", "y", "-q"],
-        "pyarrow scan big.csv": [python, "-c", SCAN, str(csv), columns],
-        "gradfit fit big.csv": [gradfit_cli, "fit", str(csv), *xs, "--y", "y", "-q"],
     }
+    if "parquet" in formats:
+        runs |= {"pyarrow scan big.parquet": [python, "-c", SCAN, str(big), columns],
+                 "pyarrow.parquet scan big.parquet": [python, "-c", SCAN_PARQUET, str(big), columns],
+                 "gradfit fit big.parquet": [gradfit_cli, "fit", str(big), *xs, "--y", "y", "-q"]}
+    if "csv" in formats:
+        runs |= {"pyarrow scan big.csv": [python, "-c", SCAN, str(csv), columns],
+                 "gradfit fit big.csv": [gradfit_cli, "fit", str(csv), *xs, "--y", "y", "-q"]}
     if args.dask:
         runs |= {f"gradfit.fit engine={e} ({args.parts} files)": [python, "-c", DASK_CHILD, str(parts), e, ",".join(NAMES)]
                  for e in ("stream", "dask")}
-    best = {}
+    # bench.py sets OMP_NUM_THREADS=1 for BLAS; Arrow sizes its CPU pool from it too, so the children get their own.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if args.arrow_threads:
+        env["OMP_NUM_THREADS"] = str(args.arrow_threads)
+    best, rounds = {}, []
     for _ in range(args.repeat):
+        rounds.append({})
         for name, argv in runs.items():
-            r = child(argv)
+            r = child(argv, env)
             if name.startswith("gradfit.fit"):       # the fit's own clock: the cluster's start-up is not the fit's
                 r["seconds"] = json.loads(r["out"].splitlines()[-1])["seconds"]
+            rounds[-1][name] = r
             if name not in best or r["seconds"] < best[name]["seconds"]:
                 best[name] = r
     sizes = {p.name: p.stat().st_size / 2**30 for p in (big, csv)}
     print(f"big.parquet: {args.rows[0]:.3g} rows, {sizes['big.parquet']:.2f} GiB; big.csv: {args.csv_rows[0]:.3g} rows, "
-          f"{sizes['big.csv']:.2f} GiB; 18 columns (16 features, y, one unused); best of {args.repeat} interleaved rounds")
-    print("| run | seconds | peak RSS (MiB) |\n|---|---|---|")
+          f"{sizes['big.csv']:.2f} GiB; 18 columns (16 features, y, one unused); best of {args.repeat} interleaved rounds; "
+          f"pyarrow CPU threads: {args.arrow_threads or f'default ({os.cpu_count()} cores)'}")
+    print("| run | best s | range s | peak RSS (MiB) |\n|---|---|---|---|")
     for name, r in best.items():
-        print(f"| {name} | {r['seconds']:.2f} | {r['peak_rss_mib']:.0f} |")
+        seconds = [one[name]["seconds"] for one in rounds]
+        print(f"| {name} | {r['seconds']:.2f} | {min(seconds):.2f}–{max(seconds):.2f} | {r['peak_rss_mib']:.0f} |")
     start_scan = best["start-up: python, import pyarrow.dataset"]["seconds"]
     start_cli = best["start-up: gradfit --help (the CLI's imports)"]["seconds"]
-    for fmt in ("parquet", "csv"):
-        scan, fit = best[f"pyarrow scan big.{fmt}"]["seconds"], best[f"gradfit fit big.{fmt}"]["seconds"]
-        print(f"gradfit fit big.{fmt} at {scan / fit:.2f}× the speed of pyarrow's bounded-memory scan "
-              f"({(scan - start_scan) / (fit - start_cli):.2f}× net of each one's start-up)")
+    references = [("pyarrow scan", "pyarrow's bounded-memory dataset scan")]
+    references += [("pyarrow.parquet scan", "pyarrow.parquet's own reader")] if "parquet" in formats else []
+    for fmt in formats:
+        fit = best[f"gradfit fit big.{fmt}"]["seconds"]
+        for key, what in references:
+            if f"{key} big.{fmt}" not in best:
+                continue
+            scan = best[f"{key} big.{fmt}"]["seconds"]
+            per_round = [one[f"{key} big.{fmt}"]["seconds"] / one[f"gradfit fit big.{fmt}"]["seconds"] for one in rounds]
+            print(f"gradfit fit big.{fmt} at {scan / fit:.2f}× the speed of {what} (best rounds; round by round "
+                  f"{min(per_round):.2f}–{max(per_round):.2f}; {(scan - start_scan) / (fit - start_cli):.2f}× "
+                  "net of each one's start-up)")
     if args.dask:
         keys = [k for k in best if k.startswith("gradfit.fit")]
         print(f"dask / stream: {best[keys[1]]['seconds'] / best[keys[0]]['seconds']:.2f}")

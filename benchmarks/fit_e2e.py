@@ -14,8 +14,12 @@ from other processes hits all methods alike); the table keeps each method's best
   (``tol=None`` turns the stopping rule off so every run does the same work), validation, the
   warnings, MSE/RMSE/R²; ``+mae`` reads ``result.metrics["mae"]`` too (one more pass, only then);
 - ``fit defaults``: ``gradfit.fit(X, y)`` with nothing else (the certified stop decides K);
-- the same fit on a Fortran-ordered copy of X and on a float32 copy of X (ratios to the float64
-  floor: what a user with those arrays pays, copies included — float32 is converted to float64 once);
+- the same fit on a Fortran-ordered copy of X, on a float32 copy of X, and on float32 X and y (ratios to
+  the float64 floor: what a user with those arrays pays; ``floor-sum float32`` is one read of the float32
+  arrays, half the bytes). The summary's kernel reads all of them where they are (float32 widened as it is
+  loaded, Fortran order a few columns at a time); the column ``new MiB`` is each method's peak of new
+  memory (tracemalloc, one run apart from the timed ones), which names any copy: a copy of X would show
+  as X's size (or twice a float32 X's);
 - ``loop µs/iter``: ``descent.run`` alone on the standardized summary, accelerated rule, 10⁴
   iterations, without a stopping test (``tol=None``), with a default fit's stopping test every iteration
   (``tol=1e-300``, never met) and with the certificate evaluated in full every iteration (``tol=-1``).
@@ -52,7 +56,7 @@ def methods(X, y, K):
     from gradfit.engines.stats import summarize
 
     v = np.ones(X.shape[1])
-    XF, X32 = np.asfortranarray(X), X.astype(np.float32)
+    XF, X32, y32 = np.asfortranarray(X), X.astype(np.float32), y.astype(np.float32)
 
     def mae():
         gradfit.fit(X, y, iters=K, tol=None).metrics["mae"]
@@ -60,13 +64,27 @@ def methods(X, y, K):
     return {
         "floor-sum": lambda: (np.add.reduce(X.reshape(-1)), np.add.reduce(y)),
         "floor-gemv": lambda: (X @ v, y.sum()),
+        "floor-sum float32": lambda: (np.add.reduce(X32.reshape(-1)), np.add.reduce(y32)),
         "summary": lambda: summarize([(X, y)]),
         f"fit K={K}": lambda: gradfit.fit(X, y, iters=K, tol=None),
         f"fit K={K} +mae": mae,
         "fit defaults": lambda: gradfit.fit(X, y),
         f"fit K={K} Fortran X": lambda: gradfit.fit(XF, y, iters=K, tol=None),
         f"fit K={K} float32 X": lambda: gradfit.fit(X32, y, iters=K, tol=None),
+        f"fit K={K} float32 X and y": lambda: gradfit.fit(X32, y32, iters=K, tol=None),
     }
+
+
+def new_memory_mib(f) -> float:
+    """The peak of memory allocated while ``f`` runs (tracemalloc sees NumPy's arrays), in MiB."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        f()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
 
 
 def loop_us_per_iteration(X, y, iters=10_000) -> float:
@@ -117,13 +135,16 @@ def main():
             for name, f in runs.items():
                 best[name] = min(best[name], timed(f))
         result = gradfit.fit(X, y)
+        memory = {name: new_memory_mib(f) for name, f in runs.items() if name.startswith(("summary", "fit"))}
         print(f"\nn = {n:.0e}, d = {args.d}; best of {args.repeat} interleaved rounds "
-              f"(fit defaults ran {result.n_iter} iterations, stop {result.stop_reason})")
-        print("| method | seconds | × floor-sum | × floor-gemv |\n|---|---|---|---|")
+              f"(fit defaults ran {result.n_iter} iterations, stop {result.stop_reason}); "
+              f"X is {X.nbytes / 2**20:.0f} MiB as float64")
+        print("| method | seconds | × floor-sum | × floor-gemv | new MiB |\n|---|---|---|---|---|")
         for name, s in best.items():
-            print(f"| {name} | {s:.4f} | {s / best['floor-sum']:.2f} | {s / best['floor-gemv']:.2f} |")
+            mib = f"{memory[name]:.1f}" if name in memory else ""
+            print(f"| {name} | {s:.4f} | {s / best['floor-sum']:.2f} | {s / best['floor-gemv']:.2f} | {mib} |")
         for label, us in loop_us_per_iteration(X, y).items():
-            print(f"| loop µs/iter (d = {args.d}, accelerated, {label}) | {us:.2f} µs | | |")
+            print(f"| loop µs/iter (d = {args.d}, accelerated, {label}) | {us:.2f} µs | | | |")
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()

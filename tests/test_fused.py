@@ -41,9 +41,11 @@ def error_of(call):
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 60), d=st.integers(1, 5),
        bad=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6),
-                              st.sampled_from([math.nan, math.inf, -math.inf])), min_size=1, max_size=4))
-def test_a_nan_or_infinity_anywhere_gives_the_same_message_through_the_summary(seed, n, d, bad):
+                              st.sampled_from([math.nan, math.inf, -math.inf])), min_size=1, max_size=4),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_a_nan_or_infinity_anywhere_gives_the_same_message_through_the_summary(seed, n, d, bad, dtype):
     X, y = data(seed, n, d)
+    X, y = X.astype(dtype), y.astype(dtype)      # float32: read by the summary as float32, named the same
     for i, j, value in bad:
         if j % (d + 1) == d:
             y[i % n] = value
@@ -123,6 +125,28 @@ def test_fortran_ordered_and_float32_inputs_give_the_same_fit():
     assert c.engine == f.engine == single.engine == "stats"
     np.testing.assert_allclose(f.model.theta, c.model.theta, rtol=1e-12)
     np.testing.assert_array_equal(single.model.theta, reference.model.theta)
+
+
+@pytest.mark.parametrize("layout", ["float32", "float32 X and y", "fortran"])
+def test_a_default_fit_makes_no_copy_of_float32_or_fortran_ordered_data(layout):
+    """The summary's kernel reads float32 rows and Fortran-ordered columns where they are: the fit's peak of
+    new memory stays far below one copy of X (a float64 copy of a float32 X is twice its size)."""
+    import tracemalloc
+
+    X, y = data(8, 200_000, 8)
+    if layout == "fortran":
+        X = np.asfortranarray(X)
+    else:
+        X, y = X.astype(np.float32), y.astype(np.float32) if layout == "float32 X and y" else y
+    gradfit.fit(X[:1000], y[:1000])          # imports and first-call caches, outside the measurement
+    tracemalloc.start()
+    try:
+        result = gradfit.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.engine == "stats"
+    assert peak < 0.25 * X.nbytes, f"peak {peak / 1e6:.1f} MB for X of {X.nbytes / 1e6:.1f} MB"
 
 
 # --- no extra pass -----------------------------------------------------------------------------

@@ -140,3 +140,77 @@ def test_kernel_rejects_mismatched_buffers():
         stats._summary.accumulate(X, y, shift, np.zeros((3, 3)), np.zeros(4))
     with pytest.raises(ValueError, match="no vax kernel"):
         stats._summary.accumulate(X, y, shift, np.zeros((4, 4)), np.zeros(4), "vax")
+
+
+# --- float32 input: read where it is, summed in float64 -----------------------------------------------
+
+def upcast_sums(X, y, shift):
+    """The reference: NumPy on the float64 values of the float32 data."""
+    Z = np.column_stack([np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)]) - shift
+    return Z.T @ Z, Z.sum(axis=0), np.abs(Z).sum(axis=0)
+
+
+def assert_sums_agree(S, s, reference, rtol=1e-12):
+    S_ref, s_ref, size = reference
+    scale = np.sqrt(np.outer(np.diag(S_ref), np.diag(S_ref))) + 1e-300
+    assert np.max(np.abs(S - S_ref) / scale) < rtol
+    assert np.max(np.abs(s - s_ref) / (size + 1e-300)) < rtol
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 900), d=st.integers(1, 40), seed=st.integers(0, 2**32 - 1),
+       isa=st.sampled_from(stats._summary.KERNELS if stats._summary else ["none"]),
+       layout=st.sampled_from(["rows", "columns", "mixed columns", "float64 X, float32 y"]))
+def test_float32_rows_and_columns_give_numpys_float64_sums_of_the_same_values(n, d, seed, isa, layout):
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((n, d)) * rng.uniform(0.01, 100, d) + rng.uniform(-1e3, 1e3, d)).astype(np.float32)
+    y = (X @ rng.standard_normal(d).astype(np.float32) + rng.standard_normal(n)).astype(np.float32)
+    shift = np.append(X[:7].mean(axis=0, dtype=np.float64), y[:7].mean(dtype=np.float64))
+    S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
+    if layout == "rows":
+        stats._summary.accumulate(X, y, shift, S, s, isa)
+    elif layout == "float64 X, float32 y":
+        X = X.astype(np.float64)
+        stats._summary.accumulate(X, y, shift, S, s, isa)
+    else:       # each column contiguous; "mixed": every third one float64, so that W-wide groups break up
+        columns = [np.ascontiguousarray(X[:, j], dtype=np.float64 if layout == "mixed columns" and j % 3 == 1
+                                        else np.float32) for j in range(d)]
+        stats._summary.accumulate_columns(columns, y, shift, S, s, isa)
+    assert_sums_agree(S, s, upcast_sums(X, y, shift))
+
+
+@pytest.mark.parametrize("isa", stats._summary.KERNELS if stats._summary else [])
+@pytest.mark.parametrize("d", [1, 8, 16, 33])
+def test_float32_over_many_tiles_in_every_kernel(isa, d):
+    rng = np.random.default_rng(d + 7)
+    n = 20_011                          # several flushes, a ragged last tile, rows left over after the transposes
+    X, y = (rng.standard_normal((n, d)) + 5.0).astype(np.float32), (rng.standard_normal(n) - 3.0).astype(np.float32)
+    shift = np.append(X[:10].mean(axis=0, dtype=np.float64), y[:10].mean(dtype=np.float64))
+    reference = upcast_sums(X, y, shift)
+    for columns in (False, True):
+        S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
+        if columns:
+            stats._summary.accumulate_columns([np.ascontiguousarray(X[:, j]) for j in range(d)], y, shift, S, s, isa)
+        else:
+            stats._summary.accumulate(X, y, shift, S, s, isa)
+        assert_sums_agree(S, s, reference)
+
+
+def test_summarize_reads_float32_where_it_is():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((5000, 4)).astype(np.float32), rng.standard_normal(5000).astype(np.float32)
+    reference = numpy_summary([(X.astype(np.float64), y.astype(np.float64))])
+    for X_in in (X, np.asfortranarray(X)):
+        assert_same_summary(summarize([(X_in, y)]), reference)
+    assert_same_summary(numpy_summary([(X, y)]), reference)      # without the kernel: the same float64 sums
+    assert_same_summary(numpy_summary([([X[:, j].copy() for j in range(4)], y)]), reference)
+
+
+def test_the_kernel_refuses_values_that_are_not_float64_or_float32():
+    y, shift, S, s = np.ones(4), np.zeros(3), np.zeros((3, 3)), np.zeros(3)
+    with pytest.raises(ValueError, match="X must hold float64 or float32"):
+        stats._summary.accumulate(np.ones((4, 2), dtype=np.int64), y, shift, S, s)
+    with pytest.raises(ValueError, match="a column must hold float64 or float32"):
+        stats._summary.accumulate_columns([np.ones(4), np.ones(4, dtype=np.float16)], y, shift, S, s)
+    with pytest.raises(ValueError, match="y must hold float64 or float32"):
+        stats._summary.accumulate(np.ones((4, 2)), np.ones(4, dtype=np.int32), shift, S, s)

@@ -168,8 +168,8 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
                            summarizable=huber is None)
     if isinstance(data, Scan) and engine in IN_MEMORY:
         data = read_all(data, dropna=opts["dropna"])
-    if isinstance(data, XY) and engine != "stats":
-        data = data.verified()
+    if isinstance(data, XY) and engine != "stats":     # float32 stays float32 for the stats engine alone
+        data = data.verified().float64()
     if opts["test_fraction"] is not None:
         data, test = split(data, opts["test_fraction"], opts["seed"])
     validation = None
@@ -479,8 +479,9 @@ def _data_fingerprint(data, raw) -> dict:
         arrays = (data.X, data.y) + (() if data.weight is None else (data.weight,))
         n = max(data.n_rows, 1)
         with np.errstate(all="ignore"):
-            mean = np.append(data.X.sum(axis=0), data.y.sum()) / n
-            rms = np.sqrt(np.append(np.einsum("ij,ij->j", data.X, data.X), data.y @ data.y) / n)
+            mean = np.append(data.X.sum(axis=0, dtype=np.float64), data.y.sum(dtype=np.float64)) / n
+            rms = np.sqrt(np.append(np.einsum("ij,ij->j", data.X, data.X, dtype=np.float64),
+                                    np.dot(data.y, data.y.astype(np.float64, copy=False))) / n)
         return checkpoints.fingerprint(data.n_rows, columns, mean, rms, rows=arrays)
     summary = raw.summary
     scale = np.sqrt(np.maximum(np.diag(summary.M), 0.0) / max(summary.n, 1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -52,6 +52,13 @@ class XY:
         weight = None if self.weight is None else self.weight[rows]
         return XY(self.X[rows], self.y[rows], self.feature_names, self.target_name, self.source, weight,
                   self.finite_unchecked)
+
+    def float64(self) -> "XY":
+        """The same data with X and y as float64: itself, or a copy of float32 arrays (``as_xy`` keeps them
+        for the one-pass summary, which reads float32 where it is; every other engine computes on float64)."""
+        if self.X.dtype == np.float64 and self.y.dtype == np.float64:
+            return self
+        return replace(self, X=self.X.astype(np.float64), y=self.y.astype(np.float64, copy=False))
 
     def verified(self) -> "XY":
         """The same data with the finiteness check done: a ``DataError`` naming the first column and
@@ -285,14 +292,15 @@ def check_magnitude(arr: np.ndarray, column: str, *, file=False, source: str = "
     )
 
 
-def as_features(X, *, n_features: int | None = None, names=None, check: bool = True) -> np.ndarray:
-    """X as a 2-D float64 array (n×d). A flat list is one feature, one value per row; a
-    ``scipy.sparse`` matrix stays sparse (CSR), checked."""
+def as_features(X, *, n_features: int | None = None, names=None, check: bool = True,
+                keep_float32: bool = False) -> np.ndarray:
+    """X as a 2-D float64 array (n×d) (float32 kept as it is with ``keep_float32``). A flat list is one
+    feature, one value per row; a ``scipy.sparse`` matrix stays sparse (CSR), checked."""
     if is_sparse(X):
         return sparse_features(X, n_features=n_features)
     if _is_frame(X):
         return _frame_to_array(X, check)[0]
-    arr = _to_float_array(X, "X")
+    arr = _to_float_array(X, "X", keep_float32)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
     if arr.ndim == 1:
@@ -316,8 +324,9 @@ def as_features(X, *, n_features: int | None = None, names=None, check: bool = T
     return arr
 
 
-def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
-    """y as a 1-D float64 array; a single column (n×1) is accepted and flattened."""
+def as_target(y, check: bool = True, keep_float32: bool = False) -> tuple[np.ndarray, str]:
+    """y as a 1-D float64 array (float32 kept with ``keep_float32``); a single column (n×1) is accepted and
+    flattened."""
     name = "y"
     if is_sparse(y):
         y = y.toarray()
@@ -331,7 +340,7 @@ def as_target(y, check: bool = True) -> tuple[np.ndarray, str]:
         name = y.name
         arr = column_to_float(y.to_numpy(), name)
     else:
-        arr = _to_float_array(y, "y")
+        arr = _to_float_array(y, "y", keep_float32)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -351,6 +360,8 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
     ``defer_finite=True`` (without ``dropna`` and weights) leaves the finiteness of X and y to the
     caller, who reads the data anyway (``XY.finite_unchecked``; ``XY.verified()`` does the check):
     ``gradfit.fit`` lets the one-pass summary find a NaN or an infinity instead of a pass of its own.
+    With ``defer_finite`` float32 arrays are also kept as they are (no copy): the one-pass summary reads them in
+    float32 and sums in float64; ``XY.float64()`` gives the float64 copy that every other engine reads.
     """
     if is_sparse(X) and sample_weight is None:
         return _sparse_xy(X, y, feature_names, dropna, min_rows)
@@ -359,14 +370,14 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
     if _is_frame(X):
         Xa, names = _frame_to_array(X, check=False)
     else:
-        Xa = as_features(X, names=None, check=False)
+        Xa = as_features(X, names=None, check=False, keep_float32=defer_finite)
         names = default_feature_names(Xa.shape[1])
     if feature_names is not None:
         names = tuple(str(n) for n in feature_names)
         if len(names) != Xa.shape[1]:
             raise DataError(f"{len(names)} feature names given for {Xa.shape[1]} feature columns.")
         check_distinct(names, "feature_names name")
-    ya, target = as_target(y, check=False)
+    ya, target = as_target(y, check=False, keep_float32=defer_finite)
     if Xa.shape[0] != ya.shape[0]:
         raise DataError(
             f"X has {Xa.shape[0]} rows but y has {ya.shape[0]}; they must have one value of y per "
@@ -379,6 +390,7 @@ def as_xy(X, y, *, feature_names=None, sample_weight=None, dropna: bool = False,
             raise DataError(f"sample_weight has {weight.shape[0]} values for {Xa.shape[0]} rows; give one per row.")
     if defer_finite and not dropna and weight is None and Xa.shape[0] >= min_rows:
         return XY(Xa, ya, tuple(names), target, None, None, finite_unchecked=True)
+    Xa, ya = Xa.astype(np.float64, copy=False), ya.astype(np.float64, copy=False)
     return checked(Xa, ya, tuple(names), target, weight, dropna=dropna, min_rows=min_rows)
 
 
@@ -435,7 +447,7 @@ def check_rows(n: int, source: str = "the data", min_rows: int = MIN_ROWS) -> No
         )
 
 
-def _to_float_array(obj, label: str) -> np.ndarray:
+def _to_float_array(obj, label: str, keep_float32: bool = False) -> np.ndarray:
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # a torch tensor
         obj = obj.detach().cpu().numpy()
     try:
@@ -445,6 +457,8 @@ def _to_float_array(obj, label: str) -> np.ndarray:
             f"{label} is ragged: its rows have different lengths. Give every row the same number "
             "of values."
         ) from None
+    if keep_float32 and arr.dtype == np.float32:
+        return arr
     if arr.dtype.kind in "biuf":
         return arr.astype(np.float64, copy=False)
     if arr.dtype == object and arr.ndim >= 1 and any(isinstance(r, (list, tuple)) for r in arr.flat):

@@ -116,15 +116,17 @@ class Scan:
         for columns in self.column_batches(chunk):
             yield np.column_stack([columns[c] for c in self.feature_names]), columns[self.target_name]
 
-    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False):
-        """Every wanted column as float64, a block at a time; NaN refused unless ``allow_missing``."""
+    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False, keep_float32: bool = False):
+        """Every wanted column as float64, a block at a time; NaN refused unless ``allow_missing``. A float32
+        column stays float32 (a view of what pyarrow read) with ``keep_float32``: the summary's kernel reads it
+        where it is."""
         import pyarrow as pa
 
         for c in ([chunk] if chunk else self._file_chunks()):
             row = c.first_row
             for batch in self._record_batches(c):
                 try:
-                    columns = self._to_arrays(batch, c.file, row, allow_missing)
+                    columns = self._to_arrays(batch, c.file, row, allow_missing, keep_float32)
                 except (pa.ArrowException, UnicodeDecodeError) as exc:   # values that cannot be decoded
                     raise _read_error(c.file, self.format, exc, self.csv) from None
                 yield columns
@@ -137,22 +139,28 @@ class Scan:
         import pyarrow as pa
 
         try:
-            fragment = next(iter(_dataset([c.file], self.format, self.columns, self.csv).get_fragments()))
-            if c.row_group is not None:
-                fragment = fragment.subset(row_group_ids=[c.row_group])
-            # No pre-buffering and little read-ahead: memory stays at a few batches.
+            if self.format == "parquet":
+                # pyarrow.parquet's own reader: a row group's column chunks read page by page (no pre-buffering),
+                # the columns decoded in parallel; it needs neither pyarrow.dataset nor the pandas that it imports.
+                with _parquet_file(c.file) as f:
+                    yield from f.iter_batches(batch_size=BATCH_ROWS, columns=self.columns, use_threads=True,
+                                              row_groups=None if c.row_group is None else [c.row_group])
+                return
+            fragment = next(iter(_csv_dataset([c.file], self.columns, self.csv).get_fragments()))
+            # Little read-ahead: memory stays at a few batches.
             yield from fragment.to_batches(columns=self.columns, batch_size=BATCH_ROWS,
-                                           batch_readahead=1, fragment_readahead=1,
-                                           fragment_scan_options=_scan_options(self.format))
+                                           batch_readahead=1, fragment_readahead=1)
         except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
             raise _read_error(c.file, self.format, exc, self.csv) from None
 
-    def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False) -> dict[str, np.ndarray]:
+    def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False,
+                   keep_float32: bool = False) -> dict[str, np.ndarray]:
         lines = self.format == "csv" and (lambda i: line_of_row(file, self.csv, i))
         columns = {}
         for name in self.columns:
-            column = column_to_float(_numpy_column(batch.column(name)), name, file=lines, source=f"'{file}'",
-                                     offset=first_row)
+            column = _numpy_column(batch.column(name))
+            if not (keep_float32 and column.dtype == np.float32):
+                column = column_to_float(column, name, file=lines, source=f"'{file}'", offset=first_row)
             if not allow_missing:
                 check_finite(column, name, file=lines, source=f"'{file}'", offset=first_row)
             columns[name] = column
@@ -160,11 +168,21 @@ class Scan:
 
 
 def _numpy_column(array):
-    """An Arrow column as numpy: decimals as float64 (Parquet's exact numbers are still numbers)."""
+    """An Arrow column as numpy: decimals as float64 (Parquet's exact numbers are still numbers).
+
+    A column of numbers without nulls is a view of its Arrow buffer (no copy; pyarrow's ``to_numpy`` would
+    import pandas, a fifth of a second, for its conversion machinery)."""
     import pyarrow as pa
 
     if pa.types.is_decimal(array.type):
         array = array.cast(pa.float64())
+    kind = "f" if pa.types.is_floating(array.type) else "i" if pa.types.is_signed_integer(array.type) else \
+        "u" if pa.types.is_unsigned_integer(array.type) else None
+    if kind and array.null_count == 0:
+        dtype = np.dtype(f"{kind}{array.type.bit_width // 8}")
+        if not len(array):
+            return np.empty(0, dtype)
+        return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
     return array.to_numpy(zero_copy_only=False)
 
 
@@ -332,12 +350,10 @@ def _format_of(f: str) -> str:
     return "parquet" if Path(f).suffix.lower() in PARQUET_SUFFIXES else "csv"
 
 
-def _dataset(files, fmt: str, columns, options: CsvOptions = CsvOptions()):
+def _csv_dataset(files, columns, options: CsvOptions = CsvOptions()):
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    if fmt == "parquet":
-        return ds.dataset(files, format="parquet")
     return ds.dataset(files, format=_csv_format(options, {c: pa.float64() for c in columns}))
 
 
@@ -353,21 +369,20 @@ def _csv_format(options: CsvOptions, column_types=None):
         convert_options=pcsv.ConvertOptions(column_types=column_types or {}))
 
 
-def _scan_options(fmt: str):
-    import pyarrow.dataset as ds
-
-    return ds.ParquetFragmentScanOptions(pre_buffer=False) if fmt == "parquet" else None
-
-
-def _parquet_metadata(f: str):
-    """A Parquet file's footer (row groups, rows), or the message for a file that is not readable."""
+def _parquet_file(f: str):
+    """A Parquet file opened for reading (its footer read), or the message for a file that is not readable."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(f).metadata
+        return pq.ParquetFile(f, pre_buffer=False)
     except (pa.ArrowException, OSError) as exc:
         raise _read_error(f, "parquet", exc) from None
+
+
+def _parquet_metadata(f: str):
+    """A Parquet file's footer (row groups, rows), or the message for a file that is not readable."""
+    return _parquet_file(f).metadata
 
 
 def _schema_names(f: str, fmt: str, options: CsvOptions = CsvOptions()) -> list[str]:
@@ -376,7 +391,6 @@ def _schema_names(f: str, fmt: str, options: CsvOptions = CsvOptions()) -> list[
 
 def _schema(f: str, fmt: str, options: CsvOptions = CsvOptions()):
     import pyarrow as pa
-    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     try:
@@ -384,6 +398,8 @@ def _schema(f: str, fmt: str, options: CsvOptions = CsvOptions()):
             schema = pq.read_schema(f)
             check_distinct(schema.names, f"'{f}' names")
             return schema
+        import pyarrow.dataset as ds
+
         schema = ds.dataset([f], format=_csv_format(options)).schema
         schema.names   # decoded here: a header in another encoding fails now, with its message
         return schema

@@ -4,7 +4,8 @@
  *     accumulate_columns(columns, y, K, S, s)    the same with X as d separate contiguous columns
  *     quadratic(M, mean, θ, gradient, n, λ)    the stats objective's loss and gradient at θ from the summary
  *
- * X: n × d and y: n, float64, C-contiguous; K: d + 1; S: (d + 1) × (d + 1) and s: d + 1, writable.
+ * X: n × d and y: n, C-contiguous, float64 or float32 (widened as they are loaded: float32 data are never
+ * copied, and their sums are float64's); K: d + 1 float64; S: (d + 1) × (d + 1) and s: d + 1, writable float64.
  * NumPy's way is a shifted copy of each block and then a BLAS syrk: two trips through the data.
  * Here each tile of rows is shifted into a small buffer that stays in the L1 cache and multiplied
  * there at once, with the sums held in vector registers (_summary_kernel.h); the version for the
@@ -43,52 +44,106 @@ static inline __attribute__((always_inline)) void fetch_ahead(struct ahead *pf)
     }
 }
 
-typedef void run_fn(const double *, const double *, const double *, size_t, size_t, size_t, size_t,
+typedef void run_fn(const void *, int, const void *, int, const double *, size_t, size_t, size_t, size_t,
                     double *, double *, double *);
-typedef void runcols_fn(const double *const *, const double *, const double *, size_t, size_t, size_t, size_t,
-                        double *, double *, double *);
+typedef void runcols_fn(const void *const *, const char *, const void *, int, const double *, size_t, size_t, size_t,
+                        size_t, double *, double *, double *);
 
 #define VEC v2d
+#define VECF v2f
 #define W 2
 #define JB_MAX 8
 #define SUFFIX generic
 #define TARGET_ATTR
 typedef double v2d __attribute__((vector_size(16)));
+typedef float v2f __attribute__((vector_size(8)));
+typedef long long v2i __attribute__((vector_size(16)));
+/* a[u] holds W rows of column u; t[i] gets row i of those W columns (a W × W transpose in registers) */
+#define TRANSPOSE(a, t)                                                         \
+    do {                                                                        \
+        t[0] = __builtin_shuffle(a[0], a[1], (v2i){0, 2});                      \
+        t[1] = __builtin_shuffle(a[0], a[1], (v2i){1, 3});                      \
+    } while (0)
 #include "_summary_kernel.h"
 #undef VEC
+#undef VECF
 #undef W
 #undef JB_MAX
 #undef SUFFIX
 #undef TARGET_ATTR
+#undef TRANSPOSE
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_WIDE 1
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v8d __attribute__((vector_size(64)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef long long v4i __attribute__((vector_size(32)));
+typedef long long v8i __attribute__((vector_size(64)));
+
+/* Pairs of rows interleaved, then pairs of pairs (then quadruples): log2(W) rounds of shuffles. */
+#define TRANSPOSE4(a, t)                                                        \
+    do {                                                                        \
+        VEC s0 = __builtin_shuffle(a[0], a[1], (v4i){0, 4, 2, 6});              \
+        VEC s1 = __builtin_shuffle(a[0], a[1], (v4i){1, 5, 3, 7});              \
+        VEC s2 = __builtin_shuffle(a[2], a[3], (v4i){0, 4, 2, 6});              \
+        VEC s3 = __builtin_shuffle(a[2], a[3], (v4i){1, 5, 3, 7});              \
+        t[0] = __builtin_shuffle(s0, s2, (v4i){0, 1, 4, 5});                    \
+        t[1] = __builtin_shuffle(s1, s3, (v4i){0, 1, 4, 5});                    \
+        t[2] = __builtin_shuffle(s0, s2, (v4i){2, 3, 6, 7});                    \
+        t[3] = __builtin_shuffle(s1, s3, (v4i){2, 3, 6, 7});                    \
+    } while (0)
+
+#define TRANSPOSE8(a, t)                                                        \
+    do {                                                                        \
+        VEC s[8], q[8];                                                         \
+        for (int h = 0; h < 8; h += 2) {                                        \
+            s[h] = __builtin_shuffle(a[h], a[h + 1], (v8i){0, 8, 2, 10, 4, 12, 6, 14}); \
+            s[h + 1] = __builtin_shuffle(a[h], a[h + 1], (v8i){1, 9, 3, 11, 5, 13, 7, 15}); \
+        }                                                                       \
+        for (int h = 0; h < 8; h += 4)                                          \
+            for (int e = 0; e < 2; e++) {                                       \
+                q[h + e] = __builtin_shuffle(s[h + e], s[h + e + 2], (v8i){0, 1, 8, 9, 4, 5, 12, 13}); \
+                q[h + e + 2] = __builtin_shuffle(s[h + e], s[h + e + 2], (v8i){2, 3, 10, 11, 6, 7, 14, 15}); \
+            }                                                                   \
+        for (int e = 0; e < 4; e++) {                                           \
+            t[e] = __builtin_shuffle(q[e], q[e + 4], (v8i){0, 1, 2, 3, 8, 9, 10, 11}); \
+            t[e + 4] = __builtin_shuffle(q[e], q[e + 4], (v8i){4, 5, 6, 7, 12, 13, 14, 15}); \
+        }                                                                       \
+    } while (0)
 
 #define VEC v4d
+#define VECF v4f
+#define TRANSPOSE TRANSPOSE4
 #define W 4
 #define JB_MAX 8
 #define SUFFIX avx2
 #define TARGET_ATTR __attribute__((target("avx2,fma")))
 #include "_summary_kernel.h"
 #undef VEC
+#undef VECF
 #undef W
 #undef JB_MAX
 #undef SUFFIX
 #undef TARGET_ATTR
+#undef TRANSPOSE
 
 #define VEC v8d
+#define VECF v8f
+#define TRANSPOSE TRANSPOSE8
 #define W 8
 #define JB_MAX 16
 #define SUFFIX avx512
 #define TARGET_ATTR __attribute__((target("avx512f")))
 #include "_summary_kernel.h"
 #undef VEC
+#undef VECF
 #undef W
 #undef JB_MAX
 #undef SUFFIX
 #undef TARGET_ATTR
+#undef TRANSPOSE
 #endif
 
 struct kernel {
@@ -125,11 +180,29 @@ static double *zeroed(size_t count)
     return p;
 }
 
+/* The buffer obj as float64 or float32 values, C-contiguous: 1 and its view in b (its float32-ness in *f32),
+ * or 0 with a ValueError naming it. */
+static int floats(PyObject *obj, Py_buffer *b, int *f32, const char *name)
+{
+    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return 0;
+    const char *fmt = b->format ? b->format : "B";
+    if (*fmt == '@' || *fmt == '=' || *fmt == '<')
+        fmt++;
+    if ((fmt[0] == 'd' || fmt[0] == 'f') && !fmt[1] && b->itemsize == (fmt[0] == 'd' ? 8 : 4)) {
+        *f32 = fmt[0] == 'f';
+        return 1;
+    }
+    PyErr_Format(PyExc_ValueError, "accumulate: %s must hold float64 or float32 values, not '%s'", name, b->format);
+    PyBuffer_Release(b);
+    return 0;
+}
+
 static int length_is(Py_buffer *b, Py_ssize_t count, const char *name)
 {
-    if (b->len == count * (Py_ssize_t)sizeof(double))
+    if (b->len == count * b->itemsize)
         return 1;
-    PyErr_Format(PyExc_ValueError, "%s has %zd bytes, expected %zd float64", name, b->len, count);
+    PyErr_Format(PyExc_ValueError, "%s has %zd values, expected %zd", name, b->len / b->itemsize, count);
     return 0;
 }
 
@@ -146,8 +219,8 @@ static const struct kernel *kernel_for(const char *isa)
 }
 
 /* Run the pass (rows of X, or columns cols when X is NULL) and add its sums into S and s. */
-static int run_pass(const struct kernel *kernel, const double *X, const double *const *cols, const double *y,
-                    Py_ssize_t n, Py_ssize_t D, const double *K, double *Sout, double *sout)
+static int run_pass(const struct kernel *kernel, const void *X, int x32, const void *const *cols, const char *is32,
+                    const void *y, int y32, Py_ssize_t n, Py_ssize_t D, const double *K, double *Sout, double *sout)
 {
     const Py_ssize_t d = D - 1;
     const size_t width = kernel->width, Dp = ((size_t)D + 1 + width - 1) / width * width;   /* d + 2 columns, padded */
@@ -162,9 +235,9 @@ static int run_pass(const struct kernel *kernel, const double *X, const double *
         memcpy(Kp, K, (size_t)D * sizeof(double));
         Py_BEGIN_ALLOW_THREADS
         if (X)
-            kernel->run(X, y, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
+            kernel->run(X, x32, y, y32, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
         else
-            kernel->runcols(cols, y, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
+            kernel->runcols(cols, is32, y, y32, Kp, (size_t)n, (size_t)d, Dp, tile_rows, Z, Sb, St);
         for (Py_ssize_t j = 0; j < D; j++) {        /* St[j][i] holds Σ z_i z_j for i ≤ j */
             for (Py_ssize_t i = 0; i <= j; i++) {
                 Sout[i * D + j] += St[j * Dp + i];
@@ -179,75 +252,96 @@ static int run_pass(const struct kernel *kernel, const double *X, const double *
     return ok;
 }
 
+/* K, S and s: float64 buffers of d + 1, (d + 1)² and d + 1 values (S and s writable); D = d + 1 from K. */
+static int sums_ok(Py_buffer *K, Py_buffer *S, Py_buffer *s, Py_ssize_t *D)
+{
+    *D = K->len / (Py_ssize_t)sizeof(double);
+    if (*D < 1) {
+        PyErr_SetString(PyExc_ValueError, "accumulate: K must have d + 1 values");
+        return 0;
+    }
+    return length_is(S, *D * *D, "S") && length_is(s, *D, "s");
+}
+
 static PyObject *accumulate(PyObject *self, PyObject *args)
 {
-    Py_buffer X, y, K, S, s;
+    PyObject *Xobj, *yobj;
+    Py_buffer X = {0}, y = {0}, K, S, s;
+    int x32 = 0, y32 = 0;
     const char *isa = NULL;
     PyObject *result = NULL;
+    Py_ssize_t D = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*y*y*w*w*|s", &X, &y, &K, &S, &s, &isa))
+    if (!PyArg_ParseTuple(args, "OOy*w*w*|s", &Xobj, &yobj, &K, &S, &s, &isa))
         return NULL;
     const struct kernel *kernel = kernel_for(isa);
-    const Py_ssize_t n = y.len / (Py_ssize_t)sizeof(double), D = K.len / (Py_ssize_t)sizeof(double);
-    const Py_ssize_t d = D - 1;
-    if (kernel && D >= 1 && length_is(&X, n * d, "X") && length_is(&y, n, "y") && length_is(&S, D * D, "S")
-        && length_is(&s, D, "s")) {
-        if (run_pass(kernel, X.buf, NULL, y.buf, n, D, K.buf, S.buf, s.buf)) {
+    if (kernel && sums_ok(&K, &S, &s, &D) && floats(Xobj, &X, &x32, "X") && floats(yobj, &y, &y32, "y")) {
+        const Py_ssize_t n = y.len / y.itemsize;
+        if (length_is(&X, n * (D - 1), "X")
+            && run_pass(kernel, X.buf, x32, NULL, NULL, y.buf, y32, n, D, K.buf, S.buf, s.buf)) {
             Py_INCREF(Py_None);
             result = Py_None;
         }
-    } else if (!PyErr_Occurred()) {
-        PyErr_SetString(PyExc_ValueError, "accumulate: K must have d + 1 values");
     }
-    PyBuffer_Release(&X), PyBuffer_Release(&y), PyBuffer_Release(&K);
-    PyBuffer_Release(&S), PyBuffer_Release(&s);
+    if (X.obj)
+        PyBuffer_Release(&X);
+    if (y.obj)
+        PyBuffer_Release(&y);
+    PyBuffer_Release(&K), PyBuffer_Release(&S), PyBuffer_Release(&s);
     return result;
 }
 
 static PyObject *accumulate_columns(PyObject *self, PyObject *args)
 {
-    PyObject *columns;
-    Py_buffer y, K, S, s;
+    PyObject *columns, *yobj;
+    Py_buffer y = {0}, K, S, s;
+    int y32 = 0;
     const char *isa = NULL;
     PyObject *result = NULL;
+    Py_ssize_t D = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "Oy*y*w*w*|s", &columns, &y, &K, &S, &s, &isa))
+    if (!PyArg_ParseTuple(args, "OOy*w*w*|s", &columns, &yobj, &K, &S, &s, &isa))
         return NULL;
     PyObject *seq = PySequence_Fast(columns, "accumulate_columns: the columns must be a sequence");
     const struct kernel *kernel = seq ? kernel_for(isa) : NULL;
-    const Py_ssize_t n = y.len / (Py_ssize_t)sizeof(double), D = K.len / (Py_ssize_t)sizeof(double);
-    const Py_ssize_t d = D - 1, given = seq ? PySequence_Fast_GET_SIZE(seq) : 0;
     Py_buffer *views = NULL;
-    const double **cols = NULL;
+    const void **cols = NULL;
+    char *is32 = NULL;
     Py_ssize_t held = 0;
-    if (kernel && D >= 1 && given != d)
-        PyErr_Format(PyExc_ValueError, "accumulate_columns: %zd columns for K of %zd values", given, D);
-    else if (kernel && D >= 1 && length_is(&S, D * D, "S") && length_is(&s, D, "s")) {
-        views = PyMem_Calloc((size_t)(d ? d : 1), sizeof(Py_buffer));
-        cols = PyMem_Calloc((size_t)(d ? d : 1), sizeof(double *));
-        if (!views || !cols)
-            PyErr_NoMemory();
-        for (; views && cols && held < d; held++) {
-            if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
-                break;
-            if (!length_is(&views[held], n, "a column")) {
-                held++;
-                break;
+    if (kernel && sums_ok(&K, &S, &s, &D) && floats(yobj, &y, &y32, "y")) {
+        const Py_ssize_t n = y.len / y.itemsize, d = D - 1, given = PySequence_Fast_GET_SIZE(seq);
+        if (given != d)
+            PyErr_Format(PyExc_ValueError, "accumulate_columns: %zd columns for K of %zd values", given, D);
+        else {
+            views = PyMem_Calloc((size_t)(d ? d : 1), sizeof(Py_buffer));
+            cols = PyMem_Calloc((size_t)(d ? d : 1), sizeof(void *));
+            is32 = PyMem_Calloc((size_t)(d ? d : 1), 1);
+            if (!views || !cols || !is32)
+                PyErr_NoMemory();
+            for (; views && cols && is32 && held < d; held++) {
+                int f32 = 0;
+                if (!floats(PySequence_Fast_GET_ITEM(seq, held), &views[held], &f32, "a column"))
+                    break;
+                if (!length_is(&views[held], n, "a column")) {
+                    held++;
+                    break;
+                }
+                cols[held] = views[held].buf;
+                is32[held] = (char)f32;
             }
-            cols[held] = views[held].buf;
+            if (!PyErr_Occurred() && run_pass(kernel, NULL, 0, cols, is32, y.buf, y32, n, D, K.buf, S.buf, s.buf)) {
+                Py_INCREF(Py_None);
+                result = Py_None;
+            }
         }
-        if (!PyErr_Occurred() && run_pass(kernel, NULL, cols, y.buf, n, D, K.buf, S.buf, s.buf)) {
-            Py_INCREF(Py_None);
-            result = Py_None;
-        }
-    } else if (!PyErr_Occurred()) {
-        PyErr_SetString(PyExc_ValueError, "accumulate_columns: K must have d + 1 values");
     }
     for (Py_ssize_t j = 0; j < held; j++)
         PyBuffer_Release(&views[j]);
-    PyMem_Free(views), PyMem_Free(cols);
+    PyMem_Free(views), PyMem_Free(cols), PyMem_Free(is32);
     Py_XDECREF(seq);
-    PyBuffer_Release(&y), PyBuffer_Release(&K), PyBuffer_Release(&S), PyBuffer_Release(&s);
+    if (y.obj)
+        PyBuffer_Release(&y);
+    PyBuffer_Release(&K), PyBuffer_Release(&S), PyBuffer_Release(&s);
     return result;
 }
 
@@ -325,9 +419,11 @@ static PyObject *quadratic(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"accumulate", accumulate, METH_VARARGS,
      "accumulate(X, y, K, S, s[, isa]): S += Σ (z − K)(z − K)ᵀ and s += Σ (z − K) over the rows z = [x, y].\n"
+     "X (C-contiguous) and y hold float64 or float32 values (summed in float64); K, S and s are float64.\n"
      "isa picks one of KERNELS (default: the first, the widest vectors this CPU has)."},
     {"accumulate_columns", accumulate_columns, METH_VARARGS,
-     "accumulate_columns(columns, y, K, S, s[, isa]): the same, X given as d contiguous columns of n values."},
+     "accumulate_columns(columns, y, K, S, s[, isa]): the same, X given as d contiguous columns of n values\n"
+     "(each float64 or float32)."},
     {"quadratic", quadratic, METH_VARARGS,
      "quadratic(M, mean, theta, gradient, n, scale) -> loss: the stats objective's loss at theta, its gradient\n"
      "written into gradient (from the summary's co-moments M and means; theta with or without the intercept)."},

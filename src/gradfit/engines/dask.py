@@ -205,7 +205,8 @@ def chunk_summary(scan, chunk) -> Summary:
     """The summary of one chunk of a ``Scan`` (a row group, a CSV file), read and reduced on a worker: the kernel takes the
     batch's columns as they are read (validated: a missing value is named by file and row)."""
     d = len(scan.feature_names)
-    batches = [([b[c] for c in scan.feature_names], b[scan.target_name]) for b in scan.column_batches(chunk)]
+    batches = [([b[c] for c in scan.feature_names], b[scan.target_name])
+               for b in scan.column_batches(chunk, keep_float32=True)]
     if not sum(len(y) for _, y in batches):
         return Summary(0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
     return summarize(batches)

@@ -108,9 +108,9 @@ def _summarize(blocks) -> Summary:
     n, shift, S, s = 0, None, None, None
     for X, y in blocks:
         columns = isinstance(X, (list, tuple))      # X as its columns, each contiguous (a file's batch)
-        y = np.asarray(y, dtype=np.float64)
+        y = floats(y)
         if not columns:
-            X = np.asarray(X, dtype=np.float64)
+            X = floats(X)
         m, d = (y.shape[0], len(X)) if columns else X.shape
         if shift is None:
             if not m:
@@ -124,6 +124,13 @@ def _summarize(blocks) -> Summary:
         raise ValueError("no rows to summarize")
     delta = s / n
     return Summary(n, shift + delta, S - n * np.outer(delta, delta))
+
+
+def floats(a) -> np.ndarray:
+    """``a`` as an array of float64, or of float32 as it is (the kernel widens float32 values as it loads them:
+    float32 data are summed in float64 without a copy)."""
+    a = np.asarray(a)
+    return a if a.dtype in (np.float64, np.float32) else a.astype(np.float64)
 
 
 def summarize_sparse(X, y: np.ndarray) -> Summary:
@@ -220,8 +227,8 @@ def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray,
     tile from the columns in cache, so columns held apart (a Parquet or CSV batch, a Fortran-ordered
     array) are never copied into rows first."""
     if _summary is not None and len(columns) <= KERNEL_MAX_D:
-        _summary.accumulate_columns([np.ascontiguousarray(c, dtype=np.float64) for c in columns],
-                                    np.ascontiguousarray(y, dtype=np.float64), shift, S, s)
+        _summary.accumulate_columns([np.ascontiguousarray(floats(c)) for c in columns], np.ascontiguousarray(floats(y)),
+                                    shift, S, s)
         return
     for start in range(0, y.shape[0], BLOCK_ROWS):
         stop = start + BLOCK_ROWS
@@ -260,7 +267,7 @@ class StatsObjective(FullBatchOnly):
 
     @classmethod
     def from_arrays(cls, X, y, loss: Loss) -> "StatsObjective":
-        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        X, y = floats(X), floats(y)      # float32 summed in float64 where it is, no copy
         return cls(summarize([(X, y)]), loss, rescan=lambda: array_blocks(X, y))
 
     def standardized(self, shift: np.ndarray, scale: np.ndarray) -> "StatsObjective":

@@ -84,8 +84,9 @@ def read_ahead(batches, depth: int = 1):
 
 def scan_columns(scan: Scan, *, checked: bool = True):
     """Every row of the scan as ``(columns of X, y)`` batches, as the reader gives them: the summary's
-    kernel reads the columns where they are (``stats.accumulate_columns``), no copy into rows."""
-    for columns in scan.column_batches(allow_missing=not checked):
+    kernel reads the columns where they are (``stats.accumulate_columns``), no copy into rows, float32 columns
+    as float32."""
+    for columns in scan.column_batches(allow_missing=not checked, keep_float32=True):
         yield [columns[c] for c in scan.feature_names], columns[scan.target_name]
 
 

@@ -171,7 +171,7 @@ def fingerprint(n_rows: int, columns, mean, scale, rows: tuple = ()) -> dict:
         index = np.unique(np.linspace(0, n_rows - 1, min(n_rows, SAMPLED_ROWS)).astype(np.int64)) if n_rows else []
         h = hashlib.blake2b(digest_size=16)
         for array in rows:
-            h.update(np.ascontiguousarray(np.asarray(array, dtype=np.float64)[index]).tobytes())
+            h.update(np.ascontiguousarray(np.asarray(array)[index], dtype=np.float64).tobytes())   # sampled, then widened
         digest = h.hexdigest()
     finite = lambda v: float(v) if math.isfinite(v) else None   # noqa: E731  (sums of values near 1e308 overflow)
     return {"rows": int(n_rows), "columns": [str(c) for c in columns],
