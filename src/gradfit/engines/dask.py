@@ -202,14 +202,12 @@ def read_chunk(scan, chunk) -> tuple[np.ndarray, np.ndarray]:
 
 
 def chunk_summary(scan, chunk) -> Summary:
-    """The summary of one chunk of a ``Scan`` (a row group, a CSV file), read and reduced on a worker: the kernel takes the
-    batch's columns as they are read (validated: a missing value is named by file and row)."""
-    d = len(scan.feature_names)
-    batches = [([b[c] for c in scan.feature_names], b[scan.target_name])
-               for b in scan.column_batches(chunk, keep_float32=True)]
-    if not sum(len(y) for _, y in batches):
-        return Summary(0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
-    return summarize(batches)
+    """The summary of one chunk of a ``Scan`` (a row group, a CSV file), read and reduced on a worker as the stream
+    engine reduces a whole scan (``stream.scan_summary``: the kernel takes the batch's columns as they are read, the
+    finiteness check rides in the totals and a missing value is named by file and row)."""
+    from gradfit.engines.stream import scan_summary
+
+    return scan_summary(scan, chunk)
 
 
 def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str) -> Summary:

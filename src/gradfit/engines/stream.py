@@ -14,7 +14,7 @@ import numpy as np
 
 from gradfit.data.arrays import check_rows
 from gradfit.data.files import Scan
-from gradfit.engines.stats import BLOCK_ROWS, StatsObjective, summarize
+from gradfit.engines.stats import BLOCK_ROWS, StatsObjective, Summary, summarize
 from gradfit.loss import Loss
 
 
@@ -82,32 +82,41 @@ def read_ahead(batches, depth: int = 1):
         reader.join()
 
 
-def scan_columns(scan: Scan, *, checked: bool = True):
-    """Every row of the scan as ``(columns of X, y)`` batches, as the reader gives them: the summary's
-    kernel reads the columns where they are (``stats.accumulate_columns``), no copy into rows, float32 columns
-    as float32."""
-    for columns in scan.column_batches(allow_missing=not checked, keep_float32=True):
+def scan_columns(scan: Scan, chunk=None, *, checked: bool = True):
+    """Every row of the scan (or of one ``chunk``) as ``(columns of X, y)`` batches, as the reader gives them: the
+    summary's kernel reads the columns where they are (``stats.accumulate_columns``), no copy into rows, float32
+    columns as float32."""
+    for columns in scan.column_batches(chunk, allow_missing=not checked, keep_float32=True):
         yield [columns[c] for c in scan.feature_names], columns[scan.target_name]
 
 
-def scan_summary(scan: Scan):
+def scan_summary(scan: Scan, chunk=None):
     """The summary of a scan's rows, one pass: the next batch read ahead while the kernel reduces this one, the
     kernel reading the columns where they are. Its finiteness check rides in the totals: a NaN or an infinity
     (or values whose squares overflow) makes them non-finite, and only then does a checked read name the file,
     the column and the row of the first one. Too few rows (a header-only CSV, an empty Parquet file, one row)
-    are refused as they are in memory."""
+    are refused as they are in memory.
+
+    With ``chunk`` (a Parquet row group or a CSV file: what a Dask worker reads) the summary of that chunk alone,
+    checked the same way; a chunk without rows has the empty summary (the whole scan's count is checked where
+    the chunks' summaries meet).
+    """
     try:
-        summary = summarize(read_ahead(scan_columns(scan, checked=False)))
+        summary = summarize(read_ahead(scan_columns(scan, chunk, checked=False)))
     except ValueError:                    # no rows read: a checked read names what is wrong (a date column…)
-        for _ in scan.column_batches():
+        for _ in scan.column_batches(chunk):
             pass
+        if chunk is not None:
+            d = len(scan.feature_names)
+            return Summary(0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
         check_rows(0, f"'{scan.source}'")
         raise
     if not (np.isfinite(summary.M).all() and np.isfinite(summary.mean).all()):
-        for _ in scan.column_batches():
+        for _ in scan.column_batches(chunk):
             pass
-    check_rows(summary.n, f"'{scan.source}'")
-    scan.n_rows = summary.n          # known now, for CSV too
+    if chunk is None:
+        check_rows(summary.n, f"'{scan.source}'")
+        scan.n_rows = summary.n          # known now, for CSV too
     return summary
 
 
