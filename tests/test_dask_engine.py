@@ -243,7 +243,7 @@ def test_dask_frames_with_dates_text_or_twice_named_columns_are_refused_before_r
         gradfit.engines.dask.DaskData.from_dask(twice, ddf["y"])
 
 
-def test_parquet_row_groups_are_read_and_reduced_on_the_workers(client, tmp_path):
+def test_parquet_row_groups_are_read_and_reduced_on_the_workers(client, tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -255,7 +255,11 @@ def test_parquet_row_groups_are_read_and_reduced_on_the_workers(client, tmp_path
                        tmp_path / f"p{i}.parquet", row_group_size=700)
     scan = gradfit.open_files(str(tmp_path), ["a", "b"], "y")
     data = gradfit.engines.dask.DaskData.from_scan(scan)
-    assert len(data.chunks) == 15 and data.X.chunks[0] == (700,) * 4 + (200,) + (700,) * 4 + (200,) + (700,) * 4 + (200,)
+    assert len(data.chunks) == 3 and data.X.chunks[0] == (3000,) * 3      # small files: a partition each
+    monkeypatch.setattr(gradfit.engines.dask, "FILE_PARTITION_ROWS", 1400)  # row groups joined to ≥ 1400 rows
+    data = gradfit.engines.dask.DaskData.from_scan(scan)
+    assert [c.row_groups for c in data.chunks] == [(0, 1), (2, 3), (4,)] * 3
+    assert data.X.chunks[0] == (1400, 1400, 200) * 3
     on_dask = gradfit.fit(scan, None, engine="dask", scheduler=client)
     streamed = gradfit.fit(scan, None, engine="stream")
     np.testing.assert_allclose(on_dask.model.theta, streamed.model.theta, rtol=1e-12)

@@ -68,10 +68,10 @@ def csv_options(files, delimiter: str | None = None, encoding: str | None = None
 
 @dataclass(frozen=True)
 class Chunk:
-    """A piece of the data that can be read on its own: a Parquet row group, or a CSV file."""
+    """A piece of the data that can be read on its own: Parquet row groups of one file, or a CSV file."""
 
     file: str
-    row_group: int | None
+    row_groups: tuple[int, ...] | None      # consecutive row groups of the file; None: the whole file
     first_row: int              # rows of this file before the chunk (for messages)
     rows: int | None = None     # rows in the chunk, where known up front (Parquet row groups)
 
@@ -99,16 +99,20 @@ class Scan:
     def size_bytes(self) -> int:
         return sum(Path(f).stat().st_size for f in self.files)
 
-    def chunks(self) -> list[Chunk]:
-        """Parquet row groups (each readable alone), or whole CSV files."""
+    def chunks(self, min_rows: int = 0) -> list[Chunk]:
+        """Parquet row groups (each readable alone), consecutive ones of a file joined until a chunk has
+        ``min_rows`` rows (0: a row group each); or whole CSV files."""
         if self.format == "csv":
             return [Chunk(f, None, 0) for f in self.files]
         out = []
         for f in self.files:
-            meta, first = _parquet_metadata(f), 0
+            meta, first, groups, rows = _parquet_metadata(f), 0, [], 0
             for g in range(meta.num_row_groups):
-                out.append(Chunk(f, g, first, meta.row_group(g).num_rows))
-                first += meta.row_group(g).num_rows
+                groups.append(g)
+                rows += meta.row_group(g).num_rows
+                if rows >= min_rows or g == meta.num_row_groups - 1:
+                    out.append(Chunk(f, tuple(groups), first, rows))
+                    first, groups, rows = first + rows, [], 0
         return out
 
     def batches(self, chunk: Chunk | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -144,7 +148,7 @@ class Scan:
                 # the columns decoded in parallel; it needs neither pyarrow.dataset nor the pandas that it imports.
                 with _parquet_file(c.file) as f:
                     yield from f.iter_batches(batch_size=BATCH_ROWS, columns=self.columns, use_threads=True,
-                                              row_groups=None if c.row_group is None else [c.row_group])
+                                              row_groups=None if c.row_groups is None else list(c.row_groups))
                 return
             fragment = next(iter(_csv_dataset([c.file], self.columns, self.csv).get_fragments()))
             # Little read-ahead: memory stays at a few batches.

@@ -22,6 +22,10 @@ from gradfit.errors import DataError, missing_extra
 from gradfit.loss import Loss
 
 PARTITION_ROWS = 250_000
+# A file's consecutive Parquet row groups are joined into partitions of at least this many rows: a task per
+# row group read ~5 ms more per row group than one pass over the file did, and at scale the scheduler's
+# ~1 ms a task is what the partition size decides (benchmarks/README.md, the time model).
+FILE_PARTITION_ROWS = 1 << 20
 
 
 def _dask():
@@ -95,14 +99,14 @@ class DaskData:
 
     @classmethod
     def from_scan(cls, scan) -> "DaskData":
-        """Files as Dask arrays, a partition per chunk (a Parquet row group, or a CSV file), each read on a
-        worker by gradfit's own reader — the same checks and messages as in memory and streamed, and
-        partitions that do not depend on which columns the files also hold. Parquet row counts come from the
+        """Files as Dask arrays, a partition per chunk (a file's row groups joined up to ``FILE_PARTITION_ROWS``
+        rows, or a CSV file), each read on a worker by gradfit's own reader — the same checks and messages as in
+        memory and streamed, and partitions that do not depend on which columns the files also hold. Parquet row counts come from the
         files' metadata (no pass to count them); CSV files are counted when read. The summary's tasks read
         and reduce a chunk each on its worker (``tree_summary``): only the summary travels."""
         dask, da, _ = _dask()
         d, parts_X, parts_y = len(scan.feature_names), [], []
-        chunks = tuple(scan.chunks())
+        chunks = tuple(scan.chunks(FILE_PARTITION_ROWS))
         for chunk in chunks:
             rows = np.nan if chunk.rows is None else chunk.rows     # CSV files: unknown until read
             X, y = dask.delayed(read_chunk, nout=2, pure=True)(scan, chunk)
