@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-KERNEL := setup.py src/gradfit/engines/_summary.c src/gradfit/engines/_summary_kernel.h src/gradfit/_rules.c
+KERNEL := setup.py src/gradfit/engines/_summary.c src/gradfit/engines/_summary_kernel.h src/gradfit/_rules.c src/gradfit/_float64.h
 
 .PHONY: demo test bench clean system-packages
 

@@ -12,12 +12,13 @@ from setuptools import Extension, setup
 setup(ext_modules=[Extension(
     "gradfit.engines._summary",
     sources=["src/gradfit/engines/_summary.c"],
-    depends=["src/gradfit/engines/_summary_kernel.h"],
+    depends=["src/gradfit/engines/_summary_kernel.h", "src/gradfit/_float64.h"],
     extra_compile_args=[] if sys.platform == "win32" else ["-O3"],
     optional=True,
 ), Extension(
     "gradfit._rules",
     sources=["src/gradfit/_rules.c"],
+    depends=["src/gradfit/_float64.h"],
     # Products rounded before sums, as NumPy's operations round them: the same bits as descent.py's form.
     extra_compile_args=[] if sys.platform == "win32" else ["-O2", "-ffp-contract=off"],
     optional=True,

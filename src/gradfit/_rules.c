@@ -13,32 +13,18 @@
 #include <Python.h>
 #include <string.h>
 
-/* A contiguous float64 buffer of obj (writable if asked), or 0 with a Python error set. */
-static int doubles(PyObject *obj, Py_buffer *view, int writable)
-{
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return 0;
-    const char *f = view->format;
-    if (view->itemsize == (Py_ssize_t)sizeof(double) && f && (!strcmp(f, "d") || !strcmp(f, "<d") || !strcmp(f, "=d")))
-        return 1;
-    PyBuffer_Release(view);
-    PyErr_SetString(PyExc_TypeError, "accelerated: the arrays must hold float64");
-    return 0;
-}
+#include "_float64.h"
 
 static PyObject *accelerated(PyObject *self, PyObject *args)
 {
     PyObject *objects[4];
     double beta, beta_next;
     Py_buffer views[4];
-    int held = 0;
     PyObject *result = NULL;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOddOO", &objects[0], &objects[1], &beta, &beta_next, &objects[2], &objects[3]))
         return NULL;
-    for (; held < 4; held++)
-        if (!doubles(objects[held], &views[held], held >= 2))
-            break;
+    const int held = float64_buffers(objects, views, 4, 2, "accelerated");
     if (held == 4) {
         const Py_ssize_t n = views[0].len / (Py_ssize_t)sizeof(double);
         if (views[1].len != views[0].len || views[2].len != views[0].len || views[3].len != views[0].len) {

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../_float64.h"
+
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define FLUSH_ROWS 4096          /* rows summed in Sb before it is added into the totals */
@@ -351,43 +353,23 @@ static PyObject *accumulate_columns(PyObject *self, PyObject *args)
  * M: (d + 1)², mean: d + 1, θ and the gradient (written): d + 1 with an intercept, d without.
  * Each iteration of a fit on the summary calls it once: at small d, NumPy's few-hundred-nanosecond cost per
  * operation was most of an iteration (stats.StatsObjective.loss_and_gradient has the NumPy form). */
-/* A contiguous float64 buffer of obj (writable if asked), or 0 with a TypeError/ValueError/BufferError. */
-static int doubles(PyObject *obj, Py_buffer *view, int writable)
-{
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return 0;
-    if (view->itemsize == sizeof(double) && view->format && (!strcmp(view->format, "d") || !strcmp(view->format, "<d")
-                                                             || !strcmp(view->format, "=d")))
-        return 1;
-    PyBuffer_Release(view);
-    PyErr_SetString(PyExc_TypeError, "quadratic: the arrays must hold float64");
-    return 0;
-}
-
 static PyObject *quadratic(PyObject *self, PyObject *args)
 {
     PyObject *objects[4];
-    Py_buffer M, mean, theta, grad;
+    Py_buffer views[4];
     Py_ssize_t n;
     double scale;
     PyObject *result = NULL;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOOOnd", &objects[0], &objects[1], &objects[2], &objects[3], &n, &scale))
         return NULL;
-    if (!doubles(objects[0], &M, 0))
-        return NULL;
-    if (!doubles(objects[1], &mean, 0)) {
-        PyBuffer_Release(&M);
-        return NULL;
-    }
-    if (!doubles(objects[2], &theta, 0)) {
-        PyBuffer_Release(&M), PyBuffer_Release(&mean);
+    const int held = float64_buffers(objects, views, 4, 1, "quadratic");
+    if (held < 4) {
+        for (int j = 0; j < held; j++)
+            PyBuffer_Release(&views[j]);
         return NULL;
     }
-    if (!doubles(objects[3], &grad, 1)) {
-        PyBuffer_Release(&M), PyBuffer_Release(&mean), PyBuffer_Release(&theta);
-        return NULL;
-    }
+    Py_buffer M = views[0], mean = views[1], theta = views[2], grad = views[3];
     const Py_ssize_t D = mean.len / (Py_ssize_t)sizeof(double), d = D - 1;
     const Py_ssize_t k = theta.len / (Py_ssize_t)sizeof(double);
     if (D < 1 || (k != d && k != D) || !length_is(&M, D * D, "M") || !length_is(&grad, k, "gradient")) {
@@ -412,7 +394,8 @@ static PyObject *quadratic(PyObject *self, PyObject *args)
             g[d] = 2.0 * scale * (double)n * c;
         result = PyFloat_FromDouble(scale * ((quad > 0.0 ? quad : 0.0) + (double)n * c * c));
     }
-    PyBuffer_Release(&M), PyBuffer_Release(&mean), PyBuffer_Release(&theta), PyBuffer_Release(&grad);
+    for (int j = 0; j < 4; j++)
+        PyBuffer_Release(&views[j]);
     return result;
 }
 
