@@ -270,3 +270,13 @@ def test_parquet_row_groups_are_read_and_reduced_on_the_workers(client, tmp_path
     pq.write_table(pa.table(table), tmp_path / "p1.parquet", row_group_size=700)
     with pytest.raises(gradfit.DataError, match=r"Column 'b' in '.*p1.parquet' has 1 missing value.*row 1500"):
         gradfit.fit(gradfit.open_files(str(tmp_path), ["a", "b"], "y"), None, engine="dask", scheduler=client)
+
+
+def test_sgd_with_lr_auto_on_the_cluster_takes_the_step_of_the_rows(client, tmp_path):
+    X, y = _parquet_files(tmp_path, files=2, rows=4000, row_group=1500)
+    scan = gradfit.open_files(str(tmp_path), ["a", "b"], "y")
+    on_dask = gradfit.fit(scan, None, engine="dask", optimizer="sgd", batch_size=256, epochs=2, tol=None,
+                          scheduler=client)
+    in_memory = gradfit.fit(X, y, optimizer="sgd", batch_size=256, epochs=1, standardize=False, tol=None)
+    assert on_dask.engine == "dask" and on_dask.lr == pytest.approx(in_memory.lr, rel=1e-9)
+    assert on_dask.history.loss[-1] < on_dask.history.loss[0]

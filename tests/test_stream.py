@@ -147,12 +147,19 @@ def test_minibatch_sgd_walks_the_chunks_and_reaches_the_optimum(tmp_path):
     np.testing.assert_allclose(first.model.theta, exact, atol=0.05)
 
 
-def test_sgd_with_lr_auto_on_chunked_data_asks_for_a_number(tmp_path):
+def test_sgd_with_lr_auto_on_chunked_data_takes_the_step_the_rows_in_memory_give(tmp_path):
     X, y = make_data()
     write_parquet_parts(tmp_path / "data", X, y)
     scan = open_files(str(tmp_path / "data" / "*.parquet"), ["a", "b"], "target")
-    with pytest.raises(gradfit.ConfigError, match="--lr"):
-        gradfit.fit(scan, None, optimizer="sgd", batch_size=64)
+    streamed = gradfit.fit(scan, None, optimizer="sgd", batch_size=64, epochs=20, tol=None, seed=2)
+    in_memory = gradfit.fit(X, y, optimizer="sgd", batch_size=64, epochs=20, standardize=False, tol=None, seed=2)
+    assert streamed.engine == "stream" and in_memory.engine == "numpy"
+    # 1/L_B from h_max (the summary) and the longest row (one more pass): the in-memory step, to rounding
+    assert streamed.lr == pytest.approx(in_memory.lr, rel=1e-9)
+    assert streamed.lr < 2 / streamed.lambda_max
+    # streamed SGD runs on the columns as given (uncentred here: the intercept comes slowly), as in memory
+    np.testing.assert_allclose(streamed.model.theta, in_memory.model.theta, atol=0.05)
+    assert streamed.history.loss[-1] < 1e-3 * streamed.history.loss[0]
 
 
 def test_float32_on_data_read_in_chunks_asks_for_the_numpy_engine(tmp_path):

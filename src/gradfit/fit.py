@@ -262,7 +262,8 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
         spectrum = spectrum._replace(mu=0.0, rank=spectrum.size)
     mu, lambda_max = spectrum.mu, spectrum.lambda_max
     theta_star = _exact_reference(opts, data, raw, loss, terms_original)
-    lr = math.nan if opts["solver"] == "exact" else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit)
+    lr = (math.nan if opts["solver"] == "exact"
+          else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit, raw.rescan))
     to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
     certificate = descent.Certificate.of(mu, to_original, terms)
     if opts["solver"] == "exact":
@@ -459,17 +460,23 @@ def _exact_outcome(theta_star, loss: float, grad, history_cap: int) -> descent.O
     return descent.Outcome(np.asarray(theta_star), loss, grad, 0, descent.Stop.EXACT, history, descent.GDState(0))
 
 
-def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit) -> float:
+def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit, rescan=None) -> float:
+    """λ = 1/h_max for full-batch descent; for mini-batch SGD 1/L_B, which needs the longest row too: from the rows
+    in memory, or — data read in chunks — from one more pass over them (SGD reads every row each epoch anyway)."""
     if opts["lr"] != "auto":
         return opts["lr"]
     if not lambda_max > 0:
         raise ConfigError("lr='auto' needs a loss with curvature, but every feature is zero; give lr a number.")
     if opts["optimizer"] != "sgd":
         return 1.0 / lambda_max
-    if X_fit is None:
-        raise ConfigError("lr='auto' for mini-batch SGD needs every row's length, which data read in chunks "
-                          "does not give up front; give a number (--lr), or use full-batch gradient descent.")
-    return 1.0 / minibatch_curvature(lambda_max, loss.row_curvature(X_fit, n_rows), n_rows, opts["batch_size"])
+    if X_fit is not None:
+        rows = [X_fit]
+    elif rescan is not None:
+        rows = (X for X, _ in rescan())
+    else:
+        raise ConfigError("lr='auto' for mini-batch SGD needs every row's length, which these data do not give; "
+                          "give a number (--lr), or use full-batch gradient descent.")
+    return 1.0 / minibatch_curvature(lambda_max, loss.row_curvature(rows, n_rows), n_rows, opts["batch_size"])
 
 
 def _data_fingerprint(data, raw) -> dict:
@@ -557,11 +564,7 @@ def stopped_short_message(result: FitResult, lang: str = "en", voice: str = "pyt
 def divergence_message(result: FitResult) -> str:
     last = result.history.loss[-1]
     state = "is no longer a finite number" if not np.isfinite(last) else f"grew to {last:.4g}"
-    if result.optimizer == "sgd" and not result.in_memory:   # lr='auto' for SGD needs every row in memory
-        advice = ("Use a smaller learning rate, or full-batch descent (leave the optimizer and learning rate out: "
-                  "the defaults choose the step from the data's one-pass summary).")
-    else:
-        advice = "Use a smaller learning rate, or lr='auto' (--lr auto)."
+    advice = "Use a smaller learning rate, or lr='auto' (--lr auto)."
     return (
         f"Gradient descent diverged: after {result.n_iter} iteration{'s' * (result.n_iter != 1)} the loss "
         f"{state} (it started at {result.history.loss[0]:.6g}). The learning rate {result.lr:g} is too "

@@ -168,10 +168,11 @@ class Loss:
         upper bound (its Hessian keeps only the rows with |r| ≤ ε), so 1/h_max is still a safe step."""
         return 2 * G * self.scale(n_rows)
 
-    def row_curvature(self, X: np.ndarray, n_rows: int) -> float:
-        """The largest curvature of one row's term, maxᵢ 2‖aᵢ‖², scaled as a mini-batch gradient is."""
-        row_norms = np.einsum("ij,ij->i", X, X) + self.fit_intercept
-        return 2 * float(row_norms.max()) * (n_rows if self.is_sum else 1.0)
+    def row_curvature(self, blocks, n_rows: int) -> float:
+        """The largest curvature of one row's term, maxᵢ 2‖aᵢ‖² (aᵢ = [xᵢ, 1] with an intercept), scaled as a
+        mini-batch gradient is; ``blocks`` gives X in one or more blocks of rows (a pass over data read in chunks)."""
+        longest = max((float(np.einsum("ij,ij->i", X, X).max()) for X in blocks if len(X)), default=0.0)
+        return 2 * (longest + self.fit_intercept) * (n_rows if self.is_sum else 1.0)
 
 
 @dataclass(frozen=True)
