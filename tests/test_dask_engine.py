@@ -272,11 +272,15 @@ def test_parquet_row_groups_are_read_and_reduced_on_the_workers(client, tmp_path
         gradfit.fit(gradfit.open_files(str(tmp_path), ["a", "b"], "y"), None, engine="dask", scheduler=client)
 
 
-def test_sgd_with_lr_auto_on_the_cluster_takes_the_step_of_the_rows(client, tmp_path):
-    X, y = _parquet_files(tmp_path, files=2, rows=4000, row_group=1500)
+def test_sgd_with_defaults_on_the_cluster_runs_standardized_with_the_step_of_the_rows(client, tmp_path):
+    X, y = _parquet_files(tmp_path, files=2, rows=4000, row_group=1500)     # columns of scale 1 and 30
     scan = gradfit.open_files(str(tmp_path), ["a", "b"], "y")
     on_dask = gradfit.fit(scan, None, engine="dask", optimizer="sgd", batch_size=256, epochs=2, tol=None,
                           scheduler=client)
-    in_memory = gradfit.fit(X, y, optimizer="sgd", batch_size=256, epochs=1, standardize=False, tol=None)
-    assert on_dask.engine == "dask" and on_dask.lr == pytest.approx(in_memory.lr, rel=1e-9)
-    assert on_dask.history.loss[-1] < on_dask.history.loss[0]
+    in_memory = gradfit.fit(X, y, optimizer="sgd", batch_size=256, epochs=1, tol=None)
+    assert on_dask.engine == "dask" and on_dask.standardized
+    assert on_dask.lr == pytest.approx(in_memory.lr, rel=1e-9)
+    # one batch of every row: full-batch descent through the mini-batch path, standardized rows and all
+    whole = gradfit.fit(scan, None, engine="dask", optimizer="sgd", batch_size=len(y), epochs=60, tol=None,
+                        scheduler=client)
+    np.testing.assert_allclose(whole.model.theta, _least_squares(X, y), rtol=1e-9)

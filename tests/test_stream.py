@@ -147,19 +147,22 @@ def test_minibatch_sgd_walks_the_chunks_and_reaches_the_optimum(tmp_path):
     np.testing.assert_allclose(first.model.theta, exact, atol=0.05)
 
 
-def test_sgd_with_lr_auto_on_chunked_data_takes_the_step_the_rows_in_memory_give(tmp_path):
-    X, y = make_data()
+def test_sgd_with_defaults_on_chunked_data_runs_as_in_memory_standardized_with_the_same_step(tmp_path):
+    X, y = make_data()            # uncentred columns: unstandardized SGD would bring the intercept slowly
     write_parquet_parts(tmp_path / "data", X, y)
     scan = open_files(str(tmp_path / "data" / "*.parquet"), ["a", "b"], "target")
     streamed = gradfit.fit(scan, None, optimizer="sgd", batch_size=64, epochs=20, tol=None, seed=2)
-    in_memory = gradfit.fit(X, y, optimizer="sgd", batch_size=64, epochs=20, standardize=False, tol=None, seed=2)
+    in_memory = gradfit.fit(X, y, optimizer="sgd", batch_size=64, epochs=20, tol=None, seed=2)
     assert streamed.engine == "stream" and in_memory.engine == "numpy"
-    # 1/L_B from h_max (the summary) and the longest row (one more pass): the in-memory step, to rounding
+    assert streamed.standardized and in_memory.standardized
+    # 1/L_B from h_max (the summary) and the longest standardized row (one more pass): the in-memory step
     assert streamed.lr == pytest.approx(in_memory.lr, rel=1e-9)
-    assert streamed.lr < 2 / streamed.lambda_max
-    # streamed SGD runs on the columns as given (uncentred here: the intercept comes slowly), as in memory
-    np.testing.assert_allclose(streamed.model.theta, in_memory.model.theta, atol=0.05)
-    assert streamed.history.loss[-1] < 1e-3 * streamed.history.loss[0]
+    exact = gradfit.fit(X, y, solver="exact").model.theta
+    # a constant step jitters about the optimum by ~0.05 here, streamed or in memory
+    np.testing.assert_allclose(streamed.model.theta, exact, atol=0.15)
+    np.testing.assert_allclose(in_memory.model.theta, exact, atol=0.15)
+    raw = gradfit.fit(scan, None, optimizer="sgd", batch_size=64, epochs=20, tol=None, seed=2, standardize=False)
+    assert np.abs(raw.model.theta - exact).max() > 5 * np.abs(streamed.model.theta - exact).max()
 
 
 def test_float32_on_data_read_in_chunks_asks_for_the_numpy_engine(tmp_path):

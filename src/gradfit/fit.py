@@ -151,7 +151,6 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         opts["epsilon"] = huber
         if opts["stop"] == "gap":   # Huber's loss is not strongly convex: no certificate (said in --help)
             opts["stop"] = "loss"
-    standardize_asked = opts["standardize"] is True
     opts = resolve_auto(opts)
     if every and checkpoint is None:
         raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
@@ -204,11 +203,6 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
             data = _checked_by_summary(data, raw.summary)
             warn_about_summary(raw.summary, names, fit_intercept)
         objective = raw
-        if standardize and raw.summary is not None and opts["optimizer"] == "sgd":
-            if standardize_asked:
-                raise ConfigError("Mini-batch SGD on data read in chunks or on a cluster runs on the data as they are; "
-                                  "give standardize=False (leave --standardize out), or use full-batch descent.")
-            standardize = False
         if standardize and raw.summary is not None:   # the summary holds the means and scales: no pass
             scaler = _standardizer(Standardizer.from_summary(raw.summary, names, fit_intercept))
             objective = raw.standardized(scaler.mean, scaler.scale)
@@ -263,7 +257,7 @@ def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, update
     mu, lambda_max = spectrum.mu, spectrum.lambda_max
     theta_star = _exact_reference(opts, data, raw, loss, terms_original)
     lr = (math.nan if opts["solver"] == "exact"
-          else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit, raw.rescan))
+          else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit, objective.rescan))
     to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
     certificate = descent.Certificate.of(mu, to_original, terms)
     if opts["solver"] == "exact":

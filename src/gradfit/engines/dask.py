@@ -302,6 +302,11 @@ class DaskObjective(StatsObjective):
             for X, y in self._read(i):
                 yield from array_blocks(X, y)
 
+    def standardized(self, shift: np.ndarray, scale: np.ndarray):
+        from gradfit.engines.stream import StandardizedRows
+
+        return StandardizedRows(self, shift, scale)
+
     def iter_batches(self, batch_size: int, rng: np.random.Generator):
         """Mini-batches: partitions in a seeded order, rows shuffled within each, one pass per epoch."""
         from gradfit.engines.stream import shuffled_batches

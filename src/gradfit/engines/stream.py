@@ -134,18 +134,8 @@ class StreamObjective(StatsObjective):
             return super().loss_and_gradient(theta)
         return pass_loss_and_gradient(scan_blocks(self.scan), self.loss, theta, self.n_rows)
 
-    def standardized(self, shift: np.ndarray, scale: np.ndarray):
-        stats = super().standardized(shift, scale)
-        if self.loss.huber is None:
-            return stats
-        stats.name = self.name
-
-        def loss_and_gradient(theta):     # a pass per evaluation, each block standardized as it is read
-            blocks = (((X - shift) / scale, y) for X, y in scan_blocks(self.scan))
-            return pass_loss_and_gradient(blocks, self.loss, theta, self.n_rows)
-
-        stats.loss_and_gradient = loss_and_gradient
-        return stats
+    def standardized(self, shift: np.ndarray, scale: np.ndarray) -> "StandardizedRows":
+        return StandardizedRows(self, shift, scale)
 
     def iter_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(X, y)`` mini-batches covering every row once, in an order drawn from ``rng``."""
@@ -156,6 +146,32 @@ class StreamObjective(StatsObjective):
     def batch_gradient(self, batch, theta) -> np.ndarray:
         X_batch, y_batch = batch
         return self.loss.batch_gradient(X_batch, y_batch, np.asarray(theta, dtype=np.float64), self.n_rows)
+
+
+class StandardizedRows(StatsObjective):
+    """The objective of the standardized features z = (x − shift)/scale of rows that are read, not held (a stream
+    of files, Dask partitions): the squared loss and its gradient from the summary standardized in place (no pass,
+    ``StatsObjective.standardized``); Huber's loss from a pass; mini-batches and further passes standardized as
+    they are read. The descent sees well-scaled columns whichever way it walks the rows."""
+
+    def __init__(self, source: StatsObjective, shift: np.ndarray, scale: np.ndarray):
+        super().__init__(StatsObjective.standardized(source, shift, scale).summary, source.loss,
+                         rescan=lambda: self.standardize(source.rescan()))
+        self.name, self.source, self.shift, self.spread = source.name, source, shift, scale
+
+    def standardize(self, blocks):
+        return (((X - self.shift) / self.spread, y) for X, y in blocks)
+
+    def loss_and_gradient(self, theta) -> tuple[float, np.ndarray]:
+        if self.loss.huber is None:
+            return super().loss_and_gradient(theta)
+        return pass_loss_and_gradient(self.rescan(), self.loss, theta, self.n_rows)
+
+    def iter_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return self.standardize(self.source.iter_batches(batch_size, rng))
+
+    def batch_gradient(self, batch, theta) -> np.ndarray:
+        return self.source.batch_gradient(batch, theta)
 
 
 def shuffled_batches(n_chunks: int, read, batch_size: int, rng: np.random.Generator, d: int):
