@@ -222,3 +222,23 @@ def test_a_nan_in_a_float32_parquet_column_is_named_by_file_column_and_row(tmp_p
     pq.write_table(pa.table({"a": a, "target": np.ones(1000, np.float32)}), tmp_path / "f.parquet", row_group_size=256)
     with pytest.raises(gradfit.DataError, match=r"Column 'a' in '.*f\.parquet' has 1 missing value.*row 777"):
         gradfit.fit(open_files(tmp_path / "f.parquet", ["a"], "target"), None, iters=5, engine="stream")
+
+
+def test_sgd_batches_on_chunks_cover_every_row_once_and_mix_the_chunks():
+    from gradfit.engines.stream import shuffled_batches
+
+    sizes = (700, 300, 1000, 5, 0, 450)
+    starts = np.cumsum((0,) + sizes[:-1])
+    def read(i):            # a chunk's rows in two blocks; row r holds the value r
+        rows = np.arange(starts[i], starts[i] + sizes[i], dtype=float)
+        return [(rows[:len(rows) // 2, None], rows[:len(rows) // 2]), (rows[len(rows) // 2:, None], rows[len(rows) // 2:])]
+
+    for pool_rows in (1, 600, 10**6):
+        batches = list(shuffled_batches(len(sizes), read, 64, np.random.default_rng(5), 1, pool_rows=pool_rows))
+        values = np.concatenate([y for _, y in batches])
+        assert np.array_equal(np.sort(values), np.arange(sum(sizes)))            # every row, once
+        assert all(len(y) == 64 for _, y in batches[:-1]) and 0 < len(batches[-1][1]) <= 64
+        assert all(np.array_equal(X[:, 0], y) for X, y in batches)               # X and y stay paired
+    chunk_of = np.searchsorted(starts, values, side="right")
+    first = chunk_of[:64]                    # the last pool (all rows): a batch draws from several chunks
+    assert len(set(first.tolist())) >= 3
