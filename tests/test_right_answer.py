@@ -187,3 +187,15 @@ def test_a_diverging_streamed_sgd_is_told_to_use_lr_auto_and_that_advice_works(t
         warnings.simplefilter("ignore", gradfit.ConvergenceWarning)   # SGD on these columns is slow, not wrong
         advised = gradfit.fit(scan, engine="stream", optimizer="sgd", lr="auto", epochs=5)
     assert advised.stop_reason is not gradfit.descent.Stop.DIVERGED and np.isfinite(advised.model.theta).all()
+
+
+def test_an_sgd_run_that_stops_short_says_to_raise_the_epochs_not_the_iterations():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 2)) * [1.0, 50.0] + 20.0
+    y = X @ [1.0, 0.1] + rng.normal(size=400)
+    with pytest.warns(gradfit.ConvergenceWarning, match=r"epoch limit \(2\).*Raise epochs"):
+        r = gradfit.fit(X, y, optimizer="sgd", epochs=2, batch_size=16)
+    assert "Raise epochs" in r.verdict() and "iters" not in r.verdict()
+    assert "增大 epochs" in r.verdict(lang="zh") and "轮数上限" in r.verdict(lang="zh")
+    with pytest.warns(gradfit.ConvergenceWarning, match=r"iteration limit \(2\).*Raise iters"):
+        gradfit.fit(X, y, iters=2)

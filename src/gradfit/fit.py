@@ -19,7 +19,7 @@ from gradfit.data.files import Scan, read_all
 from gradfit.data.standardize import Standardizer, warn_about_features, warn_about_summary
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
 from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitWarning
-from gradfit.messages import message
+from gradfit.messages import message, run_limit
 from gradfit.loss import Loss, Penalty, PenaltyTerms, curvature, minibatch_curvature, stable_lr_bound
 from gradfit.metrics import Metrics, from_sse, regression_metrics
 from gradfit.model import LinearModel
@@ -552,7 +552,8 @@ def stopped_short_message(result: FitResult, lang: str = "en", voice: str = "pyt
     if result.stop_reason is descent.Stop.TOL:     # the loss settled, but nothing certifies it
         return message("warn.no_certificate", lang, voice, n=result.n_iter)
     bound = "" if not math.isfinite(result.gap_bound) else message("warn.bound", lang, voice, gap=f"{result.gap_bound:.2g}")
-    return message("warn.not_converged", lang, voice, n=result.n_iter, bound=bound, tol=f"{result.options['tol']:g}")
+    return message("warn.not_converged", lang, voice, n=result.n_iter, bound=bound, tol=f"{result.options['tol']:g}",
+                   **run_limit(result.optimizer == "sgd", lang, voice))
 
 
 def divergence_message(result: FitResult) -> str:

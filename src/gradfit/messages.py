@@ -257,14 +257,14 @@ EN |= {
                                 "(relative) from the exact optimum — the descent is slow along some direction. Use "
                                 "{o[stop=gap]}, or {speedups}.",
     "verdict.at_optimum": "Stopped at the {unit} limit ({k}), already at the optimum{where}.",
-    "verdict.short": "Did not converge: stopped at the {unit} limit ({k}){where}. Raise {o[iters]}, or {speedups}; "
+    "verdict.short": "Did not converge: stopped at the {unit} limit ({k}){where}. Raise {limit}, or {speedups}; "
                      "{o[solver=exact]} gives the least-squares answer directly.",
     "verdict.where": " (parameters within {gap} of the exact optimum, relative)",
     "verdict.speed_sgd": "let SGD settle with {o[learning_rate=invscaling]} or a larger {o[batch_size]}",
     "verdict.speed": "speed it up with {tips}",
     "verdict.or": " or ",
-    "warn.not_converged": "The fit did not converge: it stopped at the iteration limit ({n}){bound}, short of "
-                          "the tolerance {tol} ({o[tol]}). Raise {o[iters]}, or use {o[solver=exact]} for the "
+    "warn.not_converged": "The fit did not converge: it stopped at the {unit} limit ({n}){bound}, short of "
+                          "the tolerance {tol} ({o[tol]}). Raise {limit}, or use {o[solver=exact]} for the "
                           "least-squares answer.",
     "warn.bound": " with the parameters certified within {gap} of the optimum (relative)",
     "warn.no_certificate": "The fit cannot be certified: the loss stopped changing after {n} iterations, but the "
@@ -275,7 +275,7 @@ EN |= {
     "verdict.no_certificate": "Not certified: the loss stopped changing after {k}, but the Hessian is singular to "
                               "working precision (collinear features), so the coefficients along that direction are "
                               "not resolved{where}. Use {o[solver=exact]}, or drop one of the collinear features.",
-    "verdict.short_plain": "Did not converge: stopped at the {unit} limit ({k}){where}. Raise {o[iters]}; "
+    "verdict.short_plain": "Did not converge: stopped at the {unit} limit ({k}){where}. Raise {limit}; "
                            "{o[solver=exact]} gives the least-squares answer directly.",
     "summary.not_converged": "No inference table: the fit did not converge, so standard errors and p-values at these "
                              "coefficients would not be those of the least-squares fit. Use {o[solver=exact]} (or "
@@ -292,13 +292,13 @@ ZH |= {
     "verdict.loss_stopped_far": "{k}后停止：损失不再变化，但参数与精确最优解仍相差 {gap}（相对）——某个方向上下降很慢。"
                                 "请用 {o[stop=gap]}，或{speedups}。",
     "verdict.at_optimum": "达到{unit}上限（{k}）时停止，已经在最优解处{where}。",
-    "verdict.short": "没有收敛：达到{unit}上限（{k}）时停止{where}。请增大 {o[iters]}，或{speedups}；"
+    "verdict.short": "没有收敛：达到{unit}上限（{k}）时停止{where}。请增大 {limit}，或{speedups}；"
                      "{o[solver=exact]} 直接给出最小二乘解。",
     "verdict.where": "（参数与精确最优解的相对距离在 {gap} 以内）",
     "verdict.speed_sgd": "用 {o[learning_rate=invscaling]} 或更大的 {o[batch_size]} 让 SGD 稳定下来",
     "verdict.speed": "用 {tips} 加快",
     "verdict.or": " 或 ",
-    "warn.not_converged": "拟合没有收敛：在迭代上限（{n}）处停止{bound}，未达到容差 {tol}（{o[tol]}）。请增大 {o[iters]}，"
+    "warn.not_converged": "拟合没有收敛：在{unit}上限（{n}）处停止{bound}，未达到容差 {tol}（{o[tol]}）。请增大 {limit}，"
                           "或用 {o[solver=exact]} 直接得到最小二乘解。",
     "warn.bound": "，参数与最优解的相对距离被证明在 {gap} 以内",
     "warn.no_certificate": "无法证明拟合已收敛：损失在 {n} 次迭代后不再变化，但 Hessian 在工作精度下是奇异的（特征共线），"
@@ -306,7 +306,7 @@ ZH |= {
                            "得到最小二乘解，或去掉一个共线的特征。",
     "verdict.no_certificate": "未能证明收敛：{k}后损失不再变化，但 Hessian 在工作精度下是奇异的（特征共线），"
                               "该方向上的系数没有被确定{where}。请用 {o[solver=exact]}，或去掉一个共线的特征。",
-    "verdict.short_plain": "没有收敛：达到{unit}上限（{k}）时停止{where}。请增大 {o[iters]}；"
+    "verdict.short_plain": "没有收敛：达到{unit}上限（{k}）时停止{where}。请增大 {limit}；"
                            "{o[solver=exact]} 直接给出最小二乘解。",
     "summary.not_converged": "不输出推断表：拟合没有收敛，这些系数处的标准误和 p 值不是最小二乘拟合的。"
                              "请用 {o[solver=exact]}（或增大 {o[iters]}）得到推断表。",
@@ -598,6 +598,13 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def run_limit(sgd: bool, lang: str = "en", voice: str = "python") -> dict[str, str]:
+    """The limit a run stops at, in words (``unit``) and as the option that raises it (``limit``): epochs for
+    mini-batch SGD, iterations otherwise."""
+    unit = ("epoch" if sgd else "iteration") if check_lang(lang) == "en" else ("轮数" if sgd else "迭代次数")
+    return {"unit": unit, "limit": Options(voice)["epochs" if sgd else "iters"]}
 
 
 def check_lang(lang: str) -> str:

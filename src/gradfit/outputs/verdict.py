@@ -4,7 +4,7 @@ and what to change — in the caller's language (en/zh) and voice (Python keywor
 from __future__ import annotations
 
 from gradfit.descent import Stop
-from gradfit.messages import Options, message
+from gradfit.messages import Options, message, run_limit
 
 # A run whose parameters are within this relative distance of θ* has reached the optimum.
 AT_OPTIMUM = 1e-6
@@ -14,7 +14,8 @@ def verdict(result, lang: str = "en", voice: str = "python") -> str:
     """A plain-language sentence on how the run ended, with what to change."""
     m = lambda key, **kw: message(key, lang, voice, **kw)  # noqa: E731
     sgd = result.optimizer == "sgd"
-    unit = ("epoch" if sgd else "iteration") if lang == "en" else ("轮数" if sgd else "迭代次数")
+    limit = run_limit(sgd, lang, voice)
+    unit = limit["unit"]
     k = (f"{result.n_iter} {unit}{'s' * (result.n_iter != 1)}" if lang == "en"
          else f"{result.n_iter} {'轮' if sgd else '次迭代'}")
     if result.stop_reason is Stop.EXACT:
@@ -44,8 +45,8 @@ def verdict(result, lang: str = "en", voice: str = "python") -> str:
         return m("verdict.at_optimum", unit=unit, k=k, where=where)
     speedups = _speedups(result, m, voice)
     if speedups is None:
-        return m("verdict.short_plain", unit=unit, k=k, where=where)
-    return m("verdict.short", unit=unit, k=k, where=where, speedups=speedups)
+        return m("verdict.short_plain", k=k, where=where, **limit)
+    return m("verdict.short", k=k, where=where, speedups=speedups, **limit)
 
 
 def _speedups(result, m, voice: str) -> str | None:
