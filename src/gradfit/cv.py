@@ -29,7 +29,8 @@ from gradfit.data.files import Scan
 from gradfit.data.standardize import Standardizer
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, fold_summaries
 from gradfit.errors import ConfigError, DataError
-from gradfit.fit import fit_data, iteration_budget
+from gradfit.fit import fit_data
+from gradfit.problem import iteration_budget
 from gradfit.loss import Loss, Penalty, PenaltyTerms, extreme_eigenvalues
 from gradfit.result import FitResult
 
@@ -235,7 +236,7 @@ def solve_path(summary: Summary, names, loss: Loss, kind: str, ratio: float, sca
             eigenvalues = extreme_eigenvalues(hessian + np.diag(terms.curvature))
         mu, lambda_max = eigenvalues
         certificate = descent.Certificate(mu, to_original, norm, terms) if mu > lambda_max * 1e-15 else None
-        budget = iteration_budget({"iters": "auto", "tol": tol, "optimizer": "accelerated"}, 1 / lambda_max, mu,
+        budget = iteration_budget("auto", tol, "accelerated", 1 / lambda_max, mu,
                                   lambda_max)
         outcome = descent.run(descent.Penalized(objective, terms), theta, lr=1 / lambda_max, max_iter=budget, tol=tol,
                               rule=descent.proximal(True), history_cap=4, certificate=certificate, prox=terms.prox)

@@ -20,16 +20,12 @@ from gradfit.data.standardize import Standardizer, warn_about_features, warn_abo
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
 from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitWarning
 from gradfit.messages import message, run_limit
-from gradfit.loss import Loss, Penalty, PenaltyTerms, curvature, minibatch_curvature, stable_lr_bound
+from gradfit.loss import Loss, Penalty
 from gradfit.metrics import Metrics, from_sse, regression_metrics
 from gradfit.model import LinearModel
+from gradfit.problem import Problem, descend, plan, resolve_auto
 from gradfit.result import FitResult
 from gradfit.training import checkpoint as checkpoints
-
-# Above this many numbers in X, the exact optimum (an extra least-squares solve on a copy of X)
-# is not computed unless solver="exact" asks for it; the gaps are then left out of the history.
-EXACT_REFERENCE_LIMIT = 10_000_000
-
 
 def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbacks=(), scheduler=None,
         checkpoint=None, every=0, resume=None, progress=False, **options) -> FitResult:
@@ -156,7 +152,8 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
     if opts["test_fraction"] is not None and test is not None:
         raise ConfigError("Give either a test set (--test FILE, test=) or test_fraction, not both.")
-    rule = (descent.proximal_rule_for if penalty.proximal else descent.rule_for)(
+    # the rule's options are checked before any data are read (the Problem builds the rule itself)
+    (descent.proximal_rule_for if penalty.proximal else descent.rule_for)(
         opts["optimizer"], opts["momentum"], opts["nesterov"])
     weighted = getattr(data, "weight", None) is not None or getattr(data, "weight_name", None) is not None
     in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
@@ -206,7 +203,7 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         if standardize and raw.summary is not None:   # the summary holds the means and scales: no pass
             scaler = _standardizer(Standardizer.from_summary(raw.summary, names, fit_intercept))
             objective = raw.standardized(scaler.mean, scaler.scale)
-        return _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, updates_before, checkpoint,
+        return _fit(opts, data, test, raw, objective, loss, scaler, callbacks, updates_before, checkpoint,
                     every, resume, X_fit, validation)
     finally:
         raw.close()
@@ -224,93 +221,59 @@ def _checked_by_summary(data: XY, summary) -> XY:
     return data.verified()
 
 
-def resolve_auto(opts: dict) -> dict:
-    """The practitioner's defaults, made concrete: with lr 'auto', the accelerated rule on standardized
-    features; with a learning rate given, the textbook's plain step on the data as they are."""
-    auto_lr = opts["lr"] == "auto"
-    if opts["optimizer"] == "auto":
-        opts["optimizer"] = "accelerated" if auto_lr and not opts["momentum"] and not opts["nesterov"] else "gd"
-    if opts["standardize"] == "auto":
-        opts["standardize"] = auto_lr
-    return opts
-
-
-def _fit(opts, data, test, raw, objective, loss, scaler, rule, callbacks, updates_before, checkpoint, every, resume,
+def _fit(opts, data, test, raw, objective, loss, scaler, callbacks, updates_before, checkpoint, every, resume,
          X_fit, validation=None):
     names, fit_intercept = data.feature_names, loss.fit_intercept
     theta0 = _initial_theta(opts["init"], len(names) + fit_intercept, fit_intercept)
-    start = theta0 if scaler is None else scaler.to_standardized(theta0)
-    terms, terms_original = _penalty_terms(loss, data, raw, scaler, objective.n_rows)
-    hessian = loss.hessian(objective.gram(), objective.n_rows)
-    if terms is not None:        # the smooth part's Hessian gains the L2 term's curvature
-        objective = descent.Penalized(objective, terms)
-        hessian = hessian + np.diag(terms.curvature)
-    spectrum = curvature(hessian)
-    # A Hessian singular to working precision is taken for singular only where its structure says so: a
-    # constant column or fewer rows than parameters (and no L1 part, whose optimum set the range-space
-    # bound does not describe). Columns collinear to 1e-8 look singular in AᵀA too, yet their data
-    # determine the coefficients — descent cannot resolve them: no certificate there.
-    structural = ((objective.n_rows < len(theta0) or bool(scaler is not None and scaler.constant))
-                  and (terms is None or not terms.proximal))
-    if not (spectrum.identified or structural):
-        spectrum = spectrum._replace(mu=0.0, rank=spectrum.size)
-    mu, lambda_max = spectrum.mu, spectrum.lambda_max
-    theta_star = _exact_reference(opts, data, raw, loss, terms_original)
-    lr = (math.nan if opts["solver"] == "exact"
-          else _learning_rate(opts, lambda_max, objective.n_rows, loss, X_fit, objective.rescan))
-    to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
-    certificate = descent.Certificate.of(mu, to_original, terms)
-    if opts["solver"] == "exact":
-        outcome = _exact_outcome(theta_star, *_on_original(data, raw, loss, theta_star, terms_original),
+    problem = plan(opts, data, raw, objective, loss, scaler, X_fit)
+    opts["iters"] = problem.iters or opts["iters"]
+    if problem.solver == "exact":
+        theta_star = problem.theta_star
+        outcome = _exact_outcome(theta_star, *_on_original(data, raw, loss, theta_star, problem.terms_original),
                                  opts["history_cap"])
-        to_original = np.eye(len(theta0))      # θ* is on the original scale already
-    else:
-        opts["iters"] = iteration_budget(opts, lr, mu, lambda_max)
-        fingerprint = _data_fingerprint(data, raw) if checkpoint is not None or resume is not None else None
-        outcome, saver = _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint,
-                                  every, resume, names, data.target_name,
-                                  certificate if opts["stop"] == "gap" else None, fingerprint,
-                                  prox=terms.prox if terms is not None and terms.proximal else None,
-                                  monitor=_validation_error(validation, scaler, fit_intercept))
-        try:
-            return _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum,
-                           certificate, outcome, saver, terms_original)
-        except KeyboardInterrupt:
-            if saver is None:
-                raise
-            raise saver.interrupted() from None     # the descent had finished: its final state is kept
-    return _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum,
-                   certificate, outcome, None, terms_original, to_original)
+        return _finish(opts, data, test, raw, problem, theta0, outcome, None, descended=False)
+    start = theta0 if scaler is None else scaler.to_standardized(theta0)
+    fingerprint = _data_fingerprint(data, raw) if checkpoint is not None or resume is not None else None
+    outcome, saver = _descend(opts, problem, objective, start, callbacks, updates_before, checkpoint, every, resume,
+                              names, data.target_name, fingerprint,
+                              monitor=_validation_error(validation, scaler, fit_intercept))
+    try:
+        return _finish(opts, data, test, raw, problem, theta0, outcome, saver)
+    except KeyboardInterrupt:
+        if saver is None:
+            raise
+        raise saver.interrupted() from None     # the descent had finished: its final state is kept
 
 
-def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, lr, spectrum, certificate,
-            outcome, saver, terms_original, to_original=None) -> FitResult:
+def _finish(opts, data, test, raw, problem: Problem, theta0, outcome, saver, descended: bool = True) -> FitResult:
     """The ``FitResult`` of a finished descent (or exact solve): θ on the original scale, gaps, metrics."""
-    mu, lambda_max = spectrum.mu, spectrum.lambda_max
+    loss, scaler = problem.loss, problem.scaler
     names, fit_intercept = data.feature_names, loss.fit_intercept
-    if to_original is None:
-        to_original = np.eye(len(theta0)) if scaler is None else scaler.matrix()
-        if scaler is not None:    # θ = T·θ_z and ∇θ = T⁻ᵀ·∇θ_z for every record, one product each
-            T = scaler.matrix()
-            outcome.history.transform(T, np.linalg.inv(T.T))
+    to_original = problem.to_original if descended else np.eye(len(theta0))   # θ* is on the original scale already
+    if descended and scaler is not None:    # θ = T·θ_z and ∇θ = T⁻ᵀ·∇θ_z for every record, one product each
+        outcome.history.transform(to_original, np.linalg.inv(to_original.T))
     theta = to_original @ outcome.theta
     model = LinearModel.from_theta(theta, fit_intercept=fit_intercept, feature_names=names,
                                    target_name=data.target_name)
-    gap_bound = 0.0 if opts["solver"] == "exact" else (
+    certificate = problem.certificate
+    gap_bound = 0.0 if problem.solver == "exact" else (
         certificate.gap(outcome.theta, outcome.gradient) if certificate else math.inf)
-    result = FitResult(model, outcome.history, outcome.n_iter, outcome.stop_reason, outcome.loss, lr, lambda_max,
-                       engine=objective.name, loss_spec=loss, init=tuple(float(t) for t in theta0),
-                       n_rows=objective.n_rows, data=data, data_summary=raw.summary,
-                       optimizer=opts["optimizer"], solver=opts["solver"],
+    spectrum = problem.curvature
+    result = FitResult(model, outcome.history, outcome.n_iter, outcome.stop_reason, outcome.loss, problem.lr,
+                       problem.lambda_max, engine=raw.name, loss_spec=loss, init=tuple(float(t) for t in theta0),
+                       n_rows=problem.n_rows, data=data, data_summary=raw.summary,
+                       optimizer=problem.optimizer, solver=problem.solver,
                        test_data=test, standardized=scaler is not None,
                        constant_features=scaler.constant if scaler else (),
                        n_updates=getattr(outcome.rule_state, "count", 0), options=opts, gap_bound=gap_bound,
-                       lambda_min=mu, rank=None if spectrum.identified else spectrum.rank,
-                       final_state=saver.latest if saver is not None else None)
+                       lambda_min=problem.mu, rank=None if spectrum.identified else spectrum.rank,
+                       final_state=saver.latest if saver is not None else None, problem=problem)
+    theta_star = problem.theta_star
     if theta_star is not None:
         result.theta_exact = theta_star
-        result.loss_exact = (_loss_at(data, raw, loss, theta_star) if terms_original is None and loss.huber is None
-                             else _on_original(data, raw, loss, theta_star, terms_original)[0])
+        result.loss_exact = (_loss_at(data, raw, loss, theta_star) if problem.terms_original is None
+                             and loss.huber is None
+                             else _on_original(data, raw, loss, theta_star, problem.terms_original)[0])
         exact.record_gaps(outcome.history, result.theta_exact, result.loss_exact)
     if result.diverged:
         raise DivergenceError(divergence_message(result), result)
@@ -328,51 +291,6 @@ def _finish(opts, data, test, raw, objective, loss, scaler, theta0, theta_star, 
 
         warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=4)
     return result
-
-
-def iteration_budget(opts, lr: float, mu: float, lambda_max: float) -> int:
-    """``iters``, or for 'auto' a budget that follows the conditioning κ = L/μ of what is descended:
-    the accelerated rule contracts by about (1 − 1/√κ) per step, a plain step of λ by max|1 − λ·h|."""
-    if opts["iters"] != "auto":
-        return opts["iters"]
-    digits = math.log(1 / (opts["tol"] or 1e-8))
-    if not mu > 0 or not lambda_max > 0:
-        return AUTO_ITERS_FLOOR
-    kappa = lambda_max / mu
-    if opts["optimizer"] == "accelerated":
-        steps = 4 * math.sqrt(kappa) * (digits + math.log(kappa) + 5)
-    else:
-        rate = max(abs(1 - lr * mu), abs(1 - lr * lambda_max))
-        steps = (digits + math.log(kappa) + 5) / -math.log(rate) if 0 < rate < 1 else AUTO_ITERS_FLOOR  # 0: exact in one
-    return int(min(max(math.ceil(steps), AUTO_ITERS_FLOOR), AUTO_ITERS_CEILING))
-
-
-# iters='auto' runs at least this many iterations, and at most this many.
-AUTO_ITERS_FLOOR = 1000
-AUTO_ITERS_CEILING = 100_000
-
-
-def _exact_reference(opts, data, raw, loss, terms_original=None):
-    """θ*, the least-squares optimum the run is measured against (None where too costly); with an L2 penalty
-    ridge's closed form; with an L1 part none (there is no closed form)."""
-    asked = opts["solver"] == "exact"
-    in_memory = isinstance(data, XY)
-    cheap = asked or (in_memory and data.X.size <= EXACT_REFERENCE_LIMIT)
-    if loss.huber is not None:
-        return None
-    if terms_original is not None:
-        if terms_original.proximal:
-            return None
-        d = len(data.feature_names)
-        D = terms_original.curvature[:d] / (2 * loss.scale(raw.n_rows))   # Σ sᵢrᵢ² + Σ Dⱼwⱼ²
-        if in_memory and cheap:
-            return exact.ridge(data.X, data.y, D, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
-        return exact.ridge_from_summary(raw.summary, D, loss.fit_intercept) if raw.summary is not None else None
-    if raw.summary is not None and raw.rescan is not None:   # the summary knows θ*; more passes when affordable
-        return exact.from_summary(raw.summary, loss.fit_intercept, raw.rescan, second_pass=cheap)
-    if not cheap:
-        return None
-    return exact.solve(data.X, data.y, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
 
 
 def _on_original(data, raw, loss: Loss, theta, terms=None) -> tuple[float, np.ndarray]:
@@ -396,29 +314,6 @@ def _validation_error(validation: XY | None, scaler, fit_intercept: bool):
     y = validation.y
     scoring = Loss("mse", fit_intercept)
     return lambda theta: scoring.value(scoring.residual(X, y, np.asarray(theta, dtype=np.float64)))
-
-
-def _penalty_terms(loss: Loss, data, raw, scaler, n_rows: int):
-    """The penalty's terms in the descended coordinates and on the given scale (None, None without a penalty).
-
-    The coefficient penalized is uⱼ·θⱼ: on the given scale with standardized descent wⱼ = θⱼ/sⱼ, so
-    uⱼ = 1/sⱼ (a weighted L1: each coordinate soft-thresholded by its own threshold); on the standardized
-    scale (glmnet's) wⱼ·sⱼ is penalized, so uⱼ = 1 there and sⱼ on the given coordinates.
-    """
-    if not loss.penalty.active:
-        return None, None
-    d = len(data.feature_names)
-    descent_scale = np.ones(d) if scaler is None else scaler.scale
-    if loss.penalty.scale == "given":
-        penalty_scale = np.ones(d)
-    elif scaler is not None:
-        penalty_scale = scaler.scale
-    elif isinstance(data, XY):
-        penalty_scale = Standardizer.fit(data.X, data.feature_names, loss.fit_intercept, data.weight).scale
-    else:
-        penalty_scale = Standardizer.from_summary(raw.summary, data.feature_names, loss.fit_intercept).scale
-    return (PenaltyTerms.of(loss, n_rows, penalty_scale / descent_scale),
-            PenaltyTerms.of(loss, n_rows, penalty_scale))
 
 
 # Where the summary's Σ rᵢ² is certified to this relative accuracy, the metrics and the loss at θ* come from it
@@ -454,25 +349,6 @@ def _exact_outcome(theta_star, loss: float, grad, history_cap: int) -> descent.O
     return descent.Outcome(np.asarray(theta_star), loss, grad, 0, descent.Stop.EXACT, history, descent.GDState(0))
 
 
-def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit, rescan=None) -> float:
-    """λ = 1/h_max for full-batch descent; for mini-batch SGD 1/L_B, which needs the longest row too: from the rows
-    in memory, or — data read in chunks — from one more pass over them (SGD reads every row each epoch anyway)."""
-    if opts["lr"] != "auto":
-        return opts["lr"]
-    if not lambda_max > 0:
-        raise ConfigError("lr='auto' needs a loss with curvature, but every feature is zero; give lr a number.")
-    if opts["optimizer"] != "sgd":
-        return 1.0 / lambda_max
-    if X_fit is not None:
-        rows = [X_fit]
-    elif rescan is not None:
-        rows = (X for X, _ in rescan())
-    else:
-        raise ConfigError("lr='auto' for mini-batch SGD needs every row's length, which these data do not give; "
-                          "give a number (--lr), or use full-batch gradient descent.")
-    return 1.0 / minibatch_curvature(lambda_max, loss.row_curvature(rows, n_rows), n_rows, opts["batch_size"])
-
-
 def _data_fingerprint(data, raw) -> dict:
     """The checkpoint's record of the data: rows, columns, each column's mean and scale, sampled rows (in memory)."""
     columns = [*data.feature_names, data.target_name]
@@ -489,15 +365,16 @@ def _data_fingerprint(data, raw) -> dict:
     return checkpoints.fingerprint(summary.n, columns, summary.mean, scale)
 
 
-def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_before, checkpoint, every, resume,
-             names, target, certificate, fingerprint=None, prox=None, monitor=None):
+def _descend(opts, problem: Problem, objective, start, callbacks, updates_before, checkpoint, every, resume, names,
+             target, fingerprint=None, monitor=None):
     """Run the descent, writing checkpoints as asked; on Ctrl-C save the state and say where.
 
     Returns the outcome and the checkpointer (None without a checkpoint), which holds the final state."""
     sgd = opts["optimizer"] == "sgd"
     rng = np.random.default_rng(opts["seed"])
-    config = {**{k: v for k, v in opts.items() if k not in ("history_cap", "init")}, "lr_value": lr,
+    config = {**{k: v for k, v in opts.items() if k not in ("history_cap", "init")}, "lr_value": problem.lr,
               "features": list(names), "target": target}
+    rule = problem.rule
     theta, first, state = start, 0, rule.init(np.asarray(start, dtype=np.float64), updates_before)
     quiet, loss0 = 0, None
     if resume is not None:
@@ -514,21 +391,19 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
         except (ValueError, TypeError, KeyError) as exc:
             raise DataError(f"'{resume}' is not a valid gradfit checkpoint for this run: {exc}.") from None
         with np.errstate(all="ignore"):
-            resumed_loss = objective.loss_and_gradient(theta)[0]
+            resumed_loss = problem.objective(objective).loss_and_gradient(theta)[0]
         if not math.isfinite(resumed_loss):      # not the learning rate's fault: the saved numbers are wrong
             raise DataError(f"'{resume}' is corrupt: the loss at its parameters is {resumed_loss} (not a finite "
                             "number), so the run cannot continue from it. Start the run again without --resume.")
     saver = (checkpoints.Checkpointer(checkpoint, every, config, descent.state_to_dict, fingerprint)
              if checkpoint else None)
-    schedule = descent.learning_rate_schedule(opts["learning_rate"], lr, opts["power_t"])
+    schedule = descent.learning_rate_schedule(opts["learning_rate"], problem.lr, opts["power_t"])
     try:
-        outcome = descent.run(objective, theta, lr=lr, max_iter=opts["epochs"] if sgd else opts["iters"],
-                              tol=opts["tol"], rule=rule, callbacks=tuple(callbacks) + ((saver,) if saver else ()),
-                              history_cap=opts["history_cap"], schedule=schedule,
-                              n_iter_no_change=opts["n_iter_no_change"],
-                              batches=descent.MiniBatches(opts["batch_size"], rng) if sgd else None,
-                              start=first, rule_state=state, stable_lr=stable_lr_bound(lambda_max),
-                              certificate=certificate, quiet_start=quiet, loss0=loss0, prox=prox, monitor=monitor)
+        outcome = descend(problem, objective, theta, max_iter=opts["epochs"] if sgd else problem.iters,
+                          rule=rule, callbacks=tuple(callbacks) + ((saver,) if saver else ()),
+                          history_cap=opts["history_cap"], schedule=schedule, n_iter_no_change=opts["n_iter_no_change"],
+                          batches=descent.MiniBatches(opts["batch_size"], rng) if sgd else None,
+                          start=first, rule_state=state, quiet_start=quiet, loss0=loss0, monitor=monitor)
     except KeyboardInterrupt:
         if saver is None:
             raise

@@ -14,6 +14,7 @@ import numpy as np
 from gradfit.descent import History, Stop
 from gradfit.loss import Loss, stable_lr_bound
 from gradfit.model import LinearModel
+from gradfit.problem import Problem
 
 
 @dataclass
@@ -49,6 +50,7 @@ class FitResult:
                                      # where the Hessian is singular)
     rank: int | None = None          # the Hessian's numerical rank, where below the number of parameters
     final_state: object | None = None   # the loop's last state as a checkpoint holds it (where one was asked for)
+    problem: Problem | None = field(default=None, repr=False)   # what was minimised and how (``gradfit.problem``)
 
     @property
     def identified(self) -> bool:

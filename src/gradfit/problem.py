@@ -1,0 +1,274 @@
+"""``Problem``: what a fit minimises and how, resolved once, as one frozen value.
+
+``plan`` is the one place that turns the options' ``'auto'`` into decisions (the optimizer, standardizing, the
+learning rate, the iteration budget, the penalty's scale) and gathers what every later step reads:
+
+    loss           the Loss, penalty included (reduction, intercept, sample weights, Huber)
+    scaler         the Standardizer the descent runs under (None: the columns as given)
+    terms          the penalty in the descended coordinates (and ``terms_original``: on the given scale)
+    smooth         the Hessian of the smooth loss in the descended coordinates (``hessian`` adds the L2 part)
+    curvature      μ, h_max and the rank of ``hessian``
+    theta_star     θ* on the given scale, where it is known (None: too costly, or no closed form)
+    rule, lr, iters, stop, certificate
+
+``fit`` runs ``descend(problem, objective, θ₀)``; ``cv`` runs the same for ``problem.with_alpha(α)``; the outputs read
+``result.problem`` (its scaler, its quadratic with the penalty included) instead of deriving them again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from gradfit import descent, exact
+from gradfit.data.arrays import XY
+from gradfit.data.standardize import Standardizer
+from gradfit.errors import ConfigError
+from gradfit.loss import Curvature, Loss, Penalty, PenaltyTerms, curvature, minibatch_curvature, stable_lr_bound
+
+# Above this many numbers in X, the exact optimum (an extra least-squares solve on a copy of X)
+# is not computed unless solver="exact" asks for it; the gaps are then left out of the history.
+EXACT_REFERENCE_LIMIT = 10_000_000
+
+# iters='auto' runs at least this many iterations, and at most this many.
+AUTO_ITERS_FLOOR = 1000
+AUTO_ITERS_CEILING = 100_000
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """The resolved problem of one fit (see the module's docstring); ``FitResult.problem`` keeps it."""
+
+    loss: Loss
+    n_rows: int
+    scaler: Standardizer | None
+    terms: PenaltyTerms | None
+    terms_original: PenaltyTerms | None
+    smooth: np.ndarray
+    curvature: Curvature
+    theta_star: np.ndarray | None
+    optimizer: str
+    momentum: float = 0.0
+    nesterov: bool = False
+    lr: float = math.nan
+    iters: int = 0
+    tol: float | None = None
+    stop: str = "gap"
+    solver: str = "gd"
+    penalty_weights: np.ndarray | None = field(default=None, repr=False)   # uⱼ: the penalized coefficient is uⱼ·wⱼ
+
+    @property
+    def hessian(self) -> np.ndarray:
+        """The Hessian of what is descended: the smooth loss's, with the L2 term's curvature on its diagonal."""
+        return self.smooth if self.terms is None else self.smooth + np.diag(self.terms.curvature)
+
+    @property
+    def to_original(self) -> np.ndarray:
+        """θ on the given scale = ``to_original @ θ`` descended (the identity without standardizing)."""
+        return np.eye(self.smooth.shape[0]) if self.scaler is None else self.scaler.matrix()
+
+    @property
+    def mu(self) -> float:
+        return self.curvature.mu
+
+    @property
+    def lambda_max(self) -> float:
+        return self.curvature.lambda_max
+
+    @property
+    def proximal(self) -> bool:
+        return self.terms is not None and self.terms.proximal
+
+    @property
+    def rule(self):
+        """The update rule: for a penalty with an L1 part its proximal form (ISTA, FISTA, proximal SGD)."""
+        of = descent.proximal_rule_for if self.proximal else descent.rule_for
+        return of(self.optimizer, self.momentum, self.nesterov)
+
+    @property
+    def certificate(self) -> descent.Certificate | None:
+        """‖θ − θ*‖ ≤ ‖∇‖/μ where μ > 0 (with an L1 part, the least subgradient): the stopping rule of stop='gap'."""
+        return descent.Certificate.of(self.mu, self.to_original, self.terms)
+
+    def quadratic(self) -> np.ndarray:
+        """The Hessian of the whole loss (penalty included) in the coordinates of the given scale: T⁻ᵀ·H·T⁻¹ for
+        θ = T·θ_z (what contours of the fitted loss over the reported (w, b) are drawn from)."""
+        if self.scaler is None:
+            return self.hessian
+        inverse = np.linalg.inv(self.to_original)
+        return inverse.T @ self.hessian @ inverse
+
+    def objective(self, engine_objective):
+        """The engine's objective with the penalty's smooth terms added (the L1 part is the rule's prox)."""
+        return engine_objective if self.terms is None else descent.Penalized(engine_objective, self.terms)
+
+    def with_lr(self, lr: float, *, iters: int | None = None, optimizer: str = "gd", momentum: float = 0.0,
+                nesterov: bool = False, tol: float | None = None) -> "Problem":
+        """The same problem descended by ``optimizer`` with the learning rate ``lr`` (a comparison run)."""
+        return replace(self, lr=float(lr), iters=self.iters if iters is None else int(iters), optimizer=optimizer,
+                       momentum=momentum, nesterov=nesterov, tol=tol)
+
+    def with_alpha(self, alpha: float) -> "Problem":
+        """The same data and penalty at another α (a point of a regularization path): the terms, the Hessian's
+        spectrum, the step and the budget follow; θ* is left out (ridge's closed form is ``exact``'s)."""
+        loss = replace(self.loss, penalty=replace(self.loss.penalty, alpha=float(alpha)))
+        u = self.penalty_weights
+        descended = u if self.scaler is None else u / self.scaler.scale
+        terms = PenaltyTerms.of(loss, self.n_rows, descended)
+        spectrum = _spectrum(self.smooth + np.diag(terms.curvature), self.n_rows, self.scaler, terms)
+        lr = 1.0 / spectrum.lambda_max
+        return replace(self, loss=loss, terms=terms, terms_original=PenaltyTerms.of(loss, self.n_rows, u),
+                       curvature=spectrum, theta_star=None, lr=lr,
+                       iters=iteration_budget("auto", self.tol, self.optimizer, lr, spectrum.mu, spectrum.lambda_max))
+
+    def as_dict(self) -> dict:
+        """The decisions as JSON-ready data (what a checkpoint records of the run)."""
+        return {"loss": self.loss.name, "reduction": self.loss.reduction.value,
+                "fit_intercept": self.loss.fit_intercept, "penalty": self.loss.penalty.kind.value,
+                "alpha": self.loss.penalty.alpha, "l1_ratio": self.loss.penalty.l1_ratio,
+                "standardized": self.scaler is not None, "optimizer": self.optimizer, "lr": self.lr,
+                "iters": self.iters, "tol": self.tol, "stop": self.stop, "mu": self.mu,
+                "lambda_max": self.lambda_max, "rank": self.curvature.rank}
+
+
+def resolve_auto(opts: dict) -> dict:
+    """The practitioner's defaults, made concrete: with lr 'auto', the accelerated rule on standardized
+    features; with a learning rate given, the textbook's plain step on the data as they are."""
+    auto_lr = opts["lr"] == "auto"
+    if opts["optimizer"] == "auto":
+        opts["optimizer"] = "accelerated" if auto_lr and not opts["momentum"] and not opts["nesterov"] else "gd"
+    if opts["standardize"] == "auto":
+        opts["standardize"] = auto_lr
+    return opts
+
+
+def plan(opts: dict, data, raw, objective, loss: Loss, scaler: Standardizer | None, X_fit=None) -> Problem:
+    """The ``Problem`` of a fit: ``opts`` validated (``resolve_auto`` applied), ``raw`` the engine's objective of the
+    data as given, ``objective`` the one descended (standardized by ``scaler``), ``X_fit`` the rows descended where
+    they are in memory (mini-batch SGD's step needs the longest)."""
+    n_params = len(data.feature_names) + loss.fit_intercept
+    u = penalty_weights(loss, data, raw, scaler)
+    terms = terms_original = None
+    if u is not None:
+        terms = PenaltyTerms.of(loss, objective.n_rows, u if scaler is None else u / scaler.scale)
+        terms_original = PenaltyTerms.of(loss, objective.n_rows, u)
+    smooth = loss.hessian(objective.gram(), objective.n_rows)
+    hessian = smooth if terms is None else smooth + np.diag(terms.curvature)
+    structural_hint = objective.n_rows < n_params
+    spectrum = _spectrum(hessian, objective.n_rows, scaler, terms, structural_hint)
+    theta_star = _exact_reference(opts, data, raw, loss, terms_original)
+    lr = (math.nan if opts["solver"] == "exact"
+          else _learning_rate(opts, spectrum.lambda_max, objective.n_rows, loss, X_fit, objective.rescan))
+    iters = 0 if opts["solver"] == "exact" else iteration_budget(opts["iters"], opts["tol"], opts["optimizer"], lr,
+                                                                  spectrum.mu, spectrum.lambda_max)
+    return Problem(loss, objective.n_rows, scaler, terms, terms_original, smooth, spectrum, theta_star,
+                   opts["optimizer"], opts["momentum"], opts["nesterov"], lr, iters, opts["tol"], opts["stop"],
+                   opts["solver"], u)
+
+
+def _spectrum(hessian, n_rows: int, scaler, terms, structural_hint: bool | None = None) -> Curvature:
+    """The Hessian's curvature, with μ = 0 where it is singular to working precision without a structural reason.
+
+    A Hessian singular to working precision is taken for singular only where its structure says so: a constant
+    column or fewer rows than parameters (and no L1 part, whose optimum set the range-space bound does not
+    describe). Columns collinear to 1e-8 look singular in AᵀA too, yet their data determine the coefficients —
+    descent cannot resolve them: no certificate there."""
+    spectrum = curvature(hessian)
+    fewer_rows = n_rows < hessian.shape[0] if structural_hint is None else structural_hint
+    structural = ((fewer_rows or bool(scaler is not None and scaler.constant))
+                  and (terms is None or not terms.proximal))
+    if not (spectrum.identified or structural):
+        spectrum = spectrum._replace(mu=0.0, rank=spectrum.size)
+    return spectrum
+
+
+def penalty_weights(loss: Loss, data, raw, scaler) -> np.ndarray | None:
+    """uⱼ, the weight of feature j in the penalty (the coefficient penalized is uⱼ·wⱼ on the given scale): 1 for
+    penalty_scale 'given'; sⱼ, the column's standard deviation, for 'standardized' (glmnet's) — from the scaler the
+    descent runs under, else from the data or their summary. None without a penalty."""
+    if not loss.penalty.active:
+        return None
+    d = len(data.feature_names)
+    if loss.penalty.scale == "given":
+        return np.ones(d)
+    if scaler is not None:
+        return scaler.scale
+    if isinstance(data, XY):
+        return Standardizer.fit(data.X, data.feature_names, loss.fit_intercept, data.weight).scale
+    return Standardizer.from_summary(raw.summary, data.feature_names, loss.fit_intercept).scale
+
+
+def iteration_budget(iters, tol, optimizer: str, lr: float, mu: float, lambda_max: float) -> int:
+    """``iters``, or for 'auto' a budget that follows the conditioning κ = L/μ of what is descended:
+    the accelerated rule contracts by about (1 − 1/√κ) per step, a plain step of λ by max|1 − λ·h|."""
+    if iters != "auto":
+        return iters
+    digits = math.log(1 / (tol or 1e-8))
+    if not mu > 0 or not lambda_max > 0:
+        return AUTO_ITERS_FLOOR
+    kappa = lambda_max / mu
+    if optimizer == "accelerated":
+        steps = 4 * math.sqrt(kappa) * (digits + math.log(kappa) + 5)
+    else:
+        rate = max(abs(1 - lr * mu), abs(1 - lr * lambda_max))
+        steps = (digits + math.log(kappa) + 5) / -math.log(rate) if 0 < rate < 1 else AUTO_ITERS_FLOOR  # 0: exact in one
+    return int(min(max(math.ceil(steps), AUTO_ITERS_FLOOR), AUTO_ITERS_CEILING))
+
+
+def _exact_reference(opts, data, raw, loss, terms_original=None):
+    """θ*, the least-squares optimum the run is measured against (None where too costly); with an L2 penalty
+    ridge's closed form; with an L1 part none (there is no closed form)."""
+    asked = opts["solver"] == "exact"
+    in_memory = isinstance(data, XY)
+    cheap = asked or (in_memory and data.X.size <= EXACT_REFERENCE_LIMIT)
+    if loss.huber is not None:
+        return None
+    if terms_original is not None:
+        if terms_original.proximal:
+            return None
+        d = len(data.feature_names)
+        D = terms_original.curvature[:d] / (2 * loss.scale(raw.n_rows))   # Σ sᵢrᵢ² + Σ Dⱼwⱼ²
+        if in_memory and cheap:
+            return exact.ridge(data.X, data.y, D, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
+        return exact.ridge_from_summary(raw.summary, D, loss.fit_intercept) if raw.summary is not None else None
+    if raw.summary is not None and raw.rescan is not None:   # the summary knows θ*; more passes when affordable
+        return exact.from_summary(raw.summary, loss.fit_intercept, raw.rescan, second_pass=cheap)
+    if not cheap:
+        return None
+    return exact.solve(data.X, data.y, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
+
+
+def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit, rescan=None) -> float:
+    """λ = 1/h_max for full-batch descent; for mini-batch SGD 1/L_B, which needs the longest row too: from the rows
+    in memory, or — data read in chunks — from one more pass over them (SGD reads every row each epoch anyway)."""
+    if opts["lr"] != "auto":
+        return opts["lr"]
+    if not lambda_max > 0:
+        raise ConfigError("lr='auto' needs a loss with curvature, but every feature is zero; give lr a number.")
+    if opts["optimizer"] != "sgd":
+        return 1.0 / lambda_max
+    if X_fit is not None:
+        rows = [X_fit]
+    elif rescan is not None:
+        rows = (X for X, _ in rescan())
+    else:
+        raise ConfigError("lr='auto' for mini-batch SGD needs every row's length, which these data do not give; "
+                          "give a number (--lr), or use full-batch gradient descent.")
+    return 1.0 / minibatch_curvature(lambda_max, loss.row_curvature(rows, n_rows), n_rows, opts["batch_size"])
+
+
+def descend(problem: Problem, objective, theta, **loop) -> descent.Outcome:
+    """The loop on ``problem`` from ``theta`` (in the descended coordinates): its rule, step, budget, stopping rule
+    and certificate; ``loop`` adds what only some runs have (callbacks, a schedule, mini-batches, a resumed state)."""
+    settings = dict(lr=problem.lr, max_iter=problem.iters, tol=problem.tol, rule=problem.rule,
+                    stable_lr=stable_lr_bound(problem.lambda_max),
+                    certificate=problem.certificate if problem.stop == "gap" else None,
+                    prox=problem.terms.prox if problem.proximal else None)
+    return descent.run(problem.objective(objective), theta, **(settings | loop))
+
+
+def penalized(loss: Loss, kind: str, alpha: float, l1_ratio: float, scale: str) -> Loss:
+    """``loss`` with the penalty ``kind`` at ``alpha``."""
+    return replace(loss, penalty=Penalty(kind, float(alpha), l1_ratio, scale))
