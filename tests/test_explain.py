@@ -90,7 +90,8 @@ def test_explanation_reads_the_result_and_does_not_retrain(tutorial_run, monkeyp
     def refuse(*a, **k):
         raise AssertionError("explain re-ran training")
 
-    monkeypatch.setattr(compare, "fit_data", refuse)
+    monkeypatch.setattr(compare, "descend", refuse)
+    monkeypatch.setattr(importlib.import_module("gradfit.problem"), "descend", refuse)
     monkeypatch.setattr(importlib.import_module("gradfit.fit"), "fit_data", refuse)
     assert "= 29" in explain(tutorial_run, compare=False).text()
 

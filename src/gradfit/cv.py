@@ -19,19 +19,18 @@ iteration.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradfit import descent, exact, params
+from gradfit import params
 from gradfit.data.arrays import XY, as_xy
 from gradfit.data.files import Scan
-from gradfit.data.standardize import Standardizer
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, fold_summaries
 from gradfit.errors import ConfigError, DataError
 from gradfit.fit import fit_data
-from gradfit.problem import iteration_budget
-from gradfit.loss import Loss, Penalty, PenaltyTerms, extreme_eigenvalues
+from gradfit.loss import Loss, Penalty
+from gradfit.path import alpha_grid, solve_path
 from gradfit.result import FitResult
 
 SELECT = ("min", "1se")
@@ -102,7 +101,7 @@ def cv(X, y=None, *, folds: int = 5, alphas=100, eps: float = 1e-3, select: str 
     if isinstance(data, Scan) and data.n_rows is None:
         data.n_rows = total.n        # a CSV's rows are counted by the pass
     names = data.feature_names
-    path = _alphas(alphas, total, names, loss, ratio, scale, eps)
+    path = alpha_grid(alphas, total, names, loss, ratio, scale, eps)
     mse = np.empty((len(path), folds))
     for k, part in enumerate(parts):
         training = total.minus(part)
@@ -180,65 +179,3 @@ def _fold_summaries(data, folds: int, seed: int, scheduler) -> tuple[list[Summar
     return dask_fold_summaries(data, folds, seed, scheduler), "dask"
 
 
-def _penalty_scale(summary: Summary, names, fit_intercept: bool, scale: str) -> np.ndarray:
-    d = summary.d
-    return np.ones(d) if scale == "given" else Standardizer.from_summary(summary, names, fit_intercept).scale
-
-
-def _alphas(alphas, total: Summary, names, loss: Loss, ratio: float, scale: str, eps: float) -> np.ndarray:
-    """The path: the α given (sorted descending), or ``alphas`` of them log-spaced from α_max down to eps·α_max.
-
-    α_max = maxⱼ |Σᵢ (xᵢⱼ − x̄ⱼ)(yᵢ − ȳ)| / (n·ρ·uⱼ) is the least α at which every weight is 0 (uⱼ = 1 on the
-    given scale, sⱼ on the standardized one; ρ at least 10⁻³ as scikit-learn and glmnet do for ridge).
-    """
-    if not isinstance(alphas, (int, np.integer)) or isinstance(alphas, bool):
-        try:
-            path = np.array(sorted((float(a) for a in alphas), reverse=True))
-        except (TypeError, ValueError):
-            raise ConfigError(f"Invalid value for alphas (--alphas): {alphas!r}; expected a count or a list of "
-                              "numbers ≥ 0.") from None
-        if not len(path) or not np.all(np.isfinite(path)) or path.min() < 0:
-            raise ConfigError(f"Invalid value for alphas (--alphas): {alphas!r}; expected numbers ≥ 0.")
-        return path
-    count = _count("alphas", alphas, 1)
-    d, n = total.d, total.n
-    xbar, ybar, M = total.mean[:d], total.mean[d], total.M
-    xy = M[:d, d] if loss.fit_intercept else M[:d, d] + n * xbar * ybar
-    u = _penalty_scale(total, names, loss.fit_intercept, scale)
-    alpha_max = float(np.max(np.abs(xy) / u)) / (n * max(ratio, 1e-3))
-    if not alpha_max > 0:
-        raise DataError("every feature is uncorrelated with the target: the path has no α at which a weight "
-                        "leaves 0. Give the alphas themselves.")
-    return alpha_max * np.logspace(0, math.log10(eps), count)
-
-
-def solve_path(summary: Summary, names, loss: Loss, kind: str, ratio: float, scale: str, path, tol):
-    """θ(α) = [w, b] on the given scale for each α of ``path``, from one summary: ridge's closed form for l2, else
-    FISTA with restart on the standardized summary, each α warm-started from the last, stopped by the certificate."""
-    d, n = summary.d, summary.n
-    fit_intercept = loss.fit_intercept
-    u = _penalty_scale(summary, names, fit_intercept, scale)
-    scaler = Standardizer.from_summary(summary, names, fit_intercept)
-    objective = StatsObjective(summary, loss).standardized(scaler.mean, scaler.scale)
-    hessian = loss.hessian(objective.gram(), n)
-    to_original = scaler.matrix()
-    norm = float(np.linalg.norm(to_original, 2))
-    theta = np.zeros(d + fit_intercept)
-    eigenvalues = None
-    for alpha in path:
-        penalized = replace(loss, penalty=Penalty(kind, float(alpha), ratio, scale))
-        if ratio == 0:        # ridge: exact, no descent
-            D = PenaltyTerms.of(penalized, n, u).curvature[:d] / (2 * loss.scale(n))
-            yield exact.ridge_from_summary(summary, D, fit_intercept)
-            continue
-        terms = PenaltyTerms.of(penalized, n, u / scaler.scale)
-        if eigenvalues is None or ratio < 1:    # the lasso's Hessian is the same for every α
-            eigenvalues = extreme_eigenvalues(hessian + np.diag(terms.curvature))
-        mu, lambda_max = eigenvalues
-        certificate = descent.Certificate(mu, to_original, norm, terms) if mu > lambda_max * 1e-15 else None
-        budget = iteration_budget("auto", tol, "accelerated", 1 / lambda_max, mu,
-                                  lambda_max)
-        outcome = descent.run(descent.Penalized(objective, terms), theta, lr=1 / lambda_max, max_iter=budget, tol=tol,
-                              rule=descent.proximal(True), history_cap=4, certificate=certificate, prox=terms.prox)
-        theta = outcome.theta
-        yield to_original @ theta

@@ -247,27 +247,10 @@ def _fit(opts, data, test, raw, objective, loss, scaler, callbacks, updates_befo
 
 def _finish(opts, data, test, raw, problem: Problem, theta0, outcome, saver, descended: bool = True) -> FitResult:
     """The ``FitResult`` of a finished descent (or exact solve): θ on the original scale, gaps, metrics."""
-    loss, scaler = problem.loss, problem.scaler
-    names, fit_intercept = data.feature_names, loss.fit_intercept
-    to_original = problem.to_original if descended else np.eye(len(theta0))   # θ* is on the original scale already
-    if descended and scaler is not None:    # θ = T·θ_z and ∇θ = T⁻ᵀ·∇θ_z for every record, one product each
-        outcome.history.transform(to_original, np.linalg.inv(to_original.T))
-    theta = to_original @ outcome.theta
-    model = LinearModel.from_theta(theta, fit_intercept=fit_intercept, feature_names=names,
-                                   target_name=data.target_name)
-    certificate = problem.certificate
-    gap_bound = 0.0 if problem.solver == "exact" else (
-        certificate.gap(outcome.theta, outcome.gradient) if certificate else math.inf)
-    spectrum = problem.curvature
-    result = FitResult(model, outcome.history, outcome.n_iter, outcome.stop_reason, outcome.loss, problem.lr,
-                       problem.lambda_max, engine=raw.name, loss_spec=loss, init=tuple(float(t) for t in theta0),
-                       n_rows=problem.n_rows, data=data, data_summary=raw.summary,
-                       optimizer=problem.optimizer, solver=problem.solver,
-                       test_data=test, standardized=scaler is not None,
-                       constant_features=scaler.constant if scaler else (),
-                       n_updates=getattr(outcome.rule_state, "count", 0), options=opts, gap_bound=gap_bound,
-                       lambda_min=problem.mu, rank=None if spectrum.identified else spectrum.rank,
-                       final_state=saver.latest if saver is not None else None, problem=problem)
+    loss = problem.loss
+    result = FitResult.of(problem, outcome, data, theta0, engine=raw.name, data_summary=raw.summary, options=opts,
+                          test_data=test, final_state=saver.latest if saver is not None else None, descended=descended)
+    model = result.model
     theta_star = problem.theta_star
     if theta_star is not None:
         result.theta_exact = theta_star

@@ -92,6 +92,12 @@ class Problem:
         """‖θ − θ*‖ ≤ ‖∇‖/μ where μ > 0 (with an L1 part, the least subgradient): the stopping rule of stop='gap'."""
         return descent.Certificate.of(self.mu, self.to_original, self.terms)
 
+    @property
+    def ridge_diagonal(self) -> np.ndarray:
+        """Dⱼ of ridge's normal equations on the given scale, the loss written Σ sᵢrᵢ² + Σ Dⱼwⱼ²: κⱼ/(2·scale)."""
+        d = len(self.penalty_weights)
+        return self.terms_original.curvature[:d] / (2 * self.loss.scale(self.n_rows))
+
     def quadratic(self) -> np.ndarray:
         """The Hessian of the whole loss (penalty included) in the coordinates of the given scale: T⁻ᵀ·H·T⁻¹ for
         θ = T·θ_z (what contours of the fitted loss over the reported (w, b) are drawn from)."""
@@ -117,7 +123,9 @@ class Problem:
         u = self.penalty_weights
         descended = u if self.scaler is None else u / self.scaler.scale
         terms = PenaltyTerms.of(loss, self.n_rows, descended)
-        spectrum = _spectrum(self.smooth + np.diag(terms.curvature), self.n_rows, self.scaler, terms)
+        same_curvature = self.terms is not None and np.array_equal(terms.curvature, self.terms.curvature)
+        spectrum = (self.curvature if same_curvature     # the lasso's Hessian is the same at every α
+                    else _spectrum(self.smooth + np.diag(terms.curvature), self.n_rows, self.scaler, terms))
         lr = 1.0 / spectrum.lambda_max
         return replace(self, loss=loss, terms=terms, terms_original=PenaltyTerms.of(loss, self.n_rows, u),
                        curvature=spectrum, theta_star=None, lr=lr,
@@ -144,12 +152,16 @@ def resolve_auto(opts: dict) -> dict:
     return opts
 
 
-def plan(opts: dict, data, raw, objective, loss: Loss, scaler: Standardizer | None, X_fit=None) -> Problem:
+_UNKNOWN = object()
+
+
+def plan(opts: dict, data, raw, objective, loss: Loss, scaler: Standardizer | None, X_fit=None,
+         theta_star=_UNKNOWN) -> Problem:
     """The ``Problem`` of a fit: ``opts`` validated (``resolve_auto`` applied), ``raw`` the engine's objective of the
     data as given, ``objective`` the one descended (standardized by ``scaler``), ``X_fit`` the rows descended where
     they are in memory (mini-batch SGD's step needs the longest)."""
     n_params = len(data.feature_names) + loss.fit_intercept
-    u = penalty_weights(loss, data, raw, scaler)
+    u = penalty_weights(loss, data, raw.summary, scaler)
     terms = terms_original = None
     if u is not None:
         terms = PenaltyTerms.of(loss, objective.n_rows, u if scaler is None else u / scaler.scale)
@@ -158,7 +170,8 @@ def plan(opts: dict, data, raw, objective, loss: Loss, scaler: Standardizer | No
     hessian = smooth if terms is None else smooth + np.diag(terms.curvature)
     structural_hint = objective.n_rows < n_params
     spectrum = _spectrum(hessian, objective.n_rows, scaler, terms, structural_hint)
-    theta_star = _exact_reference(opts, data, raw, loss, terms_original)
+    if theta_star is _UNKNOWN:
+        theta_star = _exact_reference(opts, data, raw, loss, terms_original)
     lr = (math.nan if opts["solver"] == "exact"
           else _learning_rate(opts, spectrum.lambda_max, objective.n_rows, loss, X_fit, objective.rescan))
     iters = 0 if opts["solver"] == "exact" else iteration_budget(opts["iters"], opts["tol"], opts["optimizer"], lr,
@@ -184,7 +197,7 @@ def _spectrum(hessian, n_rows: int, scaler, terms, structural_hint: bool | None 
     return spectrum
 
 
-def penalty_weights(loss: Loss, data, raw, scaler) -> np.ndarray | None:
+def penalty_weights(loss: Loss, data, summary, scaler=None) -> np.ndarray | None:
     """uⱼ, the weight of feature j in the penalty (the coefficient penalized is uⱼ·wⱼ on the given scale): 1 for
     penalty_scale 'given'; sⱼ, the column's standard deviation, for 'standardized' (glmnet's) — from the scaler the
     descent runs under, else from the data or their summary. None without a penalty."""
@@ -197,7 +210,7 @@ def penalty_weights(loss: Loss, data, raw, scaler) -> np.ndarray | None:
         return scaler.scale
     if isinstance(data, XY):
         return Standardizer.fit(data.X, data.feature_names, loss.fit_intercept, data.weight).scale
-    return Standardizer.from_summary(raw.summary, data.feature_names, loss.fit_intercept).scale
+    return Standardizer.from_summary(summary, data.feature_names, loss.fit_intercept).scale
 
 
 def iteration_budget(iters, tol, optimizer: str, lr: float, mu: float, lambda_max: float) -> int:
@@ -229,7 +242,7 @@ def _exact_reference(opts, data, raw, loss, terms_original=None):
         if terms_original.proximal:
             return None
         d = len(data.feature_names)
-        D = terms_original.curvature[:d] / (2 * loss.scale(raw.n_rows))   # Σ sᵢrᵢ² + Σ Dⱼwⱼ²
+        D = terms_original.curvature[:d] / (2 * loss.scale(raw.n_rows))   # Problem.ridge_diagonal: Σ sᵢrᵢ² + Σ Dⱼwⱼ²
         if in_memory and cheap:
             return exact.ridge(data.X, data.y, D, fit_intercept=loss.fit_intercept, sample_weight=loss.sample_weight)
         return exact.ridge_from_summary(raw.summary, D, loss.fit_intercept) if raw.summary is not None else None
@@ -267,6 +280,54 @@ def descend(problem: Problem, objective, theta, **loop) -> descent.Outcome:
                     certificate=problem.certificate if problem.stop == "gap" else None,
                     prox=problem.terms.prox if problem.proximal else None)
     return descent.run(problem.objective(objective), theta, **(settings | loop))
+
+
+def replan(problem: Problem, data: XY, *, lr: float, iters: int, engine: str, standardize: bool,
+           optimizer: str = "gd", momentum: float = 0.0):
+    """The same problem on the same rows in memory, descended again by ``optimizer`` with the learning rate ``lr``,
+    on standardized columns or on the columns as given (a comparison run: ``outputs.compare``); and the engine
+    objective it runs on. The scaler is the problem's own where it has one; θ* is the problem's."""
+    from gradfit.engines import IN_MEMORY, make_objective
+
+    loss = problem.loss
+    if not standardize:
+        scaler = None
+    elif problem.scaler is not None:
+        scaler = problem.scaler
+    else:
+        scaler = Standardizer.fit(data.X, data.feature_names, loss.fit_intercept, data.weight)
+    raw = make_objective(engine, data, loss, dtype="float64")
+    objective = raw
+    if scaler is not None:
+        objective = (make_objective(engine, XY(scaler.transform(data.X), data.y, data.feature_names, data.target_name,
+                                               data.source, data.weight), loss, dtype="float64")
+                     if engine in IN_MEMORY else raw.standardized(scaler.mean, scaler.scale))
+    opts = {"solver": "gd", "lr": float(lr), "iters": int(iters), "tol": None, "optimizer": optimizer,
+            "momentum": momentum, "nesterov": False, "stop": "gap"}
+    return plan(opts, data, raw, objective, loss, scaler, theta_star=problem.theta_star), objective
+
+
+# What a path fits at every α from a summary: the accelerated (FISTA) rule on standardized columns, certified.
+PATH_OPTIONS = {"solver": "gd", "lr": "auto", "iters": "auto", "optimizer": "accelerated", "momentum": 0.0,
+                "nesterov": False, "stop": "gap"}
+
+
+def from_summary(summary, names, loss: Loss, tol: float | None):
+    """The ``Problem`` of ``loss`` on the data a one-pass ``summary`` is of, descended on standardized columns as
+    ``fit``'s defaults do, and the engine objective it runs on (a path's α after α: ``problem.with_alpha``)."""
+    from gradfit.engines.stats import StatsObjective
+
+    raw = StatsObjective(summary, loss)
+    scaler = Standardizer.from_summary(summary, names, loss.fit_intercept)
+    objective = raw.standardized(scaler.mean, scaler.scale)
+    return plan(PATH_OPTIONS | {"tol": tol}, Columns(tuple(names)), raw, objective, loss, scaler), objective
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Data known only by their columns (through a summary)."""
+
+    feature_names: tuple[str, ...]
 
 
 def penalized(loss: Loss, kind: str, alpha: float, l1_ratio: float, scale: str) -> Loss:

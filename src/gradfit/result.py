@@ -52,6 +52,31 @@ class FitResult:
     final_state: object | None = None   # the loop's last state as a checkpoint holds it (where one was asked for)
     problem: Problem | None = field(default=None, repr=False)   # what was minimised and how (``gradfit.problem``)
 
+    @classmethod
+    def of(cls, problem: Problem, outcome, data, theta0, *, engine: str, data_summary=None, options=None,
+           test_data=None, final_state=None, descended: bool = True) -> "FitResult":
+        """The result of ``outcome``, a run of the loop on ``problem`` from ``theta0`` (on the given scale): θ and
+        every record of the history mapped to the given scale, the model, the certified gap (``descended=False``:
+        ``outcome`` holds θ* already, on the given scale)."""
+        scaler, loss = problem.scaler, problem.loss
+        to_original = problem.to_original if descended else np.eye(len(theta0))
+        if descended and scaler is not None:    # θ = T·θ_z and ∇θ = T⁻ᵀ·∇θ_z for every record, one product each
+            outcome.history.transform(to_original, np.linalg.inv(to_original.T))
+        model = LinearModel.from_theta(to_original @ outcome.theta, fit_intercept=loss.fit_intercept,
+                                       feature_names=data.feature_names, target_name=data.target_name)
+        certificate = problem.certificate
+        gap_bound = 0.0 if problem.solver == "exact" else (
+            certificate.gap(outcome.theta, outcome.gradient) if certificate else math.inf)
+        spectrum = problem.curvature
+        return cls(model, outcome.history, outcome.n_iter, outcome.stop_reason, outcome.loss, problem.lr,
+                   problem.lambda_max, engine=engine, loss_spec=loss, init=tuple(float(t) for t in theta0),
+                   n_rows=problem.n_rows, data=data, data_summary=data_summary, optimizer=problem.optimizer,
+                   solver=problem.solver, test_data=test_data, standardized=scaler is not None,
+                   constant_features=scaler.constant if scaler else (),
+                   n_updates=getattr(outcome.rule_state, "count", 0), options=dict(options or {}),
+                   gap_bound=gap_bound, lambda_min=problem.mu, rank=None if spectrum.identified else spectrum.rank,
+                   final_state=final_state, problem=problem)
+
     @property
     def identified(self) -> bool:
         """Whether the data determine every coefficient. When not (a constant column besides the intercept,

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import math
 
-from gradfit.errors import DivergenceError
-from gradfit.fit import fit_data
-from gradfit.outputs.explain.analysis import penalty_weights, require_data
+import numpy as np
+
+from gradfit import exact
+from gradfit.outputs.explain.analysis import require_data
+from gradfit.path import alpha_grid, solve_path
+from gradfit.problem import descend, replan
+from gradfit.result import FitResult
 
 RERUN_BUDGET = 50_000_000   # numbers read per extra run (rows × columns × iterations), so big data stay quick
 
@@ -22,39 +26,38 @@ def rate_just_above(stable_lr: float) -> float:
     return math.ceil(target * 10 ** digits) / 10 ** digits
 
 
-def rerun(result, lr: float, iters: int = 500, **options):
-    """The same plain gradient-descent run again with learning rate ``lr``; a diverged run is returned, not raised.
-    ``options`` change more (``standardize=True``, ``optimizer="momentum", momentum=0.5``).
+def rerun(result, lr: float, iters: int = 500, *, standardize: bool = False, optimizer: str = "gd",
+          momentum: float = 0.0, engine: str | None = None) -> FitResult:
+    """The run's problem (``result.problem``: the same data, loss and penalty) descended again by plain gradient
+    descent — or ``optimizer``/``momentum`` — with learning rate ``lr`` from the run's start, on the columns as given
+    or ``standardize``d; a diverged run is returned, not raised.
 
     On big data the run is shortened to about ``RERUN_BUDGET`` numbers read (at least 30
     iterations): a run above the stable rate is already visibly growing by then.
     """
-    data = require_data(result)
+    data = require_data(result).verified().float64()
     iters = max(30, min(iters, RERUN_BUDGET // max(1, data.X.size)))
-    p = result.loss_spec.penalty
-    if p.active:   # the same penalized problem (its Hessian, hence 2/h_max, includes the L2 part's κ)
-        options = {"penalty": p.kind.value, "alpha": p.alpha, "l1_ratio": p.l1_ratio, "penalty_scale": p.scale} | options
-    try:
-        return fit_data(data, lr=lr, iters=iters, tol=None, init=result.init, loss=result.reduction,
-                        engine=options.pop("engine", result.engine), fit_intercept=result.loss_spec.fit_intercept, dtype="float64",
-                        history_cap=10_000, **({"optimizer": "gd", "standardize": False} | options))
-    except DivergenceError as exc:
-        return exc.result
+    problem, objective = replan(result.problem, data, lr=lr, iters=iters, engine=engine or result.engine,
+                                standardize=standardize, optimizer=optimizer, momentum=momentum)
+    theta0 = np.asarray(result.init, dtype=np.float64)
+    start = theta0 if problem.scaler is None else problem.scaler.to_standardized(theta0)
+    outcome = descend(problem, objective, start, history_cap=10_000)
+    run = FitResult.of(problem, outcome, data, theta0, engine=objective.name, options={"tol": None})
+    if result.theta_exact is not None:
+        run.theta_exact, run.loss_exact = result.theta_exact, result.loss_exact
+        exact.record_gaps(outcome.history, run.theta_exact, run.loss_exact)
+    return run
 
 
 def unpenalized(result):
     """The same data fitted without the penalty, by the exact solver (the least-squares optimum the penalty
     shrinks), or None where no unique one exists."""
-    from gradfit.errors import GradfitError
-
     data = require_data(result)
     spec = result.loss_spec
-    try:
-        run = fit_data(data, solver="exact", loss=result.reduction, fit_intercept=spec.fit_intercept,
-                       dtype="float64", engine="numpy", penalty="none", standardize=False)
-    except GradfitError:
-        return None
-    return run.model.theta if run.identified else None
+    X = np.asarray(data.X, dtype=np.float64)
+    theta = exact.solve(X, np.asarray(data.y, dtype=np.float64), fit_intercept=spec.fit_intercept)
+    rank = np.linalg.matrix_rank(np.column_stack([X, np.ones(len(X))]) if spec.fit_intercept else X)
+    return theta if rank == len(theta) else None
 
 
 PATH_EPS = 1e-3   # the path runs from α_max (every L1 weight 0) down to PATH_EPS·α_max, as glmnet and scikit-learn do
@@ -62,11 +65,8 @@ PATH_EPS = 1e-3   # the path runs from α_max (every L1 weight 0) down to PATH_E
 
 def penalty_path(result, count: int = 40):
     """(α, θ(α)) along a log-spaced path of the run's penalty, from the summary of its data: ridge's closed form
-    for l2, FISTA warm-started α after α otherwise (``gradfit.cv.solve_path``, the path cross-validation walks).
+    for l2, FISTA warm-started α after α otherwise (``gradfit.path.solve_path``, the path cross-validation walks).
     The path reaches at least ten times below and above the run's α. None for sample-weighted fits."""
-    import numpy as np
-
-    from gradfit.cv import _alphas, solve_path
     from gradfit.engines.stats import array_blocks, summarize
 
     data, spec = require_data(result), result.loss_spec
@@ -79,13 +79,13 @@ def penalty_path(result, count: int = 40):
     summary = summarize(array_blocks(X, y))
     names = tuple(data.feature_names)
     try:
-        top = float(_alphas(1, summary, names, spec, p.l1_ratio, p.scale, PATH_EPS)[0])
+        top = float(alpha_grid(1, summary, names, spec, p.l1_ratio, p.scale, PATH_EPS)[0])
     except GradfitError:   # no feature correlates with the target: every weight is 0 at every α
         return None
     high, low = max(top, 10 * p.alpha), min(PATH_EPS * top, p.alpha / 10)
     if p.l1_ratio == 0:   # ridge: from α ≫ the largest curvature (w ≈ 0) down to α ≪ the smallest (w ≈ least squares)
         Xc = X - X.mean(axis=0) if spec.fit_intercept else X
-        u = penalty_weights(result)
+        u = result.problem.penalty_weights
         h = np.linalg.eigvalsh((Xc / u).T @ (Xc / u) / len(y))
         high = max(10 * p.alpha, 100 * float(h[-1]))
         low = max(min(p.alpha / 10, float(h[0]) / 100), high * 1e-8)

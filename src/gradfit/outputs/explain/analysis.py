@@ -169,12 +169,7 @@ def autograd_gradient(result) -> np.ndarray | None:
 
 
 def penalty_weights(result) -> np.ndarray:
-    """uⱼ: the coefficient the penalty sees is uⱼ·wⱼ (1 on the given scale; the column's standard deviation,
-    as the fit computes it, on the standardized one)."""
-    from gradfit.data.standardize import Standardizer
-
-    data, spec = require_data(result), result.loss_spec
-    X = np.asarray(data.X, dtype=np.float64)
-    if spec.penalty.scale != "standardized":
-        return np.ones(X.shape[1])
-    return Standardizer.fit(X, data.feature_names, spec.fit_intercept, spec.sample_weight).scale
+    """uⱼ: the coefficient the penalty sees is uⱼ·wⱼ (1 on the given scale; the column's standard deviation, as the
+    fit computed it, on the standardized one): the run's own, ``result.problem.penalty_weights``."""
+    u = result.problem.penalty_weights
+    return np.ones(len(result.model.weights)) if u is None else u
