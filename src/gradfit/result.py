@@ -160,7 +160,7 @@ class FitResult:
 
     def _repr_html_(self) -> str:
         """A summary table in Jupyter; ``gradfit.explain(result)`` gives the full explanation."""
-        from gradfit.outputs.explain import result_html
+        from gradfit.outputs.table import result_html
 
         return result_html(self)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradfit.engines import FullBatchOnly
+from gradfit.engines.base import FullBatchOnly
 from gradfit.loss import Loss, gram
 from gradfit.model import split
 

@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from gradfit.engines import FullBatchOnly
+from gradfit.engines.base import FullBatchOnly
 from gradfit.loss import Loss
 from gradfit.model import split
 

@@ -104,15 +104,10 @@ def playground(result) -> dict:
     """What the sliders need to re-run descent in the browser on this run's quadratic, exactly:
     Loss(θ) = ½θᵀHθ + g₀ᵀθ + L₀, so ∇Loss(θ) = Hθ + g₀ (H the Hessian, g₀ the gradient at θ = 0) — in the
     coordinates the run descended (standardized ones for a standardized run), drawn as θ = M·θ_z."""
-    from gradfit.data.standardize import Standardizer
     from gradfit.outputs.explain import conditioning as cd
 
     H, g0, theta0 = cd.descended_quadratic(result)
-    M = np.eye(len(theta0))
-    if result.standardized:
-        data, spec = an.require_data(result), result.loss_spec
-        M = Standardizer.fit(np.asarray(data.X, dtype=np.float64), data.feature_names, spec.fit_intercept,
-                             spec.sample_weight).matrix()
+    M = result.problem.to_original
     quadratic = an.QuadraticLoss(result)
     options = result.options
     mu = float(options.get("momentum") or (0.9 if result.optimizer in ("momentum", "nesterov") else 0.0))

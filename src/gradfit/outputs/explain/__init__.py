@@ -78,23 +78,6 @@ def explain(result, *, lang: str = "en", test=None, compare: bool = True, code: 
     return Explanation(build(result, check_lang(lang), test=test, compare=compare, code=code))
 
 
-def result_html(result) -> str:
-    """A FitResult as a small HTML table (Jupyter's ``_repr_html_``), names escaped."""
-    import html
-
-    from gradfit.outputs.explain.analysis import parameter_names
-
-    rows = [(name, repr(float(value))) for name, value in zip(parameter_names(result), result.model.theta)]
-    rows += [("Loss", f"{result.loss:.10g}"), ("iterations", str(result.n_iter)),
-             ("stopped", result.stop_reason), ("learning rate λ", f"{result.lr:.6g}"),
-             ("2/h_max", f"{result.stable_lr:.6g}"), ("engine", result.engine), ("loss", result.reduction)]
-    rows += [(key.upper() if key != "r2" else "R²", f"{value:.6g}") for key, value in result.metrics.items()]
-    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:right'>"
-                   f"{html.escape(v)}</td></tr>" for k, v in rows)
-    return (f"<div><strong>FitResult</strong> — {html.escape(str(result.model))}<table>{body}</table>"
-            "<small>gradfit.explain(result) explains it step by step.</small></div>")
-
-
 def render_demo(result, dataset, figure_path=None, lang: str = "en") -> str:
     """The tutorial's walk-through for a run on one of its data sets (one feature, intercept)."""
     h = result.history

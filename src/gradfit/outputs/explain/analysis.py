@@ -101,7 +101,8 @@ def exact_optimum(result) -> np.ndarray:
 
 
 class QuadraticLoss:
-    """Loss(θ) = s·(θᵀGθ − 2cᵀθ + yᵀSy) with G = AᵀSA, c = AᵀSy: the run's Loss, cheap on any grid of θ."""
+    """Loss(θ) = s·(θᵀGθ − 2cᵀθ + yᵀSy) + ½Σκⱼθⱼ² + Στⱼ|θⱼ| with G = AᵀSA, c = AᵀSy and the penalty's terms on the
+    given scale (``result.problem.terms_original``; none without a penalty): the run's Loss, cheap on any grid of θ."""
 
     def __init__(self, result):
         data, spec = require_data(result), result.loss_spec
@@ -110,6 +111,8 @@ class QuadraticLoss:
         y = np.asarray(data.y, dtype=np.float64) * root_w
         self.G, self.c, self.yy = A.T @ A, A.T @ y, float(y @ y)
         self.s = spec.scale(len(y))
+        problem = getattr(result, "problem", None)
+        self.terms = problem.terms_original if problem is not None else None
 
     def on_plane(self, theta_ref, i: int, j: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The loss where θᵢ = u, θⱼ = v (arrays of one shape) and the others stay at ``theta_ref``."""
@@ -119,7 +122,13 @@ class QuadraticLoss:
         gt = self.G @ t - self.c  # ½·gradient direction at t
         value = (base + 2 * gt[i] * du + 2 * gt[j] * dv + self.G[i, i] * du ** 2
                  + 2 * self.G[i, j] * du * dv + self.G[j, j] * dv ** 2)
-        return self.s * np.maximum(value, 0.0)
+        smooth = self.s * np.maximum(value, 0.0)
+        if self.terms is None:
+            return smooth
+        kappa, tau = self.terms.curvature, self.terms.threshold
+        term = lambda k, x: 0.5 * kappa[k] * x * x + tau[k] * np.abs(x)  # noqa: E731  (coordinate k's share)
+        others = self.terms.value(t) - term(i, t[i]) - term(j, t[j])
+        return smooth + others + term(i, u) + term(j, v)
 
 
 def moving_pair(result) -> tuple[int, int]:
@@ -160,9 +169,7 @@ def autograd_gradient(result) -> np.ndarray | None:
         squared = torch.tensor(np.asarray(weight, dtype=np.float64)) * squared
     loss = squared.sum() * result.loss_spec.scale(len(data.y))
     if result.loss_spec.penalty.l2 > 0:   # the L2 part is smooth: ½·Σ κⱼ·wⱼ² is in the gradient the run took
-        from gradfit.outputs.explain.penalty import terms
-
-        loss = loss + 0.5 * (torch.tensor(terms(result).kappa[:d]) * w * w).sum()
+        loss = loss + 0.5 * (torch.tensor(result.problem.terms_original.curvature[:d]) * w * w).sum()
     loss.backward()
     parts = [w.grad.numpy()] + ([b.grad.numpy().reshape(1)] if fit_intercept(result) else [])
     return np.concatenate(parts)

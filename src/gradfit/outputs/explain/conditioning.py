@@ -33,8 +33,9 @@ def hessian(result, standardized: bool = False) -> np.ndarray:
 
     data, spec = an.require_data(result), result.loss_spec
     X = np.asarray(data.X, dtype=np.float64)
-    if standardized:
-        scaler = Standardizer.fit(X, data.feature_names, spec.fit_intercept, spec.sample_weight)
+    if standardized:   # the run's own scaler; for a run on the columns as given, the one standardizing would use
+        scaler = result.problem.scaler or Standardizer.fit(X, data.feature_names, spec.fit_intercept,
+                                                           spec.sample_weight)
         X = scaler.transform(X)
     A = weighted_design(X, spec.fit_intercept, spec.sample_weight)
     return 2 * spec.scale(len(data.y)) * (A.T @ A)
@@ -43,28 +44,20 @@ def hessian(result, standardized: bool = False) -> np.ndarray:
 def descended_quadratic(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(H, g₀, θ₀) of the quadratic the run descended — on standardized columns for a standardized run:
     ∇Loss(θ) = H·θ + g₀ there, and θ₀ is the run's start in those coordinates."""
-    from gradfit.data.standardize import Standardizer
     from gradfit.exact import design as weighted_design
 
-    data, spec = an.require_data(result), result.loss_spec
+    data, spec, problem = an.require_data(result), result.loss_spec, result.problem
     X = np.asarray(data.X, dtype=np.float64)
     theta0 = np.asarray(result.init, dtype=np.float64)
-    scaler = None
-    if result.standardized:
-        scaler = Standardizer.fit(X, data.feature_names, spec.fit_intercept, spec.sample_weight)
-        X, theta0 = scaler.transform(X), scaler.to_standardized(theta0)
+    if problem.scaler is not None:
+        X, theta0 = problem.scaler.transform(X), problem.scaler.to_standardized(theta0)
     A = weighted_design(X, spec.fit_intercept, spec.sample_weight)
     root_w = 1.0 if spec.sample_weight is None else np.sqrt(spec.sample_weight)
     y = np.asarray(data.y, dtype=np.float64) * root_w
     scale = 2 * spec.scale(len(data.y))
     H = scale * (A.T @ A)
-    if spec.penalty.l2 > 0:   # the L2 part is quadratic too: ½·Σ κⱼ·wⱼ², wⱼ = zⱼ/sⱼ on standardized columns
-        from gradfit.outputs.explain.penalty import terms
-
-        kappa = terms(result).kappa.copy()
-        if scaler is not None:
-            kappa[:X.shape[1]] /= scaler.scale ** 2
-        H = H + np.diag(kappa)
+    if problem.terms is not None:   # the L2 part is quadratic too: ½·Σ κⱼ·θⱼ² in the descended coordinates
+        H = H + np.diag(problem.terms.curvature)
     return H, -scale * (A.T @ y), theta0
 
 

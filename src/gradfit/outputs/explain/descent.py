@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gradfit.outputs.explain.document import Document, Section
 from gradfit.messages import check_lang, message
-from gradfit.outputs.explain.sections import num
+from gradfit.outputs.explain.format import num
 
 
 def _point(values, digits: int = 10) -> str:

@@ -47,11 +47,10 @@ class Terms:
 
 
 def terms(result) -> Terms:
-    spec, data = result.loss_spec, an.require_data(result)
-    p, u = spec.penalty, an.penalty_weights(result)
-    c = spec.penalty_factor(len(data.y))
-    pad = (lambda v: np.append(v, 0.0)) if spec.fit_intercept else (lambda v: v)
-    return Terms(c, u, pad(c * p.l1 * u), pad(c * p.l2 * u * u))
+    """The run's penalty terms on the given scale (``result.problem.terms_original``)."""
+    problem = result.problem
+    return Terms(problem.loss.penalty_factor(problem.n_rows), an.penalty_weights(result),
+                 problem.terms_original.threshold, problem.terms_original.curvature)
 
 
 def smooth_gradient(result, theta) -> np.ndarray:

@@ -12,21 +12,13 @@ import numpy as np
 from gradfit.descent import Stop
 from gradfit.outputs.explain import analysis as an
 from gradfit.outputs.explain.document import Document, Section
+from gradfit.outputs.explain.format import num
 from gradfit.messages import message
 
 STOP_KEYS = {Stop.TOL: "result.stop_tol", Stop.MAX_ITER: "result.stop_max_iter",
              Stop.DIVERGED: "result.stop_diverged", Stop.EXACT: "result.stop_exact", Stop.EARLY: "result.stop_early"}
 MAX_TERMS = 4          # rows written out term by term; beyond, the first three and "…"
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def num(x: float, digits: int = 10) -> str:
-    """A number as written by hand: 1.4, -40, 12.9612 — in plain ASCII (hyphen-minus), so that it can be
-    pasted back into an option such as --lr; the operators between terms keep the typographic minus."""
-    x = float(x)
-    if x == 0:
-        x = 0.0  # no -0
-    return f"{x:.{digits}g}"
 
 
 def _paren(x: float) -> str:

@@ -24,7 +24,7 @@ def count(k: float) -> str:
 
 
 def _n(x: float, digits: int = 6) -> str:
-    from gradfit.outputs.explain.sections import num
+    from gradfit.outputs.explain.format import num
 
     return num(x, digits)
 
