@@ -23,7 +23,7 @@ from gradfit.messages import message, run_limit
 from gradfit.loss import Loss, Penalty
 from gradfit.metrics import Metrics, from_sse, regression_metrics
 from gradfit.model import LinearModel
-from gradfit.problem import Problem, descend, plan, resolve_auto
+from gradfit.problem import Problem, check_rule, descend, plan, resolve_auto
 from gradfit.result import FitResult
 from gradfit.training import checkpoint as checkpoints
 
@@ -147,14 +147,12 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         opts["epsilon"] = huber
         if opts["stop"] == "gap":   # Huber's loss is not strongly convex: no certificate (said in --help)
             opts["stop"] = "loss"
-    opts = resolve_auto(opts)
+    opts = resolve_auto(opts, quadratic=huber is None and not penalty.proximal)
     if every and checkpoint is None:
         raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
     if opts["test_fraction"] is not None and test is not None:
         raise ConfigError("Give either a test set (--test FILE, test=) or test_fraction, not both.")
-    # the rule's options are checked before any data are read (the Problem builds the rule itself)
-    (descent.proximal_rule_for if penalty.proximal else descent.rule_for)(
-        opts["optimizer"], opts["momentum"], opts["nesterov"])
+    check_rule(opts, penalty.proximal)     # before any data are read (the Problem builds the rule itself)
     weighted = getattr(data, "weight", None) is not None or getattr(data, "weight_name", None) is not None
     in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
                                                  ("dropna", opts["dropna"]),

@@ -283,6 +283,26 @@ def curvature(H: np.ndarray) -> Curvature:
     return Curvature(float(positive[0]), high, len(positive), size)
 
 
+def preconditioner(H: np.ndarray, spectrum: Curvature) -> np.ndarray:
+    """P ≈ H⁻¹ for descent in the metric of the Hessian. With full rank, from the Cholesky factor of the
+    equilibrated Hessian D·H·D (D = diag(H)^−½, which keeps the factor accurate when the columns' scales differ):
+    P = D·(DHD)⁻¹·D. Singular (``spectrum.rank`` below the size), or not positive definite to working precision:
+    the pseudo-inverse on the range, from H's eigenvectors with eigenvalues above ``size·ε·h_max`` (NumPy's
+    ``matrix_rank`` rule) — steps then stay in the range, and from θ₀ = 0 the run reaches the minimum-norm optimum."""
+    size = H.shape[0]
+    if spectrum.identified and spectrum.mu > 0:
+        d = 1 / np.sqrt(np.diag(H))
+        try:
+            L = np.linalg.cholesky(H * d[:, None] * d[None, :])
+            inverse = np.linalg.solve(L, np.eye(size))
+            return (inverse.T @ inverse) * d[:, None] * d[None, :]
+        except np.linalg.LinAlgError:
+            pass
+    eigenvalues, vectors = np.linalg.eigh(H)
+    keep = eigenvalues > size * np.finfo(np.float64).eps * max(float(eigenvalues[-1]), 0.0)
+    return (vectors[:, keep] / eigenvalues[keep]) @ vectors[:, keep].T
+
+
 def minibatch_curvature(lambda_max: float, row: float, n: int, batch_size: int) -> float:
     """The curvature that bounds a mini-batch SGD step (expected smoothness, Gower et al. 2019).
 

@@ -27,11 +27,15 @@ from gradfit.data.arrays import XY
 from gradfit.data.standardize import Standardizer
 from gradfit.errors import ConfigError
 from gradfit.loss import Curvature, Loss, Penalty, PenaltyTerms, curvature, minibatch_curvature, stable_lr_bound
+from gradfit.loss import preconditioner as loss_preconditioner
 
 # Above this many numbers in X, the exact optimum (an extra least-squares solve on a copy of X)
 # is not computed unless solver="exact" asks for it; the gaps are then left out of the history.
 EXACT_REFERENCE_LIMIT = 10_000_000
 
+# iters='auto' for descent in the metric of the Hessian: the first step lands on θ* up to rounding, each further
+# one gains the digits the conditioning allows (iterative refinement); more than this means they are not there.
+PRECONDITIONED_ITERS = 50
 # iters='auto' runs at least this many iterations, and at most this many.
 AUTO_ITERS_FLOOR = 1000
 AUTO_ITERS_CEILING = 100_000
@@ -58,6 +62,7 @@ class Problem:
     stop: str = "gap"
     solver: str = "gd"
     penalty_weights: np.ndarray | None = field(default=None, repr=False)   # uⱼ: the penalized coefficient is uⱼ·wⱼ
+    preconditioner: np.ndarray | None = field(default=None, repr=False)    # P ≈ H⁻¹ of optimizer 'preconditioned'
 
     @property
     def hessian(self) -> np.ndarray:
@@ -83,9 +88,17 @@ class Problem:
 
     @property
     def rule(self):
-        """The update rule: for a penalty with an L1 part its proximal form (ISTA, FISTA, proximal SGD)."""
+        """The update rule: for a penalty with an L1 part its proximal form (ISTA, FISTA, proximal SGD); descent in
+        the Hessian's metric with the problem's preconditioner."""
+        if self.optimizer == "preconditioned":
+            return descent.preconditioned(self.preconditioner)
         of = descent.proximal_rule_for if self.proximal else descent.rule_for
         return of(self.optimizer, self.momentum, self.nesterov)
+
+    @property
+    def stable_lr(self) -> float:
+        """The largest step that converges: 2/h_max — in the Hessian's metric (every curvature 1) 2."""
+        return 2.0 if self.optimizer == "preconditioned" else stable_lr_bound(self.lambda_max)
 
     @property
     def certificate(self) -> descent.Certificate | None:
@@ -141,12 +154,14 @@ class Problem:
                 "lambda_max": self.lambda_max, "rank": self.curvature.rank}
 
 
-def resolve_auto(opts: dict) -> dict:
-    """The practitioner's defaults, made concrete: with lr 'auto', the accelerated rule on standardized
-    features; with a learning rate given, the textbook's plain step on the data as they are."""
+def resolve_auto(opts: dict, quadratic: bool = True) -> dict:
+    """The practitioner's defaults, made concrete: with lr 'auto', descent in the metric of the Hessian for a
+    ``quadratic`` loss (the squared loss, no L1 part), else the accelerated rule, on standardized features; with a
+    learning rate given, the textbook's plain step on the data as they are."""
     auto_lr = opts["lr"] == "auto"
     if opts["optimizer"] == "auto":
-        opts["optimizer"] = "accelerated" if auto_lr and not opts["momentum"] and not opts["nesterov"] else "gd"
+        opts["optimizer"] = ("gd" if not auto_lr or opts["momentum"] or opts["nesterov"]
+                             else "preconditioned" if quadratic else "accelerated")
     if opts["standardize"] == "auto":
         opts["standardize"] = auto_lr
     return opts
@@ -174,11 +189,28 @@ def plan(opts: dict, data, raw, objective, loss: Loss, scaler: Standardizer | No
         theta_star = _exact_reference(opts, data, raw, loss, terms_original)
     lr = (math.nan if opts["solver"] == "exact"
           else _learning_rate(opts, spectrum.lambda_max, objective.n_rows, loss, X_fit, objective.rescan))
+    preconditioner = None
+    if opts["optimizer"] == "preconditioned" and opts["solver"] != "exact":
+        preconditioner = loss_preconditioner(hessian, spectrum)
     iters = 0 if opts["solver"] == "exact" else iteration_budget(opts["iters"], opts["tol"], opts["optimizer"], lr,
                                                                   spectrum.mu, spectrum.lambda_max)
     return Problem(loss, objective.n_rows, scaler, terms, terms_original, smooth, spectrum, theta_star,
                    opts["optimizer"], opts["momentum"], opts["nesterov"], lr, iters, opts["tol"], opts["stop"],
-                   opts["solver"], u)
+                   opts["solver"], u, preconditioner)
+
+
+def check_rule(opts: dict, proximal: bool) -> None:
+    """The update rule's options, checked before any data are read (ConfigError)."""
+    if opts["optimizer"] == "preconditioned":
+        if opts["momentum"] or opts["nesterov"]:
+            raise ConfigError("optimizer='preconditioned' takes no momentum: in the metric of the Hessian one step "
+                              "of λ = 1 reaches the optimum of a quadratic. Leave momentum and nesterov out.")
+        if proximal:
+            raise ConfigError("optimizer='preconditioned' needs a smooth loss; penalty 'l1' and 'elasticnet' descend "
+                              "by proximal steps: use optimizer 'accelerated' (FISTA) or 'gd' (ISTA).")
+        return
+    (descent.proximal_rule_for if proximal else descent.rule_for)(opts["optimizer"], opts["momentum"],
+                                                                  opts["nesterov"])
 
 
 def _spectrum(hessian, n_rows: int, scaler, terms, structural_hint: bool | None = None) -> Curvature:
@@ -218,6 +250,8 @@ def iteration_budget(iters, tol, optimizer: str, lr: float, mu: float, lambda_ma
     the accelerated rule contracts by about (1 − 1/√κ) per step, a plain step of λ by max|1 − λ·h|."""
     if iters != "auto":
         return iters
+    if optimizer == "preconditioned":     # each step after the first refines: a few are enough
+        return PRECONDITIONED_ITERS
     digits = math.log(1 / (tol or 1e-8))
     if not mu > 0 or not lambda_max > 0:
         return AUTO_ITERS_FLOOR
@@ -260,6 +294,8 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit, resc
         return opts["lr"]
     if not lambda_max > 0:
         raise ConfigError("lr='auto' needs a loss with curvature, but every feature is zero; give lr a number.")
+    if opts["optimizer"] == "preconditioned":   # in the Hessian's metric every curvature is 1
+        return 1.0
     if opts["optimizer"] != "sgd":
         return 1.0 / lambda_max
     if X_fit is not None:
@@ -276,7 +312,7 @@ def descend(problem: Problem, objective, theta, **loop) -> descent.Outcome:
     """The loop on ``problem`` from ``theta`` (in the descended coordinates): its rule, step, budget, stopping rule
     and certificate; ``loop`` adds what only some runs have (callbacks, a schedule, mini-batches, a resumed state)."""
     settings = dict(lr=problem.lr, max_iter=problem.iters, tol=problem.tol, rule=problem.rule,
-                    stable_lr=stable_lr_bound(problem.lambda_max),
+                    stable_lr=problem.stable_lr,
                     certificate=problem.certificate if problem.stop == "gap" else None,
                     prox=problem.terms.prox if problem.proximal else None)
     return descent.run(problem.objective(objective), theta, **(settings | loop))
