@@ -81,9 +81,12 @@ def test_lr_auto_converges_without_tuning():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(100, 4)) * [1, 10, 100, 0.1]
     y = X @ [1.0, 2.0, 3.0, 4.0] + 5
-    r = gradfit.fit(X, y, lr="auto", iters=200, tol=None)
+    r = gradfit.fit(X, y, lr="auto", optimizer="accelerated", iters=200, tol=None)
     assert r.lr == pytest.approx(1 / r.lambda_max)
     assert r.history.loss[-1] < r.history.loss[0]
+    # in the metric of the Hessian (the default) every curvature is 1: the step is 1
+    d = gradfit.fit(X, y, lr="auto", iters=200, tol=None)
+    assert d.optimizer == "preconditioned" and d.lr == 1.0 and d.history.loss[-1] < d.history.loss[0]
 
 
 def test_momentum_follows_pytorchs_convention():

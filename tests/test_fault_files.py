@@ -39,7 +39,7 @@ def work(tmp_path_factory) -> Path:
 RUNS = {   # the runs whose checkpoints are mutated: their flags (--every 5, --iters 10 or --epochs 4)
     "momentum": ["--lr", "0.05", "--optimizer", "momentum", "--iters", "10"],
     "sgd": ["--lr", "0.01", "--optimizer", "sgd", "--batch-size", "8", "--epochs", "4", "--seed", "1"],
-    "accelerated": ["--iters", "10"],
+    "accelerated": ["--optimizer", "accelerated", "--iters", "10"],
 }
 
 

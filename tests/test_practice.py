@@ -201,7 +201,7 @@ def test_learning_rate_schedules_use_scikit_learn_names():
 
 def test_n_iter_no_change_waits_for_that_many_quiet_iterations():
     X, y = table()
-    kwargs = dict(standardize=True, tol=1e-6, iters=10_000)
+    kwargs = dict(standardize=True, tol=1e-6, iters=10_000, optimizer="accelerated")
     one, five = gradfit.fit(X, y, n_iter_no_change=1, **kwargs), gradfit.fit(X, y, n_iter_no_change=5, **kwargs)
     assert one.converged and five.converged and five.n_iter >= one.n_iter + 4
     changes = [descent.relative_change(a, b) for a, b in zip(five.history.loss, five.history.loss[1:])]
@@ -271,7 +271,7 @@ def test_well_conditioned_data_give_no_warning():
 
 def test_auto_rate_converges_on_badly_scaled_data_without_tuning():
     X, y = table()
-    r = gradfit.fit(X * 1e6, y, iters=200, tol=None)
+    r = gradfit.fit(X * 1e6, y, iters=200, tol=None, optimizer="accelerated")
     assert r.lr == pytest.approx(1 / r.lambda_max) and not r.diverged
     assert all(a >= b - 1e-6 * a for a, b in zip(r.history.loss, r.history.loss[1:]))
 

@@ -191,8 +191,10 @@ def test_cuda_without_a_gpu_is_a_clear_usage_error(tmp_path):
 
 def test_torch_engine_from_the_command_line_matches_numpy(cli, houses):
     pytest.importorskip("torch")
-    numpy_out = cli("fit", houses, *FEATURES, "--standardize", "--iters", "100", "--engine", "numpy").out
-    torch_out = cli("fit", houses, *FEATURES, "--standardize", "--iters", "100", "--engine", "torch").out
+    numpy_out = cli("fit", houses, *FEATURES, "--standardize", "--optimizer", "accelerated", "--iters", "100",
+                    "--engine", "numpy").out
+    torch_out = cli("fit", houses, *FEATURES, "--standardize", "--optimizer", "accelerated", "--iters", "100",
+                    "--engine", "torch").out
     assert numpy_out.replace("engine numpy", "engine torch").splitlines()[1] == torch_out.splitlines()[1]
 
 

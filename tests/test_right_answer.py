@@ -198,4 +198,4 @@ def test_an_sgd_run_that_stops_short_says_to_raise_the_epochs_not_the_iterations
     assert "Raise epochs" in r.verdict() and "iters" not in r.verdict()
     assert "增大 epochs" in r.verdict(lang="zh") and "轮数上限" in r.verdict(lang="zh")
     with pytest.warns(gradfit.ConvergenceWarning, match=r"iteration limit \(2\).*Raise iters"):
-        gradfit.fit(X, y, iters=2)
+        gradfit.fit(X, y, optimizer="accelerated", iters=2)

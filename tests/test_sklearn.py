@@ -72,7 +72,7 @@ def test_fitted_attributes_follow_scikit_learn(diabetes):
     pd = pytest.importorskip("pandas")
     X, y = diabetes
     frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
-    model = GDRegressor(standardize=True, iters=50)
+    model = GDRegressor(standardize=True, optimizer="accelerated", iters=50)
     with pytest.warns(ConvergenceWarning, match="not converge"):
         model.fit(frame, y)
     assert model.coef_.shape == (10,) and isinstance(model.intercept_, float)

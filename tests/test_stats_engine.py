@@ -51,7 +51,8 @@ def rel_err(a, b):
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_every_iterate_matches_the_numpy_engine(loss, fit_intercept, momentum):
     X, y = shifted_data()
-    opts = dict(iters=300, tol=None, loss=loss, fit_intercept=fit_intercept, momentum=momentum, standardize=False)
+    opts = dict(iters=300, tol=None, loss=loss, fit_intercept=fit_intercept, momentum=momentum, standardize=False,
+                optimizer="gd")
     reference = gradfit.fit(X, y, engine="numpy", **opts)
     stats = gradfit.fit(X, y, engine="stats", **opts)
     assert stats.engine == "stats" and stats.lr == pytest.approx(reference.lr, rel=RTOL)

@@ -245,7 +245,7 @@ def test_the_restarts_replayed_on_the_quadratic_are_those_of_the_run():
         if state.rule_state.t == 1.0 and state.iteration > 1:
             seen.append(state.iteration)
 
-    for kwargs in ({}, {"standardize": False, "iters": 3000}):
+    for kwargs in ({"optimizer": "accelerated"}, {"optimizer": "accelerated", "standardize": False, "iters": 3000}):
         seen.clear()
         r = gradfit.fit(X, y, callbacks=(collect,), **kwargs)
         assert r.optimizer == "accelerated"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class Problem:
         """The largest step that converges: 2/h_max — in the Hessian's metric (every curvature 1) 2."""
         return 2.0 if self.optimizer == "preconditioned" else stable_lr_bound(self.lambda_max)
 
-    @property
+    @cached_property
     def certificate(self) -> descent.Certificate | None:
         """‖θ − θ*‖ ≤ ‖∇‖/μ where μ > 0 (with an L1 part, the least subgradient): the stopping rule of stop='gap'."""
         return descent.Certificate.of(self.mu, self.to_original, self.terms)

@@ -59,6 +59,6 @@ def _speedups(result, m, voice: str) -> str | None:
         tips.append(o["standardize=True"])
     if options.get("lr", "auto") != "auto":
         tips.append(o["lr=auto"])
-    if result.optimizer != "accelerated":
+    if result.optimizer not in ("accelerated", "preconditioned"):
         tips.append(o["optimizer=accelerated"])
     return m("verdict.speed", tips=m("verdict.or").join(tips)) if tips else None

@@ -159,7 +159,11 @@ def momentum(result, m, compare: bool) -> Section:
     optimizer = result.optimizer
     mu = float(options.get("momentum") or (0.9 if optimizer in ("momentum", "nesterov") else 0.0))
     gd_lr = cd.iterations_for(cd.rate(result.lr, c.h), TARGET)
-    if optimizer == "accelerated":
+    if optimizer == "preconditioned":
+        plain_best = cd.iterations_for(cd.rate(1 / c.h[-1], c.h), TARGET)
+        s.para(m("mom.this_preconditioned", measured=_reached(result, TARGET, m), plain=count(plain_best),
+                 kappa=_n(c.kappa, 4)))
+    elif optimizer == "accelerated":
         s.para(m("mom.this_accelerated", lr=_n(result.lr), measured=_reached(result, TARGET, m), plain=count(gd_lr)))
         found = cd.restarts(result)
         shown = ", ".join(map(str, found[:8])) + (", …" if len(found) > 8 else "")
