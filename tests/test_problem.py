@@ -160,3 +160,20 @@ def test_outputs_read_the_problem_and_refit_no_scaler(monkeypatch):
     play = playground(r)
     assert np.allclose(play["M"], r.problem.to_original)
     plots.loss_surface(r)
+
+
+def test_a_default_fit_leaves_the_exact_reference_until_it_is_read(monkeypatch):
+    """The preconditioned default certifies its own answer: θ*'s QR pass is paid only by whoever reads it."""
+    from gradfit import exact
+
+    calls = []
+    solve = exact.solve
+    monkeypatch.setattr(exact, "solve", lambda *a, **k: calls.append(1) or solve(*a, **k))
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 3)) * [1.0, 100.0, 0.01] + [5.0, 0.0, 1.0]
+    y = X @ [1.0, 0.02, 30.0] + 1.0 + rng.normal(size=200)
+    r = gradfit.fit(X, y)
+    assert r.optimizer == "preconditioned" and r.converged and calls == []
+    assert r.param_gap <= 1e-8 and calls == [1]            # the gaps, on first read
+    assert np.allclose(r.theta_exact, solve(X, y, fit_intercept=True), rtol=1e-12, atol=0)
+    assert len(r.history.loss_gap) == len(r.history) and calls == [1]

@@ -412,9 +412,11 @@ class History:
         self._loss = np.empty(0)
         self._theta = self._gradient = None           # (rows, p) float64, allocated at the first record
         self._lists: dict[str, list] = {}
-        # Distance to the exact least-squares optimum, filled in after the run where it is known.
-        self.loss_gap: list[float] = []
-        self.param_gap: list[float] = []
+        # Distance to the exact least-squares optimum, filled in after the run where it is known — or, where the
+        # optimum is computed only when asked for (``pending_gaps``), on the first read of either.
+        self._loss_gap: list[float] = []
+        self._param_gap: list[float] = []
+        self.pending_gaps: Callable[[], None] | None = None
 
     def record(self, k: int, theta, loss: float, grad, *, force: bool = False) -> None:
         n = self._n
@@ -483,6 +485,18 @@ class History:
             buffer[:n] = rows
         self._lists.clear()
 
+    def _gaps(self, name: str) -> list[float]:
+        if self.pending_gaps is not None:
+            pending, self.pending_gaps = self.pending_gaps, None
+            pending()
+        return getattr(self, name)
+
+    def _set_gaps(self, name: str, values) -> None:
+        self.pending_gaps = None
+        setattr(self, name, list(values))
+
+    loss_gap = property(lambda self: self._gaps("_loss_gap"), lambda self, v: self._set_gaps("_loss_gap", v))
+    param_gap = property(lambda self: self._gaps("_param_gap"), lambda self, v: self._set_gaps("_param_gap", v))
     iteration = property(lambda self: self._column("iteration"), lambda self, v: self._assign("iteration", v))
     loss = property(lambda self: self._column("loss"), lambda self, v: self._assign("loss", v))
     theta = property(lambda self: self._column("theta"), lambda self, v: self._assign("theta", v))

@@ -23,7 +23,7 @@ from gradfit.messages import message, run_limit
 from gradfit.loss import Loss, Penalty
 from gradfit.metrics import Metrics, from_sse, regression_metrics
 from gradfit.model import LinearModel
-from gradfit.problem import Problem, check_rule, descend, plan, resolve_auto
+from gradfit.problem import Problem, check_rule, defer_reference, descend, plan, reference, resolve_auto
 from gradfit.result import FitResult
 from gradfit.training import checkpoint as checkpoints
 
@@ -249,13 +249,20 @@ def _finish(opts, data, test, raw, problem: Problem, theta0, outcome, saver, des
     result = FitResult.of(problem, outcome, data, theta0, engine=raw.name, data_summary=raw.summary, options=opts,
                           test_data=test, final_state=saver.latest if saver is not None else None, descended=descended)
     model = result.model
-    theta_star = problem.theta_star
-    if theta_star is not None:
-        result.theta_exact = theta_star
-        result.loss_exact = (_loss_at(data, raw, loss, theta_star) if problem.terms_original is None
-                             and loss.huber is None
-                             else _on_original(data, raw, loss, theta_star, problem.terms_original)[0])
+    def loss_at_optimum(theta_star) -> float:
+        if problem.terms_original is None and loss.huber is None:
+            return _loss_at(data, raw, loss, theta_star)
+        return _on_original(data, raw, loss, theta_star, problem.terms_original)[0]
+
+    if problem.theta_star is not None:
+        result.theta_exact, result.loss_exact = problem.theta_star, loss_at_optimum(problem.theta_star)
         exact.record_gaps(outcome.history, result.theta_exact, result.loss_exact)
+    elif defer_reference(opts, data):
+        def optimum():
+            theta_star = reference(opts, data, raw, loss, problem.terms_original)
+            return (None, None) if theta_star is None else (theta_star, loss_at_optimum(theta_star))
+
+        result.defer_reference(optimum)
     if result.diverged:
         raise DivergenceError(divergence_message(result), result)
     if isinstance(data, XY):

@@ -187,7 +187,7 @@ def plan(opts: dict, data, raw, objective, loss: Loss, scaler: Standardizer | No
     structural_hint = objective.n_rows < n_params
     spectrum = _spectrum(hessian, objective.n_rows, scaler, terms, structural_hint)
     if theta_star is _UNKNOWN:
-        theta_star = _exact_reference(opts, data, raw, loss, terms_original)
+        theta_star = None if defer_reference(opts, data) else _exact_reference(opts, data, raw, loss, terms_original)
     lr = (math.nan if opts["solver"] == "exact"
           else _learning_rate(opts, spectrum.lambda_max, objective.n_rows, loss, X_fit, objective.rescan))
     preconditioner = None
@@ -212,6 +212,18 @@ def check_rule(opts: dict, proximal: bool) -> None:
         return
     (descent.proximal_rule_for if proximal else descent.rule_for)(opts["optimizer"], opts["momentum"],
                                                                   opts["nesterov"])
+
+
+def defer_reference(opts: dict, data) -> bool:
+    """Whether θ* is left to be computed when first read (``FitResult.theta_exact``): for descent in the metric of
+    the Hessian on rows in memory, which certifies its own answer — the reference's QR pass would cost more than
+    the fit on small data. Every other run computes it with the fit (its gaps are part of what it shows)."""
+    return opts["optimizer"] == "preconditioned" and opts["solver"] != "exact" and isinstance(data, XY)
+
+
+def reference(opts: dict, data, raw, loss: Loss, terms_original):
+    """θ* of the problem (``exact``), as ``plan`` computes it where it is not deferred."""
+    return _exact_reference(opts, data, raw, loss, terms_original)
 
 
 def _spectrum(hessian, n_rows: int, scaler, terms, structural_hint: bool | None = None) -> Curvature:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
+from gradfit import exact
 from gradfit.descent import History, Stop
 from gradfit.loss import Loss, stable_lr_bound
 from gradfit.model import LinearModel
@@ -51,6 +53,9 @@ class FitResult:
     rank: int | None = None          # the Hessian's numerical rank, where below the number of parameters
     final_state: object | None = None   # the loop's last state as a checkpoint holds it (where one was asked for)
     problem: Problem | None = field(default=None, repr=False)   # what was minimised and how (``gradfit.problem``)
+    # θ* and Loss(θ*) computed on first read (of theta_exact, loss_exact or the history's gaps), where the fit did
+    # not need them: a practitioner's default certifies its answer without them, and a learner's outputs read them
+    reference: Callable[[], tuple] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, problem: Problem, outcome, data, theta0, *, engine: str, data_summary=None, options=None,
@@ -164,6 +169,39 @@ class FitResult:
 
         return result_html(self)
 
+    def defer_reference(self, reference: Callable[[], tuple]) -> None:
+        """θ* and Loss(θ*) from ``reference()`` (None, None: none), and the history's gaps, when first read."""
+        self.reference = reference
+        self.history.pending_gaps = self._resolve_reference
+
+    def _resolve_reference(self) -> None:
+        reference, self.reference = self.reference, None
+        self.history.pending_gaps = None
+        if reference is None:
+            return
+        theta_star, loss_star = reference()
+        self.__dict__["theta_exact"], self.__dict__["loss_exact"] = theta_star, loss_star
+        if theta_star is not None:
+            exact.record_gaps(self.history, theta_star, loss_star)
+
     def __repr__(self) -> str:
         return (f"FitResult(model={self.model!r}, n_iter={self.n_iter}, stop_reason={self.stop_reason.value!r}, "
                 f"loss={self.loss!r})")
+
+
+def _deferred(name: str) -> property:
+    """``FitResult.theta_exact``/``loss_exact``: stored values, or computed on first read from ``reference``."""
+
+    def get(self):
+        if self.__dict__.get("reference") is not None:
+            self._resolve_reference()
+        return self.__dict__.get(name)
+
+    def set(self, value):
+        self.__dict__[name] = value
+
+    return property(get, set)
+
+
+FitResult.theta_exact = _deferred("theta_exact")
+FitResult.loss_exact = _deferred("loss_exact")
