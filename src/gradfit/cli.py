@@ -198,7 +198,7 @@ def fit_command(
     stop: _table_opt("stop", "gap|loss") = PARAMS["stop"].default,
     weight: Annotated[Optional[str], typer.Option("--weight", metavar="COL", help="column of sample weights (≥ 0): each row's "
                                                   "squared error counts that many times")] = None,
-    optimizer: _table_opt("optimizer", "gd|momentum|nesterov|sgd") = PARAMS["optimizer"].default,
+    optimizer: _table_opt("optimizer", "preconditioned|accelerated|gd|momentum|nesterov|sgd") = PARAMS["optimizer"].default,
     momentum: _table_opt("momentum", "MU") = str(PARAMS["momentum"].default),
     batch_size: _table_opt("batch_size", "B") = str(PARAMS["batch_size"].default),
     epochs: _table_opt("epochs", "N") = str(PARAMS["epochs"].default),
