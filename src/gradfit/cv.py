@@ -30,7 +30,7 @@ from gradfit.data.standardize import Standardizer
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, fold_summaries
 from gradfit.errors import ConfigError, DataError
 from gradfit.fit import fit_data, iteration_budget
-from gradfit.loss import Loss, Penalty, PenaltyTerms, extreme_eigenvalues
+from gradfit.loss import Loss, Penalty, PenaltyTerms, extreme_eigenvalues, singular_below
 from gradfit.result import FitResult
 
 SELECT = ("min", "1se")
@@ -234,7 +234,7 @@ def solve_path(summary: Summary, names, loss: Loss, kind: str, ratio: float, sca
         if eigenvalues is None or ratio < 1:    # the lasso's Hessian is the same for every α
             eigenvalues = extreme_eigenvalues(hessian + np.diag(terms.curvature))
         mu, lambda_max = eigenvalues
-        certificate = descent.Certificate(mu, to_original, norm, terms) if mu > lambda_max * 1e-15 else None
+        certificate = descent.Certificate(mu, to_original, norm, terms) if mu > singular_below(lambda_max, len(theta)) else None
         budget = iteration_budget({"iters": "auto", "tol": tol, "optimizer": "accelerated"}, 1 / lambda_max, mu,
                                   lambda_max)
         outcome = descent.run(descent.Penalized(objective, terms), theta, lr=1 / lambda_max, max_iter=budget, tol=tol,
