@@ -35,7 +35,7 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
         checkpoint=None, every=0, resume=None, progress=False, **options) -> FitResult:
     """Fit ``f(x) = w·x + b`` to ``(X, y)`` by gradient descent (options: ``gradfit.params.PARAMS``).
 
-    >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1.0, 0.0), loss="sse", engine="python")
+    >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, tol=None, init=(1.0, 0.0), loss="sse", engine="python")
     >>> r.model.weights, r.model.bias
     ((2.000148389025502,), 0.9996626768662412)
 
