@@ -543,8 +543,9 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
 
 def _standardizer(scaler: Standardizer) -> Standardizer:
     if scaler.constant:
-        warnings.warn(message("warn.constant_column", s="s" * (len(scaler.constant) != 1),
-                              names=", ".join(map(repr, scaler.constant))), GradfitWarning, stacklevel=4)
+        columns = message("warn.columns" if len(scaler.constant) != 1 else "warn.column")
+        warnings.warn(message("warn.constant_column", columns=columns, names=", ".join(map(repr, scaler.constant))),
+                      GradfitWarning, stacklevel=4)
     return scaler
 
 
@@ -560,7 +561,8 @@ def divergence_message(result: FitResult, lang: str = "en") -> str:
     last, n = result.history.loss[-1], result.n_iter
     state = (message("error.diverged_nan", lang) if not np.isfinite(last) else
              message("error.diverged_grew", lang, loss=f"{last:.4g}"))
-    return message("error.diverged", lang, k=message("error.diverged_k", lang, n=n, s="s" * (n != 1)), state=state,
+    iterations = message("error.iterations" if n != 1 else "error.iteration", lang)
+    return message("error.diverged", lang, n=n, iterations=iterations, state=state,
                    loss0=f"{result.history.loss[0]:.6g}", lr=f"{result.lr:g}", stable=f"{result.stable_lr:.3g}",
                    h_max=f"{result.lambda_max:.5g}")
 
