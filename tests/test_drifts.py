@@ -180,7 +180,7 @@ def test_the_constant_column_warning_comes_from_the_catalogue():
     X = np.c_[np.arange(6.0), np.full(6, 2.0)]
     with pytest.warns(gradfit.GradfitWarning) as caught:
         gradfit.fit(X, 2 * np.arange(6.0), standardize=True)
-    expected = message("warn.constant_column", columns=message("warn.column"), names="'x2'")
+    expected = message("warn.constant_column", unit=message("warn.column"), names="'x2'")
     assert expected.startswith("Constant column 'x2' cannot") and expected in [str(w.message) for w in caught]
-    zh = message("warn.constant_column", "zh", columns=message("warn.column", "zh"), names="'x2'")
+    zh = message("warn.constant_column", "zh", unit=message("warn.column", "zh"), names="'x2'")
     assert zh.startswith("常数列 'x2'")

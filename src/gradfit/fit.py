@@ -544,7 +544,7 @@ def _descend(opts, objective, start, rule, lr, lambda_max, callbacks, updates_be
 def _standardizer(scaler: Standardizer) -> Standardizer:
     if scaler.constant:
         columns = message("warn.columns" if len(scaler.constant) != 1 else "warn.column")
-        warnings.warn(message("warn.constant_column", columns=columns, names=", ".join(map(repr, scaler.constant))),
+        warnings.warn(message("warn.constant_column", unit=columns, names=", ".join(map(repr, scaler.constant))),
                       GradfitWarning, stacklevel=4)
     return scaler
 
@@ -559,12 +559,11 @@ def stopped_short_message(result: FitResult, lang: str = "en", voice: str = "pyt
 
 def divergence_message(result: FitResult, lang: str = "en") -> str:
     last, n = result.history.loss[-1], result.n_iter
-    state = (message("error.diverged_nan", lang) if not np.isfinite(last) else
-             message("error.diverged_grew", lang, loss=f"{last:.4g}"))
-    iterations = message("error.iterations" if n != 1 else "error.iteration", lang)
-    return message("error.diverged", lang, n=n, iterations=iterations, state=state,
-                   loss0=f"{result.history.loss[0]:.6g}", lr=f"{result.lr:g}", stable=f"{result.stable_lr:.3g}",
-                   h_max=f"{result.lambda_max:.5g}")
+    what = (message("error.diverged_nan", lang) if not np.isfinite(last) else
+            message("error.diverged_grew", lang, loss=f"{last:.4g}"))
+    unit = message("error.iterations" if n != 1 else "error.iteration", lang)
+    return message("error.diverged", lang, n=n, unit=unit, what=what, loss0=f"{result.history.loss[0]:.6g}",
+                   lr=f"{result.lr:g}", stable=f"{result.stable_lr:.3g}", curv=f"{result.lambda_max:.5g}")
 
 
 def _initial_theta(init, n_params: int, fit_intercept: bool) -> np.ndarray:
