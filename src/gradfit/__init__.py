@@ -1,7 +1,7 @@
 """gradfit: linear regression trained by gradient descent — exact to the textbook, every step explained.
 
 >>> import gradfit
->>> r = gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1.0, 0.0), loss="sse", engine="python")
+>>> r = gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, tol=None, init=(1.0, 0.0), loss="sse", engine="python")
 >>> r.model.predict([4])
 array([9.00025623])
 """

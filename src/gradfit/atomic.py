@@ -10,8 +10,12 @@ Every failure is a ``DataError`` that names the path, what is wrong and what to 
 there is left as it was and no temporary file remains. A write killed outright (``kill -9``, a power
 cut) can leave its temporary file behind: the next write to the same target removes it.
 
->>> write_text("model.json", "{}\\n")      # doctest: +SKIP
->>> check_writable("out/model.json")       # doctest: +SKIP   (before a long run: fails early, creates nothing)
+>>> from tempfile import TemporaryDirectory
+>>> with TemporaryDirectory() as folder:
+...     check_writable(f"{folder}/model.json")       # before a long run: fails early, creates nothing
+...     write_text(f"{folder}/model.json", "{}\\n")
+...     Path(folder, "model.json").read_text()
+'{}\\n'
 """
 
 from __future__ import annotations

@@ -356,7 +356,7 @@ def _cv_command(file, x, y, folds, alphas, select, model, quiet, scheduler, plot
     _out("")
     _out(render_fit(fitted, str(file)))
     if model is not None:
-        save_model(fitted.model, model, metadata={"source": str(file), "engine": fitted.engine, "loss": fitted.reduction,
+        save_model(fitted.model, model, metadata={"source": str(file), "engine": fitted.engine, "loss": fitted.loss_spec.name,
                                                   "penalty": result.penalty.kind.value, "alpha": result.alpha,
                                                   "l1_ratio": result.penalty.l1_ratio, "cv_folds": folds,
                                                   "cv_select": select, "metrics": fitted.metrics,
@@ -738,7 +738,8 @@ def render_fit_json(result, source: str) -> str:
         "source": source, "rows": result.n_rows, "features": list(m.feature_names), "target": m.target_name,
         "weights": {name: float(w) for name, w in zip(m.feature_names, m.weights)},
         "bias": float(m.bias) if m.fit_intercept else None, "fit_intercept": m.fit_intercept,
-        "engine": result.engine, "solver": result.solver, "optimizer": result.optimizer, "loss": result.reduction,
+        "engine": result.engine, "solver": result.solver, "optimizer": result.optimizer, "loss": result.loss_spec.name,
+        **_penalty_metadata(result.loss_spec),   # what was fitted: ε of Huber's loss, the penalty
         "standardized": result.standardized, "lr": None if result.solver == "exact" else number(result.lr),
         "iterations": result.n_iter, "converged": result.converged, "stop_reason": result.stop_reason.value,
         "gap_bound": number(result.gap_bound), "final_loss": number(result.loss),

@@ -507,16 +507,8 @@ class History:
         """The recorded parameters as one (records × parameters) array (a view: do not write)."""
         return self._theta[:self._n] if self._theta is not None else np.empty((0, 0))
 
-    def first_loss(self) -> float:
-        return float(self._loss[0])
-
-    def map(self, theta_map, gradient_map) -> None:
-        """Rewrite the recorded parameters and gradients (to the original scale), in place."""
-        self.theta = [theta_map(t) for t in self.theta]
-        self.gradient = [gradient_map(g) for g in self.gradient]
-
     def transform(self, theta_matrix: np.ndarray, gradient_matrix: np.ndarray) -> None:
-        """``map`` for linear maps: θ ← A·θ and ∇ ← B·∇ for every record, one product each."""
+        """Rewrite the records (to the original scale), in place: θ ← A·θ and ∇ ← B·∇, one product each."""
         n = self._n
         if n:
             self._theta[:n] = self._theta[:n] @ np.asarray(theta_matrix).T

@@ -18,7 +18,7 @@ from gradfit.data.arrays import XY, as_xy, split
 from gradfit.data.files import Scan, read_all
 from gradfit.data.standardize import Standardizer, warn_about_features, warn_about_summary
 from gradfit.engines import IN_MEMORY, choose_engine, make_objective
-from gradfit.errors import ConfigError, DataError, DivergenceError, GradfitWarning
+from gradfit.errors import ConfigError, ConvergenceWarning, DataError, DivergenceError, GradfitWarning
 from gradfit.messages import message, run_limit
 from gradfit.loss import Loss, Penalty
 from gradfit.metrics import Metrics, from_sse, regression_metrics
@@ -31,7 +31,7 @@ def fit(X, y=None, *, feature_names=None, sample_weight=None, test=None, callbac
         checkpoint=None, every=0, resume=None, progress=False, **options) -> FitResult:
     """Fit ``f(x) = w·x + b`` to ``(X, y)`` by gradient descent (options: ``gradfit.params.PARAMS``).
 
-    >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1.0, 0.0), loss="sse", engine="python")
+    >>> r = fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, tol=None, init=(1.0, 0.0), loss="sse", engine="python")
     >>> r.model.weights, r.model.bias
     ((2.000148389025502,), 0.9996626768662412)
 
@@ -123,14 +123,16 @@ fit.__signature__ = _signature()
 
 
 def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int = 0, scheduler=None,
-             checkpoint=None, every: int = 0, resume=None, summary=None, **options) -> FitResult:
+             checkpoint=None, every: int = 0, resume=None, summary=None, warning=ConvergenceWarning,
+             **options) -> FitResult:
     """``fit`` on data already validated: ``XY`` (``gradfit.data.as_xy`` / ``load_xy``), or data
     that is not in memory — a ``Scan`` of files, ``DaskData``.
 
     ``updates_before`` continues a learning-rate schedule where an earlier run left it (λ_t with
     t counted from there), as ``GDRegressor.partial_fit`` does from chunk to chunk. ``summary`` (a
     ``stats.Summary`` of exactly these data, made earlier, as ``gradfit.cv`` does) spares the stats, stream
-    and dask engines their pass: the fit then reads no data.
+    and dask engines their pass: the fit then reads no data. A run that stopped short warns once, as a
+    ``warning`` (``GDRegressor``'s is scikit-learn's ConvergenceWarning as well).
     """
     opts = params.validate_all(options)
     callbacks = _as_callbacks(callbacks)
@@ -201,10 +203,13 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         if standardize and raw.summary is not None:   # the summary holds the means and scales: no pass
             scaler = _standardizer(Standardizer.from_summary(raw.summary, names, fit_intercept))
             objective = raw.standardized(scaler.mean, scaler.scale)
-        return _fit(opts, data, test, raw, objective, loss, scaler, callbacks, updates_before, checkpoint,
-                    every, resume, X_fit, validation)
+        result = _fit(opts, data, test, raw, objective, loss, scaler, callbacks, updates_before, checkpoint,
+                      every, resume, X_fit, validation)
     finally:
         raw.close()
+    if result.stopped_short:
+        warnings.warn(warning(stopped_short_message(result)), stacklevel=3)
+    return result
 
 
 def _checked_by_summary(data: XY, summary) -> XY:
@@ -274,10 +279,6 @@ def _finish(opts, data, test, raw, problem: Problem, theta0, outcome, saver, des
         result.metrics = from_sse(sse, raw.n_rows, raw.summary.M[-1, -1])
     if test is not None:
         result.test_metrics = regression_metrics(test.y, model.predict(test.X))
-    if result.stopped_short:
-        from gradfit.errors import ConvergenceWarning
-
-        warnings.warn(ConvergenceWarning(stopped_short_message(result)), stacklevel=4)
     return result
 
 
@@ -405,9 +406,9 @@ def _descend(opts, problem: Problem, objective, start, callbacks, updates_before
 
 def _standardizer(scaler: Standardizer) -> Standardizer:
     if scaler.constant:
-        warnings.warn(f"Constant column{'s' * (len(scaler.constant) != 1)} {', '.join(map(repr, scaler.constant))} "
-                      "cannot be standardized (standard deviation 0): left unscaled; with an intercept its "
-                      "weight stays 0. Drop it, or fit without --standardize.", GradfitWarning, stacklevel=4)
+        columns = message("warn.columns" if len(scaler.constant) != 1 else "warn.column")
+        warnings.warn(message("warn.constant_column", unit=columns, names=", ".join(map(repr, scaler.constant))),
+                      GradfitWarning, stacklevel=4)
     return scaler
 
 
@@ -419,17 +420,13 @@ def stopped_short_message(result: FitResult, lang: str = "en", voice: str = "pyt
                    **run_limit(result.optimizer == "sgd", lang, voice))
 
 
-def divergence_message(result: FitResult) -> str:
-    last = result.history.loss[-1]
-    state = "is no longer a finite number" if not np.isfinite(last) else f"grew to {last:.4g}"
-    advice = "Use a smaller learning rate, or lr='auto' (--lr auto)."
-    return (
-        f"Gradient descent diverged: after {result.n_iter} iteration{'s' * (result.n_iter != 1)} the loss "
-        f"{state} (it started at {result.history.loss[0]:.6g}). The learning rate {result.lr:g} is too "
-        f"large for these data: gradient descent converges only for a learning rate below "
-        f"2/h_max ≈ {result.stable_lr:.3g} (h_max = {result.lambda_max:.5g}, the largest eigenvalue of the "
-        f"loss's Hessian). {advice}"
-    )
+def divergence_message(result: FitResult, lang: str = "en") -> str:
+    last, n = result.history.loss[-1], result.n_iter
+    what = (message("error.diverged_nan", lang) if not np.isfinite(last) else
+            message("error.diverged_grew", lang, loss=f"{last:.4g}"))
+    unit = message("error.iterations" if n != 1 else "error.iteration", lang)
+    return message("error.diverged", lang, n=n, unit=unit, what=what, loss0=f"{result.history.loss[0]:.6g}",
+                   lr=f"{result.lr:g}", stable=f"{result.stable_lr:.3g}", curv=f"{result.lambda_max:.5g}")
 
 
 def _initial_theta(init, n_params: int, fit_intercept: bool) -> np.ndarray:

@@ -271,11 +271,17 @@ class Curvature(NamedTuple):
         return self.rank == self.size
 
 
+def singular_below(h_max: float, size: int) -> float:
+    """Eigenvalues of a size × size Hessian at or below this are zero to working precision: size·ε·h_max
+    (NumPy's ``matrix_rank`` rule). gradfit's one threshold of "singular": fit, cv and the explanation."""
+    return size * np.finfo(np.float64).eps * h_max
+
+
 def curvature(H: np.ndarray) -> Curvature:
     """The Hessian's smallest determined eigenvalue, its largest, and its numerical rank."""
     size = H.shape[0]
     low, high = extreme_eigenvalues(H)
-    zero = size * np.finfo(np.float64).eps * high
+    zero = singular_below(high, size)
     if low > zero or high <= 0:
         return Curvature(low, high, size if high > 0 else 0, size)
     eigenvalues = np.linalg.eigvalsh(H)    # singular: the smallest positive eigenvalue needs the spectrum

@@ -436,6 +436,7 @@ EN |= {
     "plot.test": "test data",
     "plot.iteration": "iteration k",
     "plot.loss_log": "Loss (log scale)",
+    "plot.loss": "Loss",
     "plot.loss_title": "Loss per iteration",
     "plot.path": "descent path",
     "plot.start": "start",
@@ -559,6 +560,7 @@ ZH |= {
     "plot.test": "测试数据",
     "plot.iteration": "迭代次数 k",
     "plot.loss_log": "损失（对数坐标）",
+    "plot.loss": "损失",
     "plot.loss_title": "每次迭代的损失",
     "plot.path": "下降路径",
     "plot.start": "起点",
@@ -749,4 +751,33 @@ ZH |= {
     "report.path_note": "沿 α（对数刻度）重新拟合的每个系数；虚线是本次运行的 α。",
     "step.soft_threshold": "有 L1 惩罚时，上面的一步只是光滑部分的梯度步：得到的参数还要做软阈值，每个都向 0 移动 λτ = {t}，"
                            "并停在 0（见“惩罚项做了什么”），所以本次运行的 θ₁ 是：",
+}
+
+# A fit that diverged (the DivergenceError's message) and a column that cannot be standardized (a warning).
+EN |= {
+    "error.diverged": "Gradient descent diverged: after {n} {unit} the loss {what} (it started at {loss0}). The learning "
+                      "rate {lr} is too large for these data: gradient descent converges only for a learning rate "
+                      "below 2/h_max ≈ {stable} (h_max = {curv}, the largest eigenvalue of the loss's Hessian). Use "
+                      "a smaller learning rate, or lr='auto' (--lr auto).",
+    "error.iteration": "iteration",
+    "error.iterations": "iterations",
+    "error.diverged_nan": "is no longer a finite number",
+    "error.diverged_grew": "grew to {loss}",
+    "warn.constant_column": "Constant {unit} {names} cannot be standardized (standard deviation 0): left unscaled; "
+                            "with an intercept its weight stays 0. Drop it, or fit without --standardize.",
+    "warn.column": "column",
+    "warn.columns": "columns",
+}
+ZH |= {
+    "error.diverged": "梯度下降发散了：{n} {unit}后损失{what}（初始值为 {loss0}）。学习率 {lr} 对这些数据太大：只有学习率小于 "
+                      "2/h_max ≈ {stable} 时梯度下降才收敛（h_max = {curv}，损失函数 Hessian 矩阵的最大特征值）。"
+                      "请用更小的学习率，或 lr='auto'（--lr auto）。",
+    "error.iteration": "次迭代",
+    "error.iterations": "次迭代",
+    "error.diverged_nan": "已不再是有限的数",
+    "error.diverged_grew": "增长到 {loss}",
+    "warn.constant_column": "常数{unit} {names} 无法标准化（标准差为 0）：保持原尺度；有截距时其权重保持为 0。"
+                            "请删去该列，或不用 --standardize 拟合。",
+    "warn.column": "列",
+    "warn.columns": "列",
 }

@@ -183,9 +183,6 @@ def validate_all(options: dict) -> dict:
     return {name: validate(name, options.get(name, p.default)) for name, p in PARAMS.items()}
 
 
-PENALTIES = ("none", "l2", "l1", "elasticnet")
-
-
 def check_penalty(opts: dict) -> tuple[str, float, float]:
     """(penalty, α, l1_ratio) of validated options, the defaults filled in; ConfigError for options that do not
     go together (α or l1_ratio without a penalty, l1_ratio with l1 or l2, a penalty with solver='exact' that has

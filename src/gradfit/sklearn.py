@@ -12,22 +12,25 @@ array([9.00025623])
 from __future__ import annotations
 
 import inspect
-import warnings
 
 import numpy as np
 
-from gradfit import params
+from gradfit import errors, params
 from gradfit.data.arrays import XY, SparseXY, default_feature_names, is_sparse, sparse_features
-from gradfit.outputs.verdict import AT_OPTIMUM
 from gradfit.errors import missing_extra
 
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
-    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
     from sklearn.utils.validation import _check_sample_weight, check_is_fitted
     from sklearn.utils.validation import validate_data as _sklearn_validate_data
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
     raise missing_extra("scikit-learn", "sklearn") from None
+
+
+class ConvergenceWarning(errors.ConvergenceWarning, SklearnConvergenceWarning):
+    """``fit``'s one warning for a run that stopped short, as GDRegressor gives it: a scikit-learn
+    ConvergenceWarning too, so that scikit-learn's filters (and ``GridSearchCV``'s) see it."""
 
 
 def validate_data(estimator, *args, **kwargs):
@@ -99,7 +102,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if self.warm_start and hasattr(self, "coef_"):
             options["init"] = self._theta()
         self.t_ = 0
-        return self._fit(X, y, sample_weight, options, n_iter_before=0, warn=True)
+        return self._fit(X, y, sample_weight, options, n_iter_before=0)
 
     def partial_fit(self, X, y, sample_weight=None):
         """One more epoch of mini-batch SGD on this chunk, from the current solution (for streams).
@@ -118,7 +121,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             options["init"] = self._theta()
         return self._fit(X, y, sample_weight, options, n_iter_before=0 if first else self.n_iter_)
 
-    def _fit(self, X, y, sample_weight, options, n_iter_before: int, warn: bool = False):
+    def _fit(self, X, y, sample_weight, options, n_iter_before: int):
         from gradfit.fit import fit_data
 
         weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -128,7 +131,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         else:   # sample weights run in memory: a sparse X is made dense for them
             X = X.toarray() if is_sparse(X) else X
             data = XY(X, np.asarray(y, dtype=np.float64), names, "y", weight=weight)
-        result = fit_data(data, updates_before=self.t_, **options)
+        result = fit_data(data, updates_before=self.t_, warning=ConvergenceWarning, **options)
         model = result.model
         dtype = X.dtype if X.dtype == np.float32 else np.dtype(np.float64)   # float32 in → float32 out
         self.coef_ = np.array(model.weights, dtype=dtype)
@@ -137,9 +140,6 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.t_ = result.n_updates
         self.loss_curve_ = list(result.history.loss)
         self.converged_, self.stop_reason_, self.lr_ = result.converged, result.stop_reason, result.lr
-        if warn and result.stopped_short and not (
-                result.param_gap is not None and result.param_gap <= AT_OPTIMUM):
-            warnings.warn(f"GDRegressor: {result.verdict()}", ConvergenceWarning, stacklevel=3)
         return self
 
     def _theta(self) -> tuple[float, ...]:

@@ -31,7 +31,6 @@ MAX_DEPTH = 30            # levels of the syntax tree: sin(sin(…)) 99 deep tak
 MAX_NODES = 200           # numbers, names, operators and calls in all
 MAX_SECONDS = 20.0        # the steps themselves: a run that takes longer stops with a message
 FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh")
-CONSTANTS = ("pi",)
 
 
 @dataclass(frozen=True)

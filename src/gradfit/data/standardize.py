@@ -73,19 +73,8 @@ class Standardizer:
             M[d, :d] = -self.mean / self.scale
         return M
 
-    def to_original(self, theta_z) -> np.ndarray:
-        return self.matrix() @ np.asarray(theta_z, dtype=np.float64)
-
     def to_standardized(self, theta) -> np.ndarray:
         return np.linalg.solve(self.matrix(), np.asarray(theta, dtype=np.float64))
-
-    def gradient_to_original(self, grad_z) -> np.ndarray:
-        return np.linalg.solve(self.matrix().T, np.asarray(grad_z, dtype=np.float64))
-
-    def history_to_original(self, history) -> None:
-        """Rewrite a History's parameters and gradients on the original scale, in place."""
-        history.theta = [self.to_original(t) for t in history.theta]
-        history.gradient = [self.gradient_to_original(g) for g in history.gradient]
 
 
 # --- conditioning of the features ------------------------------------------------------------

@@ -44,14 +44,6 @@ class Summary:
     df_resid: int
     df_model: int
 
-    def as_dict(self) -> dict:
-        columns = ("coef", "std_err", "t", "p_value", "ci_low", "ci_high")
-        return {
-            "coefficients": {n: {c: float(getattr(self, c)[i]) for c in columns} for i, n in enumerate(self.names)},
-            **{k: getattr(self, k) for k in ("r2", "adj_r2", "f_statistic", "f_p_value", "residual_std_error",
-                                              "condition_number", "n_rows", "df_resid", "df_model")},
-        }
-
     def __str__(self) -> str:
         width = max(9, *(len(n) for n in self.names))
         head = f"{'':{width}}  {'coef':>12} {'std err':>11} {'t':>9} {'P>|t|':>9} {'[0.025':>12} {'0.975]':>12}"

@@ -147,7 +147,7 @@ def loss_contours(result, lang: str = "en"):
     ax = fig.add_subplot()
     levels = np.geomspace(max(Z.min(), 1e-12 * Z.max(), np.finfo(float).tiny), Z.max(), 25)
     contour = ax.contour(U, V, Z, levels=levels, cmap="viridis", linewidths=0.8)
-    fig.colorbar(contour, ax=ax, label="Loss", format="%.3g")
+    fig.colorbar(contour, ax=ax, label=message("plot.loss", lang), format="%.3g")
     ax.plot(path[:, 0], path[:, 1], "-o", c="tab:red", ms=2.5, lw=1, label=message("plot.path", lang))
     ax.plot(*path[0], "s", c="tab:red", ms=7, label=message("plot.start", lang))
     ax.plot(*optimum, "*", c="gold", mec="black", ms=14, label=message("plot.optimum", lang))
@@ -169,12 +169,13 @@ def loss_surface(result, lang: str = "en"):
     fig = _figure()
     ax = fig.add_subplot(projection="3d")
     ax.plot_surface(U, V, Z, cmap="viridis", alpha=0.6, linewidth=0)
-    ax.plot(path[:, 0], path[:, 1], path_loss, "-o", c="tab:red", ms=2, lw=1)
+    ax.plot(path[:, 0], path[:, 1], path_loss, "-o", c="tab:red", ms=2, lw=1, label=message("plot.path", lang))
     ax.scatter(*optimum, quadratic.on_plane(result.model.theta, i, j, *optimum), c="gold", s=60,
-               edgecolors="black", depthshade=False)
+               edgecolors="black", depthshade=False, label=message("plot.optimum", lang))
     ax.set_xlabel(ni)
     ax.set_ylabel(nj)
-    ax.set_zlabel("Loss")
+    ax.set_zlabel(message("plot.loss", lang))
+    ax.legend(loc="upper right", fontsize="small")
     return fig
 
 

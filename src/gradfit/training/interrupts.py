@@ -7,8 +7,9 @@ every SIGINT as it arrives, so one that was swallowed is raised again at the nex
 iteration of the loop is one), and keeps the swallowed one's report off the screen.
 
 >>> watch = CtrlC()
->>> watch.install()      # doctest: +SKIP   (in the command line's main, on the main thread)
+>>> watch.install()      # the command line's main does this, on the main thread
 >>> watch(None)          # a loop callback: raises KeyboardInterrupt if a Ctrl-C was swallowed
+>>> watch.restore()
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Jupyter it is rich's live display where ipywidgets is installed, else one line o
 place (IPython's ``display(..., display_id=True)``); asked for elsewhere (a script whose stderr is a
 file) it writes a line now and then.
 
->>> r = gradfit.fit(X, y, iters=100_000, progress=True)    # doctest: +SKIP
+>>> import gradfit
+>>> r = gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, tol=None, progress=True)   # on stderr, if past ~1 s
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Rendering runs the way the tutorial does by hand: formulas, then the run's own numbers.
 
 >>> import gradfit
->>> r = gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, init=(1, 0), loss="sse", engine="python")
+>>> r = gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, tol=None, init=(1, 0), loss="sse", engine="python")
 >>> "= 29" in gradfit.explain(r, compare=False).text()
 True
 """

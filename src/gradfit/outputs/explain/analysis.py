@@ -95,8 +95,14 @@ def index_of(history, k: int) -> int:
 def exact_optimum(result) -> np.ndarray:
     """θ* as the fit stored it (the weighted optimum of a weighted fit)."""
     if result.theta_exact is None:
-        raise ConfigError("This result has no exact optimum θ* (it is computed for data up to "
-                          "10 million numbers, or with solver='exact'); refit with solver='exact' first.")
+        spec = result.loss_spec
+        why = ("loss 'huber' has no closed-form optimum (solver='exact' solves least squares only)"
+               if spec.huber is not None else
+               "an L1 penalty has no closed-form optimum (solver='exact' does not take it)" if spec.penalty.l1 > 0 else
+               "θ* is computed for data up to 10 million numbers; refit with solver='exact' to get it")
+        raise ConfigError(f"The loss surface is drawn around the exact optimum θ*, and this result has none: {why}. "
+                          "Its loss curve and fit draw without it (gradfit.outputs.plots.loss_curve and "
+                          "fit_figure; --plot DIR draws what can be drawn).")
     return result.theta_exact
 
 
@@ -163,11 +169,14 @@ def autograd_gradient(result) -> np.ndarray | None:
     d = X.shape[1]
     w = torch.tensor(step.theta0[:d], requires_grad=True)
     b = torch.tensor(step.theta0[d] if fit_intercept(result) else 0.0, requires_grad=fit_intercept(result))
-    squared = (X @ w + b - y) ** 2
+    r, epsilon = X @ w + b - y, result.loss_spec.huber
+    # each row's loss: r², or Huber's r² / 2ε|r| − ε² (twice PyTorch's huber_loss, as the torch engine has it)
+    rows = r * r if epsilon is None else 2 * torch.nn.functional.huber_loss(r, torch.zeros_like(r), reduction="none",
+                                                                           delta=epsilon)
     weight = result.loss_spec.sample_weight
     if weight is not None:
-        squared = torch.tensor(np.asarray(weight, dtype=np.float64)) * squared
-    loss = squared.sum() * result.loss_spec.scale(len(data.y))
+        rows = torch.tensor(np.asarray(weight, dtype=np.float64)) * rows
+    loss = rows.sum() * result.loss_spec.scale(len(data.y))
     if result.loss_spec.penalty.l2 > 0:   # the L2 part is smooth: ½·Σ κⱼ·wⱼ² is in the gradient the run took
         loss = loss + 0.5 * (torch.tensor(result.problem.terms_original.curvature[:d]) * w * w).sum()
     loss.backward()

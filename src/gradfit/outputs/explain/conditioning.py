@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradfit.loss import singular_below
 from gradfit.outputs.explain import analysis as an
 
 EPSILONS = (1e-2, 1e-4, 1e-8)      # error reductions for which iterations are predicted and measured
-SINGULAR = 1e-15                   # an eigenvalue below h_max times this is rounding noise: 0
 
 
 def hessian(result, standardized: bool = False) -> np.ndarray:
@@ -79,10 +79,10 @@ def restarts(result) -> list[int]:
 
 
 def eigenvalues(H: np.ndarray) -> np.ndarray:
-    """h₁ ≤ … ≤ h_d, computed (numpy.linalg.eigvalsh); rounding noise (below h_max·1e-15, as ``fit`` judges
+    """h₁ ≤ … ≤ h_d, computed (numpy.linalg.eigvalsh); rounding noise (``loss.singular_below``, as ``fit`` judges
     a singular Hessian) is set to 0."""
     h = np.linalg.eigvalsh(H)
-    return np.where(h > SINGULAR * max(float(h[-1]), 0.0), h, 0.0) if len(h) else h
+    return np.where(h > singular_below(max(float(h[-1]), 0.0), len(h)), h, 0.0) if len(h) else h
 
 
 def condition_number(h: np.ndarray) -> float:
