@@ -58,32 +58,26 @@ static PyObject *accelerated(PyObject *self, PyObject *args)
 static double restricted_gap(const double *c, const double *tau, const double *kappa, const double *w,
                              const double *Gw, const long long *active, Py_ssize_t k, double yy)
 {
-    double cw = 0.0, wGw = 0.0, l2 = 0.0, l1 = 0.0, dual_norm = 0.0, conjugate = 0.0;
+    double cw = 0.0, l1 = 0.0, correlation = 0.0, dual_norm = 0.0, ridge = 0.0;
     int lasso = 0;
-    for (Py_ssize_t i = 0; i < k; i++)
-        if (tau[active[i]] > 0)
-            lasso = 1;
     for (Py_ssize_t i = 0; i < k; i++) {
         const long long j = active[i];
+        const double rho = c[j] - Gw[j] - kappa[j] * w[j];
         cw += c[j] * w[j];
-        wGw += w[j] * Gw[j];
-        l2 += kappa[j] * w[j] * w[j];
         l1 += tau[j] * fabs(w[j]);
-        if (lasso) {
-            if (tau[j] > 0) {
-                double ratio = fabs(c[j] - Gw[j] - kappa[j] * w[j]) / tau[j];
-                if (ratio > dual_norm)
-                    dual_norm = ratio;
-            }
+        correlation += w[j] * rho;
+        if (tau[j] > 0) {
+            lasso = 1;
+            if (fabs(rho) / tau[j] > dual_norm)
+                dual_norm = fabs(rho) / tau[j];
         } else if (kappa[j] > 0) {
-            double rho = c[j] - Gw[j];
-            conjugate += rho * rho / kappa[j];
+            ridge += rho * rho / (2 * kappa[j]);
         }
     }
     if (!lasso)
-        return (yy - 2 * cw + wGw) + 0.5 * l2 - (yy - cw) + 0.5 * conjugate;
-    double r2 = yy - 2 * cw + wGw + l2, s = dual_norm <= 1.0 ? 1.0 : 1.0 / dual_norm;
-    return 0.5 * (1 + s * s) * r2 + l1 - s * (yy - cw);
+        return ridge;
+    const double s = dual_norm <= 1.0 ? 1.0 : 1.0 / dual_norm;
+    return l1 - correlation + 0.5 * (1 - s * s) * correlation + 0.5 * (1 - s) * (1 - s) * (yy - cw);
 }
 
 /* Cyclic sweeps over active[0 .. k) until the restricted gap ≤ tol, a sweep changes nothing, or max_sweeps; w and

@@ -133,30 +133,26 @@ def objective(q: Quadratic, w: np.ndarray, tau: np.ndarray, kappa: np.ndarray) -
 
 
 def duality_gap(q: Quadratic, w: np.ndarray, Gw: np.ndarray, tau: np.ndarray, kappa: np.ndarray) -> float:
-    """P(w) − D(θ) for the dual point θ = s·R (R = y − Xw, the residual of the problem with the L2 term written as
-    extra rows, s = min(1, minⱼ τⱼ/|X̃ⱼᵀR|) so that θ is feasible): scikit-learn's formulation A, per unit of weight::
+    """P(w) − D(θ) ≥ P(w) − P(w*), for the dual point θ = s·R (R = y − Xw, the residual of the problem with the
+    L2 term written as extra rows; s = min(1, minⱼ τⱼ/|ρⱼ|) makes θ feasible): scikit-learn's formulation A, whose
+    ``½(1 + s²)·‖R‖² + Σ τ|w| − s·(yy − cᵀw)`` is rearranged so that yy (the total sum of squares, which can
+    dwarf the gap by 10¹² and more) cancels exactly instead of in rounding::
 
-        ρⱼ = cⱼ − (Gw)ⱼ − κⱼwⱼ        r2 = yy − 2cᵀw + wᵀGw + Σ κw²
-        gap = ½(1 + s²)·r2 + Σ τ|w| − s·(yy − cᵀw)
+        ρⱼ = cⱼ − (Gw)ⱼ − κⱼwⱼ      (the correlation of xⱼ with the residual: |ρⱼ| ≤ τⱼ at the optimum)
+        gap = Σⱼ (τⱼ|wⱼ| − wⱼρⱼ) + ½(1 − s²)·wᵀρ + ½(1 − s)²·(yy − cᵀw)
 
-    Without an L1 part (every τ = 0) the ridge dual at θ = R (formulation B), with ρⱼ = cⱼ − (Gw)ⱼ::
-
-        gap = (yy − 2cᵀw + wᵀGw) + ½Σ κw² − (yy − cᵀw) + Σ ρⱼ²/(2κⱼ)
-
-    Coordinates with τⱼ = 0 are left out of s (gradfit's penalties have none but the ridge's)."""
-    cw, wGw = float(q.c @ w), float(w @ Gw)
-    l2 = float((kappa * w) @ w)
-    if not np.any(tau > 0):
-        rho = q.c - Gw
-        with np.errstate(divide="ignore", invalid="ignore"):
-            conjugate = np.where(kappa > 0, rho * rho / kappa, 0.0)
-        return float((q.yy - 2 * cw + wGw) + 0.5 * l2 - (q.yy - cw) + 0.5 * conjugate.sum())
+    Without an L1 part (every τ = 0), the ridge dual at θ = R (formulation B), which is then
+    ``Σⱼ ρⱼ²/(2κⱼ)``. Coordinates with τⱼ = 0 are left out of s (gradfit's penalties have none but the ridge's)."""
     rho = q.c - Gw - kappa * w
-    r2 = q.yy - 2 * cw + wGw + l2
+    if not np.any(tau > 0):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.where(kappa > 0, rho * rho / (2 * kappa), 0.0).sum())
     penalized = tau > 0
     dual_norm = float(np.max(np.abs(rho[penalized]) / tau[penalized]))
     s = 1.0 if dual_norm <= 1.0 else 1.0 / dual_norm
-    return float(0.5 * (1 + s * s) * r2 + tau @ np.abs(w) - s * (q.yy - cw))
+    correlation = float(w @ rho)
+    return float(tau @ np.abs(w) - correlation + 0.5 * (1 - s * s) * correlation
+                 + 0.5 * (1 - s) ** 2 * (q.yy - q.c @ w))
 
 
 def distance_bound(gap: float, mu: float) -> float:
