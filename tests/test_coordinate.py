@@ -289,3 +289,9 @@ def test_bad_arguments_say_what_to_give():
     with pytest.raises(ConfigError, match="huber"):
         coordinate.from_summary(summarize([(np.eye(3), np.ones(3))]), Loss(huber=1.0))
     assert math.isinf(coordinate.distance_bound(1.0, 0.0))
+
+
+def test_the_module_docstrings_example_runs():
+    import doctest
+
+    assert doctest.testmod(coordinate).failed == 0

@@ -28,7 +28,7 @@ gradfit's objective (``gradfit.loss.Loss`` with its penalty) is ``loss.penalty_f
 reduction ("mse": 2·P, "sse": 2W·P): the same minimiser, and its gap is the same factor times this one.
 
 >>> import numpy as np
->>> q = Quadratic(G=np.array([[1.0, 0.5], [0.5, 1.0]]), c=np.array([1.0, 0.2]), yy=1.5)
+>>> q = Quadratic(G=np.array([[1.0, 0.5], [0.5, 1.0]]), c=np.array([1.0, 0.4]), yy=1.5)
 >>> fit = path(q, alphas=[0.1], l1_ratio=1.0)
 >>> [round(float(v), 6) for v in fit.coefs[0]], bool(fit.gaps[0] <= fit.tol)
 ([0.9, 0.0], True)
