@@ -80,15 +80,100 @@ static double restricted_gap(const double *c, const double *tau, const double *k
     return l1 - correlation + 0.5 * (1 - s * s) * correlation + 0.5 * (1 - s) * (1 - s) * (yy - cw);
 }
 
+#define ANDERSON 5   /* coordinate.ANDERSON: sweeps per extrapolation */
+
+/* The restricted objective P(w) − ½yy over active[0 .. k), Gw = G·w (w is 0 outside active). */
+static double restricted_objective(const double *c, const double *tau, const double *kappa, const double *w,
+                                   const double *Gw, const long long *active, Py_ssize_t k)
+{
+    double value = 0.0;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        const long long j = active[i];
+        value += 0.5 * w[j] * Gw[j] - c[j] * w[j] + tau[j] * fabs(w[j]) + 0.5 * kappa[j] * w[j] * w[j];
+    }
+    return value;
+}
+
+/* coordinate.anderson: the combination Σ cᵢ·slots[i+1] (Σ cᵢ = 1) of the last ANDERSON sweeps' iterates that
+ * minimises ‖Σ cᵢ·(slots[i+1] − slots[i])‖, taken where it lowers P. slots: (ANDERSON + 1) × k; scratch: 2d. */
+static void anderson(const double *G, const double *c, const double *tau, const double *kappa, double *w, double *Gw,
+                     const long long *active, Py_ssize_t k, Py_ssize_t d, const double *slots, double *scratch)
+{
+    double C[ANDERSON][ANDERSON + 1], z[ANDERSON];
+    for (int i = 0; i < ANDERSON; i++)
+        for (int l = 0; l <= i; l++) {
+            double sum = 0.0;
+            for (Py_ssize_t m = 0; m < k; m++)
+                sum += (slots[(i + 1) * k + m] - slots[i * k + m]) * (slots[(l + 1) * k + m] - slots[l * k + m]);
+            C[i][l] = C[l][i] = sum;
+        }
+    for (int i = 0; i < ANDERSON; i++)
+        C[i][ANDERSON] = 1.0;
+    for (int i = 0; i < ANDERSON; i++) {   /* C·z = 1 by elimination with partial pivoting */
+        int pivot = i;
+        for (int r = i + 1; r < ANDERSON; r++)
+            if (fabs(C[r][i]) > fabs(C[pivot][i]))
+                pivot = r;
+        if (!(fabs(C[pivot][i]) > 0))
+            return;                          /* the steps are dependent: no extrapolation */
+        if (pivot != i)
+            for (int l = 0; l <= ANDERSON; l++) {
+                const double t = C[i][l];
+                C[i][l] = C[pivot][l];
+                C[pivot][l] = t;
+            }
+        for (int r = i + 1; r < ANDERSON; r++) {
+            const double f = C[r][i] / C[i][i];
+            for (int l = i; l <= ANDERSON; l++)
+                C[r][l] -= f * C[i][l];
+        }
+    }
+    double total = 0.0;
+    for (int i = ANDERSON - 1; i >= 0; i--) {
+        double sum = C[i][ANDERSON];
+        for (int l = i + 1; l < ANDERSON; l++)
+            sum -= C[i][l] * z[l];
+        z[i] = sum / C[i][i];
+        total += z[i];
+    }
+    if (!(fabs(total) > 0) || !isfinite(total))
+        return;
+    double *extrapolated = scratch, *Gx = scratch + d;
+    for (Py_ssize_t j = 0; j < d; j++) {
+        extrapolated[j] = 0.0;
+        Gx[j] = Gw[j];
+    }
+    for (Py_ssize_t m = 0; m < k; m++) {
+        double sum = 0.0;
+        for (int i = 0; i < ANDERSON; i++)
+            sum += z[i] / total * slots[(i + 1) * k + m];
+        const long long j = active[m];
+        extrapolated[j] = sum;
+        const double step = sum - w[j];
+        const double *row = G + j * d;
+        for (Py_ssize_t r = 0; r < d; r++)
+            Gx[r] += step * row[r];
+    }
+    if (restricted_objective(c, tau, kappa, extrapolated, Gx, active, k) <
+        restricted_objective(c, tau, kappa, w, Gw, active, k)) {
+        for (Py_ssize_t m = 0; m < k; m++)
+            w[active[m]] = extrapolated[active[m]];
+        memcpy(Gw, Gx, (size_t)d * sizeof(double));
+    }
+}
+
 /* Cyclic sweeps over active[0 .. k) until the restricted gap ≤ tol, a sweep changes nothing, or max_sweeps; w and
- * Gw updated in place. Returns the sweeps made; *gap the last restricted gap, *stalled whether a sweep changed
- * nothing first. */
+ * Gw updated in place, every ANDERSON sweeps an extrapolation. Returns the sweeps made; *gap the last restricted
+ * gap, *stalled whether a sweep changed nothing first. slots: (ANDERSON + 1)·d, scratch: 2d. */
 static Py_ssize_t sweeps(const double *G, const double *c, const double *tau, const double *kappa, double *w,
                          double *Gw, const long long *active, Py_ssize_t k, Py_ssize_t d, Py_ssize_t max_sweeps,
-                         double yy, double tol, double *gap, int *stalled)
+                         double yy, double tol, double *gap, int *stalled, double *slots, double *scratch)
 {
     Py_ssize_t done = 0;
+    int filled = 0;
     *stalled = 0;
+    for (Py_ssize_t m = 0; m < k; m++)
+        slots[m] = w[active[m]];
     while (done < max_sweeps) {
         done++;
         int changed = 0;
@@ -115,6 +200,15 @@ static Py_ssize_t sweeps(const double *G, const double *c, const double *tau, co
             *stalled = 1;
             break;
         }
+        filled++;
+        for (Py_ssize_t m = 0; m < k; m++)
+            slots[filled * k + m] = w[active[m]];
+        if (filled == ANDERSON) {
+            anderson(G, c, tau, kappa, w, Gw, active, k, d, slots, scratch);
+            filled = 0;
+            for (Py_ssize_t m = 0; m < k; m++)
+                slots[m] = w[active[m]];
+        }
     }
     return done;
 }
@@ -123,7 +217,8 @@ static Py_ssize_t sweeps(const double *G, const double *c, const double *tau, co
  * active, inside: scratch of length d. Returns the sweeps made; *gap the full gap. */
 static Py_ssize_t solve_one(const double *G, const double *c, const double *tau, const double *tau_before,
                             const double *kappa, double *w, double *Gw, long long *active, char *inside, Py_ssize_t d,
-                            Py_ssize_t max_iter, double yy, double tol, int screen, double *gap)
+                            Py_ssize_t max_iter, double yy, double tol, int screen, double *gap, double *slots,
+                            double *scratch)
 {
     Py_ssize_t k = 0, done = 0;
     for (Py_ssize_t j = 0; j < d; j++) {   /* the sequential strong rule */
@@ -135,7 +230,8 @@ static Py_ssize_t solve_one(const double *G, const double *c, const double *tau,
         double restricted;
         int stalled;
         const Py_ssize_t budget = max_iter - done > 1 ? max_iter - done : 1;
-        const Py_ssize_t made = sweeps(G, c, tau, kappa, w, Gw, active, k, d, budget, yy, tol, &restricted, &stalled);
+        const Py_ssize_t made = sweeps(G, c, tau, kappa, w, Gw, active, k, d, budget, yy, tol, &restricted, &stalled,
+                                       slots, scratch);
         done += made;
         int violated = 0;
         for (Py_ssize_t j = 0; j < d; j++)   /* the KKT check: 0 optimal for every wⱼ held out */
@@ -192,7 +288,7 @@ static PyObject *enet_path(PyObject *self, PyObject *args)
         int ok = views[0].len == d * d * (Py_ssize_t)sizeof(double) && views[2].len == views[1].len &&
                  views[3].len == views[1].len && views[5].len == views[1].len && views[6].len == views[1].len &&
                  views[7].len == n_alphas * views[1].len && views[8].len == views[4].len && views[9].len == views[4].len;
-        double *scratch = ok ? PyMem_Malloc((size_t)(3 * d + 1) * sizeof(double)) : NULL;
+        double *scratch = ok ? PyMem_Malloc((size_t)((ANDERSON + 6) * d + 1) * sizeof(double)) : NULL;
         long long *active = ok ? PyMem_Malloc((size_t)(d + 1) * sizeof(long long)) : NULL;
         char *inside = ok ? PyMem_Malloc((size_t)d + 1) : NULL;
         if (!ok) {
@@ -205,7 +301,7 @@ static PyObject *enet_path(PyObject *self, PyObject *args)
             const double *alphas = views[4].buf;
             double *w = views[5].buf, *Gw = views[6].buf, *coefs = views[7].buf, *gaps = views[8].buf;
             double *iters = views[9].buf;
-            double *tau = scratch, *kappa = scratch + d, *tau_before = scratch + 2 * d;
+            double *tau = scratch, *kappa = scratch + d, *tau_before = scratch + 2 * d, *more = scratch + 3 * d;
             Py_BEGIN_ALLOW_THREADS
             for (Py_ssize_t j = 0; j < d; j++)
                 tau_before[j] = alpha_before * tau_unit[j];
@@ -216,7 +312,7 @@ static PyObject *enet_path(PyObject *self, PyObject *args)
                 }
                 double gap = 0.0;
                 iters[a] = (double)solve_one(G, c, tau, tau_before, kappa, w, Gw, active, inside, d, max_iter, yy,
-                                             tol, screen, &gap);
+                                             tol, screen, &gap, more + 2 * d, more);
                 gaps[a] = gap;
                 memcpy(coefs + a * d, w, (size_t)d * sizeof(double));
                 memcpy(tau_before, tau, (size_t)d * sizeof(double));
