@@ -309,3 +309,26 @@ def test_the_module_docstrings_example_runs():
     import doctest
 
     assert doctest.testmod(coordinate).failed == 0
+
+
+def test_more_columns_than_rows_a_constant_column_and_a_warm_start(kernel):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((8, 20))
+    X[:, 3] = 2.5                                              # constant: centred away, Gⱼⱼ = 0
+    y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.standard_normal(8)
+    summary, q = quadratic(type("D", (), {"X": X, "y": y})())
+    path = coordinate.path(q, l1_ratio=0.9, n_alphas=30, eps=1e-2, tol=1e-12, max_iter=10**6)
+    assert np.all(path.converged) and not np.any(path.coefs[:, 3])
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    assert relative(path.coefs, sk_path(Xc, yc, path.alphas, 0.9)) < PARITY
+    # warm-started at the answer, the last α needs no more than one sweep and stays put
+    again = coordinate.path(q, path.alphas[-1:], 0.9, tol=1e-12, max_iter=10**6, coef_init=path.coefs[-1])
+    assert again.n_iter[0] <= 1 and relative(again.coefs[0], path.coefs[-1]) < PARITY
+
+
+def test_a_constant_target_gives_zero_weights_everywhere(kernel):
+    X = np.arange(12.0).reshape(6, 2) ** 1.5
+    summary, q = quadratic(type("D", (), {"X": X, "y": np.full(6, 3.0)})())
+    path = coordinate.path(q, l1_ratio=1.0, n_alphas=5)
+    assert not np.any(path.coefs) and np.all(path.converged)
+    assert coordinate.intercept(summary, path.coefs[0]) == pytest.approx(3.0)

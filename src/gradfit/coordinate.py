@@ -108,8 +108,8 @@ def intercept(summary, w: np.ndarray, fit_intercept: bool = True) -> float:
 
 
 def penalty_weights(alpha: float, l1_ratio: float, scale=None, d: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(τ, κ): τⱼ = α·ρ·uⱼ (the weight of |wⱼ|) and κⱼ = α·(1 − ρ)·uⱼ² (of ½wⱼ²), u = ``scale`` (1 if None) —
-    ``PenaltyTerms.of`` on the given coordinates, per unit of weight."""
+    """(τ, κ): τⱼ = α·ρ·uⱼ (the weight of |wⱼ|) and κⱼ = α·(1 − ρ)·uⱼ² (of ½wⱼ²), u = ``scale`` (d ones if None) —
+    ``PenaltyTerms.of`` on the given coordinates, per unit of weight (its terms divided by 2W·loss.scale(W))."""
     u = np.ones(d) if scale is None else np.abs(np.asarray(scale, dtype=np.float64))
     return alpha * l1_ratio * u, alpha * (1.0 - l1_ratio) * u * u
 
@@ -194,8 +194,7 @@ def path(q: Quadratic, alphas=None, l1_ratio: float = 1.0, scale=None, *, n_alph
     if not np.all(np.isfinite(alphas)) or (len(alphas) and alphas[-1] < 0):
         raise ConfigError(f"Invalid value for alphas: {alphas!r}; expected numbers ≥ 0.")
     tau_unit, kappa_unit = penalty_weights(1.0, l1_ratio, scale, d)
-    lasso = len(alphas) if np.any(tau_unit > 0) else 0
-    lasso = int(np.count_nonzero(alphas > 0)) if lasso else 0       # the α with an L1 part come first
+    lasso = int(np.count_nonzero(alphas > 0)) if np.any(tau_unit > 0) else 0   # the α with an L1 part: the first
     w = np.zeros(d) if coef_init is None else np.array(coef_init, dtype=np.float64)
     Gw = q.G @ w
     coefs, gaps = np.empty((len(alphas), d)), np.empty(len(alphas))
@@ -292,15 +291,11 @@ def anderson(q: Quadratic, tau, kappa, w, Gw, active, slots: np.ndarray) -> None
         return
     if not np.all(np.isfinite(z)) or z.sum() == 0:
         return
-    extrapolated = (z / z.sum()) @ slots[1:]
-    Gx = Gw + (extrapolated - w[active]) @ q.G[active]
-    x = np.zeros_like(w)
-    x[active] = extrapolated
-    current = np.zeros_like(w)
-    current[active] = w[active]
-    if objective(q, x, tau, kappa) - 0.5 * q.yy < objective(q, current, tau, kappa) - 0.5 * q.yy:
-        w[active] = extrapolated
-        Gw[:] = Gx
+    x = w.copy()                         # w is 0 outside the working set, and so is x
+    x[active] = (z / z.sum()) @ slots[1:]
+    if objective(q, x, tau, kappa) < objective(q, w, tau, kappa):
+        Gw += (x[active] - w[active]) @ q.G[active]
+        w[:] = x
 
 
 def ridge(q: Quadratic, kappa: np.ndarray) -> np.ndarray:
