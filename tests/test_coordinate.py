@@ -332,3 +332,22 @@ def test_a_constant_target_gives_zero_weights_everywhere(kernel):
     path = coordinate.path(q, l1_ratio=1.0, n_alphas=5)
     assert not np.any(path.coefs) and np.all(path.converged)
     assert coordinate.intercept(summary, path.coefs[0]) == pytest.approx(3.0)
+
+
+def test_a_weighted_summary_gives_elasticnet_with_sample_weight():
+    from gradfit.engines.stats import Summary
+
+    data = load("diabetes")
+    weight = np.random.default_rng(3).uniform(0.2, 3.0, len(data.y))
+    Z = np.column_stack([data.X, data.y])
+    mean = weight @ Z / weight.sum()
+    centred = Z - mean
+    summary = Summary(weight.sum(), mean, (centred * weight[:, None]).T @ centred)   # n = Σ sᵢ
+    q = coordinate.from_summary(summary)
+    alpha = 0.03 * coordinate.alpha_max(q, 0.5)
+    w = coordinate.path(q, [alpha], 0.5, tol=1e-13, max_iter=10**6).coefs[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = ElasticNet(alpha=alpha, l1_ratio=0.5, tol=1e-13, max_iter=10**6).fit(data.X, data.y, sample_weight=weight)
+    assert relative(w, sk.coef_) < PARITY
+    assert coordinate.intercept(summary, w) == pytest.approx(sk.intercept_, rel=PARITY)

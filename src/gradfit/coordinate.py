@@ -88,9 +88,10 @@ def from_summary(summary, loss: Loss = Loss()) -> Quadratic:
     """The quadratic of a ``gradfit.engines.stats.Summary`` (n, means z̄, centred co-moments M of z = [x, y]).
 
     With an intercept the centred co-moments are the quadratic: G = Mxx/n, c = Mxy/n, yy = Myy/n (then
-    b = ȳ − x̄·w, ``intercept``). Without one, the moments about 0: G = (Mxx + n·x̄x̄ᵀ)/n, and so on. A summary of
-    weighted rows (n = Σ sᵢ, weighted means and co-moments) gives the weighted problem unchanged. ``loss`` says
-    only whether there is an intercept: the reduction ("mse"/"sse") scales gradfit's objective, not its minimiser.
+    b = ȳ − x̄·w, ``intercept``). Without one, the moments about 0: G = (Mxx + n·x̄x̄ᵀ)/n, and so on. Sample
+    weights: a summary whose n is Σ sᵢ and whose means and co-moments are weighted (stats builds none yet) gives
+    the weighted problem, scikit-learn's ``sample_weight``, unchanged. ``loss`` says only whether there is an
+    intercept: the reduction ("mse"/"sse") scales gradfit's objective, not its minimiser.
     """
     if loss.huber is not None:
         raise ConfigError("coordinate descent on a summary needs the squared loss, not loss 'huber'.")
