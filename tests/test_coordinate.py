@@ -351,3 +351,27 @@ def test_a_weighted_summary_gives_elasticnet_with_sample_weight():
         sk = ElasticNet(alpha=alpha, l1_ratio=0.5, tol=1e-13, max_iter=10**6).fit(data.X, data.y, sample_weight=weight)
     assert relative(w, sk.coef_) < PARITY
     assert coordinate.intercept(summary, w) == pytest.approx(sk.intercept_, rel=PARITY)
+
+
+def test_the_c_loop_refuses_arrays_of_the_wrong_shape_or_type():
+    if coordinate._path_c is None:      # pragma: no cover
+        pytest.skip("gradfit._rules is not built here")
+    d, k = 3, 2
+    good = dict(G=np.eye(d), c=np.ones(d), tau=np.ones(d), kappa=np.zeros(d), alphas=np.ones(k), w=np.zeros(d),
+                Gw=np.zeros(d), coefs=np.zeros((k, d)), gaps=np.zeros(k), iters=np.zeros(k))
+
+    def call(**changed):
+        a = good | changed
+        coordinate._path_c(a["G"], a["c"], a["tau"], a["kappa"], a["alphas"], 1.0, a["w"], a["Gw"], a["coefs"],
+                           a["gaps"], a["iters"], 10, 1.0, 1e-12, True)
+        return a
+
+    assert np.allclose(call()["coefs"], 0.0)             # α = 1 ≥ α_max = maxⱼ |cⱼ|/τⱼ = 1: w = 0
+    with pytest.raises(ValueError, match="d×d"):
+        call(G=np.eye(d + 1))
+    with pytest.raises(ValueError, match="d×d"):
+        call(coefs=np.zeros((k + 1, d)))
+    with pytest.raises(TypeError, match="float64"):
+        call(c=np.ones(d, dtype=np.float32))
+    with pytest.raises((ValueError, BufferError)):
+        call(w=np.zeros(2 * d)[::2])                    # not contiguous

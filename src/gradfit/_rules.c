@@ -287,7 +287,8 @@ static PyObject *enet_path(PyObject *self, PyObject *args)
         const Py_ssize_t n_alphas = views[4].len / (Py_ssize_t)sizeof(double);
         int ok = views[0].len == d * d * (Py_ssize_t)sizeof(double) && views[2].len == views[1].len &&
                  views[3].len == views[1].len && views[5].len == views[1].len && views[6].len == views[1].len &&
-                 views[7].len == n_alphas * views[1].len && views[8].len == views[4].len && views[9].len == views[4].len;
+                 views[7].len == n_alphas * views[1].len && views[8].len == views[4].len &&
+                 views[9].len == views[4].len;
         double *scratch = ok ? PyMem_Malloc((size_t)((ANDERSON + 6) * d + 1) * sizeof(double)) : NULL;
         long long *active = ok ? PyMem_Malloc((size_t)(d + 1) * sizeof(long long)) : NULL;
         char *inside = ok ? PyMem_Malloc((size_t)d + 1) : NULL;
