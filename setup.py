@@ -1,8 +1,8 @@
 """gradfit's two small C extensions (everything else is in pyproject.toml): the stats engine's one-pass
-summary kernel, and the accelerated rule's update in one call.
+summary kernel; and the accelerated rule's update in one call, with coordinate descent's loop over α.
 
-``optional=True``: where no C compiler is at hand the build still succeeds and ``gradfit.engines.stats``
-and ``gradfit.descent`` fall back to NumPy (same arithmetic, slower).
+``optional=True``: where no C compiler is at hand the build still succeeds and ``gradfit.engines.stats``,
+``gradfit.descent`` and ``gradfit.coordinate`` fall back to NumPy (same arithmetic, slower).
 """
 
 import sys
