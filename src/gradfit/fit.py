@@ -23,7 +23,8 @@ from gradfit.messages import message, run_limit
 from gradfit.loss import Loss, Penalty
 from gradfit.metrics import Metrics, from_sse, regression_metrics
 from gradfit.model import LinearModel
-from gradfit.problem import Problem, check_rule, defer_reference, descend, plan, reference, resolve_auto
+from gradfit.problem import (Problem, check_rule, coordinate_descent, defer_reference, descend, plan, reference,
+                             resolve_auto)
 from gradfit.result import FitResult
 from gradfit.training import checkpoint as checkpoints
 
@@ -149,13 +150,22 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
         opts["epsilon"] = huber
         if opts["stop"] == "gap":   # Huber's loss is not strongly convex: no certificate (said in --help)
             opts["stop"] = "loss"
-    opts = resolve_auto(opts, quadratic=huber is None and not penalty.proximal)
+    weighted = getattr(data, "weight", None) is not None or getattr(data, "weight_name", None) is not None
+    # coordinate descent solves at once: nothing for a checkpoint, callbacks or an early-stopping monitor to see
+    whole = checkpoint is None and resume is None and not callbacks and validation_fraction is None
+    opts = resolve_auto(opts, quadratic=huber is None and not penalty.proximal,
+                        coordinate=whole and huber is None and not weighted)
+    if opts["optimizer"] == "coordinate" and not whole:
+        raise ConfigError("optimizer='coordinate' solves in one go: it takes no checkpoint, resume, callbacks, "
+                          "progress bar or early stopping. Use optimizer='accelerated' for those.")
+    if opts["optimizer"] == "coordinate" and (huber is not None or weighted):
+        raise ConfigError("optimizer='coordinate' works on the summary of the squared loss without sample weights; "
+                          "use optimizer='accelerated' for loss='huber' or weighted rows.")
     if every and checkpoint is None:
         raise ConfigError(f"every={every} needs a file to write to: give checkpoint=PATH (--checkpoint PATH).")
     if opts["test_fraction"] is not None and test is not None:
         raise ConfigError("Give either a test set (--test FILE, test=) or test_fraction, not both.")
     check_rule(opts, penalty.proximal)     # before any data are read (the Problem builds the rule itself)
-    weighted = getattr(data, "weight", None) is not None or getattr(data, "weight_name", None) is not None
     in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
                                                  ("dropna", opts["dropna"]),
                                                  ("early_stopping", validation_fraction is not None)) if on)
@@ -212,6 +222,13 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     return result
 
 
+def _summary_of(data: XY):
+    """The one-pass summary of rows in memory (for coordinate descent on the Gram matrix)."""
+    from gradfit.engines.stats import array_blocks, summarize
+
+    return summarize(array_blocks(np.asarray(data.X, dtype=np.float64), np.asarray(data.y, dtype=np.float64)))
+
+
 def _checked_by_summary(data: XY, summary) -> XY:
     """The finiteness check, fused into the summary's pass: a NaN or an infinity anywhere makes the
     totals non-finite, and only then are the columns searched for the message (``XY.verified``).
@@ -236,6 +253,10 @@ def _fit(opts, data, test, raw, objective, loss, scaler, callbacks, updates_befo
                                  opts["history_cap"])
         return _finish(opts, data, test, raw, problem, theta0, outcome, None, descended=False)
     start = theta0 if scaler is None else scaler.to_standardized(theta0)
+    if problem.optimizer == "coordinate":
+        summary = raw.summary if raw.summary is not None else _summary_of(data)
+        outcome = coordinate_descent(problem, objective, summary, start, opts["history_cap"])
+        return _finish(opts, data, test, raw, problem, theta0, outcome, None)
     fingerprint = _data_fingerprint(data, raw) if checkpoint is not None or resume is not None else None
     outcome, saver = _descend(opts, problem, objective, start, callbacks, updates_before, checkpoint, every, resume,
                               names, data.target_name, fingerprint,

@@ -55,11 +55,12 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
           "descent; optimizer momentum/nesterov use 0.9 unless given)", low=0, high=1, high_open=True),
     Param("nesterov", "bool", False, "use Nesterov's momentum (needs momentum > 0)"),
     Param("optimizer", "choice", "auto", "update rule: preconditioned (gradient descent in the metric of the "
-          "Hessian, θ ← θ − λ·H⁻¹∇: iterations independent of the conditioning), accelerated (Nesterov with "
+          "Hessian, θ ← θ − λ·H⁻¹∇: iterations independent of the conditioning), coordinate (glmnet's coordinate "
+          "descent on the Gram matrix, for L1 and elastic net), accelerated (Nesterov with "
           "adaptive restart), gd (the tutorial's plain step), momentum (heavy ball), nesterov (fixed momentum, as "
           "PyTorch's), or sgd (mini-batches, shuffled each epoch); auto: with lr auto preconditioned for the "
-          "squared loss with no L1 part, else accelerated; gd with a learning rate given",
-          choices=("auto", "preconditioned", "accelerated", "gd", "momentum", "nesterov", "sgd")),
+          "squared loss with no L1 part, coordinate with one, accelerated for Huber; gd with a learning rate given",
+          choices=("auto", "preconditioned", "coordinate", "accelerated", "gd", "momentum", "nesterov", "sgd")),
     Param("batch_size", "int", 32, "rows per update of mini-batch SGD", low=1),
     Param("epochs", "int", 100, "most passes over the data for mini-batch SGD (one iteration = one "
           "epoch)", low=1),

@@ -37,6 +37,12 @@ EXACT_REFERENCE_LIMIT = 10_000_000
 # iters='auto' for descent in the metric of the Hessian: the first step lands on θ* up to rounding, each further
 # one gains the digits the conditioning allows (iterative refinement); more than this means they are not there.
 PRECONDITIONED_ITERS = 50
+# iters='auto' for coordinate descent: the most sweeps over the coordinates (each an exact minimisation along one).
+COORDINATE_SWEEPS = 100_000
+# A coordinate-descent solve stops at a duality gap of this (relative to ‖y − ȳ‖²/n), tightened by this factor until
+# the certificate holds, down to the floor where a sweep no longer changes anything.
+COORDINATE_GAP = 1e-12
+COORDINATE_GAP_FLOOR = 1e-16
 # iters='auto' runs at least this many iterations, and at most this many.
 AUTO_ITERS_FLOOR = 1000
 AUTO_ITERS_CEILING = 100_000
@@ -155,14 +161,16 @@ class Problem:
                 "lambda_max": self.lambda_max, "rank": self.curvature.rank}
 
 
-def resolve_auto(opts: dict, quadratic: bool = True) -> dict:
+def resolve_auto(opts: dict, quadratic: bool = True, coordinate: bool = False) -> dict:
     """The practitioner's defaults, made concrete: with lr 'auto', descent in the metric of the Hessian for a
-    ``quadratic`` loss (the squared loss, no L1 part), else the accelerated rule, on standardized features; with a
-    learning rate given, the textbook's plain step on the data as they are."""
+    ``quadratic`` loss (the squared loss, no L1 part); glmnet's coordinate descent on the Gram matrix for an L1
+    part where the run allows it (``coordinate``: no checkpoint, callbacks or early stopping to serve); else the
+    accelerated rule; on standardized features. With a learning rate given, the textbook's plain step on the data
+    as they are."""
     auto_lr = opts["lr"] == "auto"
     if opts["optimizer"] == "auto":
         opts["optimizer"] = ("gd" if not auto_lr or opts["momentum"] or opts["nesterov"]
-                             else "preconditioned" if quadratic else "accelerated")
+                             else "preconditioned" if quadratic else "coordinate" if coordinate else "accelerated")
     if opts["standardize"] == "auto":
         opts["standardize"] = auto_lr
     return opts
@@ -202,6 +210,11 @@ def plan(opts: dict, data, raw, objective, loss: Loss, scaler: Standardizer | No
 
 def check_rule(opts: dict, proximal: bool) -> None:
     """The update rule's options, checked before any data are read (ConfigError)."""
+    if opts["optimizer"] == "coordinate":
+        if opts["momentum"] or opts["nesterov"]:
+            raise ConfigError("optimizer='coordinate' minimises exactly along one coordinate at a time: it takes no "
+                              "momentum. Leave momentum and nesterov out.")
+        return
     if opts["optimizer"] == "preconditioned":
         if opts["momentum"] or opts["nesterov"]:
             raise ConfigError("optimizer='preconditioned' takes no momentum: in the metric of the Hessian one step "
@@ -263,6 +276,8 @@ def iteration_budget(iters, tol, optimizer: str, lr: float, mu: float, lambda_ma
     the accelerated rule contracts by about (1 − 1/√κ) per step, a plain step of λ by max|1 − λ·h|."""
     if iters != "auto":
         return iters
+    if optimizer == "coordinate":
+        return COORDINATE_SWEEPS
     if optimizer == "preconditioned":     # each step after the first refines: a few are enough
         return PRECONDITIONED_ITERS
     digits = math.log(1 / (tol or 1e-8))
@@ -319,6 +334,42 @@ def _learning_rate(opts, lambda_max: float, n_rows: int, loss: Loss, X_fit, resc
         raise ConfigError("lr='auto' for mini-batch SGD needs every row's length, which these data do not give; "
                           "give a number (--lr), or use full-batch gradient descent.")
     return 1.0 / minibatch_curvature(lambda_max, loss.row_curvature(rows, n_rows), n_rows, opts["batch_size"])
+
+
+def coordinate_descent(problem: Problem, objective, summary, theta, history_cap: int = 10_000) -> descent.Outcome:
+    """The L1/elastic-net problem solved by glmnet's cyclic coordinate descent on the Gram matrix of ``summary``
+    (``gradfit.coordinate``: covariance updates, screening with the KKT check, a duality-gap stop), warm-started at
+    ``theta`` (descended coordinates), the duality gap tightened until the problem's certificate holds. The outcome
+    is in the descended coordinates, as the loop's: one record at the start, one at the end, the sweeps as its
+    iterations. Coordinate descent is invariant to the columns' scales, so it runs on the given ones."""
+    from gradfit import coordinate
+
+    loss, penalty, T = problem.loss, problem.loss.penalty, problem.to_original
+    d = problem.smooth.shape[0] - loss.fit_intercept
+    u = problem.penalty_weights if problem.penalty_weights is not None else np.ones(d)
+    q = coordinate.from_summary(summary, loss)
+    run = problem.objective(objective)
+    history = descent.History(history_cap)
+    value, grad = run.loss_and_gradient(theta)
+    history.record(0, theta, value, grad)
+    certificate, tol = (problem.certificate if problem.stop == "gap" else None), problem.tol
+    w, sweeps, gap_tol, stop = (T @ theta)[:d], 0, COORDINATE_GAP, descent.Stop.MAX_ITER
+    while True:
+        fit = coordinate.path(q, [penalty.l1 + penalty.l2], penalty.l1_ratio if penalty.active else 0.0, u, tol=gap_tol,
+                              max_iter=max(problem.iters - sweeps, 1), coef_init=w)
+        w, sweeps = fit.coefs[0], sweeps + int(fit.n_iter[0])
+        theta_given = np.append(w, coordinate.intercept(summary, w)) if loss.fit_intercept else w
+        theta = problem.scaler.to_standardized(theta_given) if problem.scaler is not None else theta_given
+        value, grad = run.loss_and_gradient(theta)
+        certified = certificate is not None and tol and certificate.gap(theta, grad) <= tol
+        if certified or (certificate is None and fit.converged[0]) or not tol:
+            stop = descent.Stop.TOL if tol else descent.Stop.MAX_ITER
+            break
+        if sweeps >= problem.iters or gap_tol <= COORDINATE_GAP_FLOOR:
+            break
+        gap_tol /= 100
+    history.record(sweeps, theta, value, grad, force=True)
+    return descent.Outcome(theta, value, grad, sweeps, stop, history, descent.GDState(sweeps))
 
 
 def descend(problem: Problem, objective, theta, **loop) -> descent.Outcome:

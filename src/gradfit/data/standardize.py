@@ -74,7 +74,14 @@ class Standardizer:
         return M
 
     def to_standardized(self, theta) -> np.ndarray:
-        return np.linalg.solve(self.matrix(), np.asarray(theta, dtype=np.float64))
+        """θ_z = M⁻¹·θ, written out (w_z = w·s, b_z = b + m·w) so that a weight that is 0 stays exactly 0."""
+        theta = np.asarray(theta, dtype=np.float64)
+        d = len(self.scale)
+        theta_z = theta.copy()
+        theta_z[:d] = theta[:d] * self.scale
+        if self.fit_intercept:
+            theta_z[d] = theta[d] + self.mean @ theta[:d]
+        return theta_z
 
 
 # --- conditioning of the features ------------------------------------------------------------
