@@ -308,11 +308,13 @@ class DaskObjective(StatsObjective):
         return StandardizedRows(self, shift, scale)
 
     def iter_batches(self, batch_size: int, rng: np.random.Generator):
-        """Mini-batches: partitions in a seeded order, rows shuffled within each, one pass per epoch."""
+        """Mini-batches: partitions in a seeded order, their rows shuffled in pools (``stream.shuffled_batches``),
+        one pass per epoch. One partition at a time reaches the client (it arrives whole: side by side, several
+        would hold several partitions), so the client holds a partition and the pool."""
         from gradfit.engines.stream import shuffled_batches
 
         return shuffled_batches(len(self.data.partitions()), self._read, batch_size, rng,
-                                len(self.data.feature_names))
+                                len(self.data.feature_names), interleave=1)
 
     def batch_gradient(self, batch, theta) -> np.ndarray:
         X_batch, y_batch = batch
