@@ -171,19 +171,31 @@ class Scan:
                     yield from f.iter_batches(batch_size=BATCH_ROWS, columns=self.columns, use_threads=True,
                                               row_groups=None if c.row_groups is None else list(c.row_groups))
                 return
-            # pyarrow's streaming CSV reader: a block is read when the next is asked for, so memory stays at a few
-            # blocks however slowly they are consumed (a dataset scan read ahead of a slow consumer, mini-batch
-            # SGD, without bound: +170 MiB on a 366 MB file). A compressed file is decompressed as it is read.
-            import pyarrow.csv as pcsv
-
-            read, parse, convert = _csv_reading(self.csv, {c: pa.float64() for c in self.columns}, self.columns)
-            read.use_threads = False    # the serial reader numbers the row of a bad value (the threaded one does not)
-            with _csv_source(c.file) as source:
-                for batch in pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert):
-                    for start in range(0, batch.num_rows, BATCH_ROWS):
-                        yield batch.slice(start, BATCH_ROWS)
+            try:
+                yield from self._csv_batches(c, threads=True)
+            except pa.ArrowException as exc:
+                if "Row #" in str(exc):
+                    raise
+                for _ in self._csv_batches(c, threads=False):    # the same problem, its row numbered
+                    pass
+                raise
         except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
             raise _read_error(c.file, self.format, exc, self.csv) from None
+
+    def _csv_batches(self, c: Chunk, *, threads: bool):
+        """A CSV chunk's record batches from pyarrow's streaming reader: a block is read when the next is asked for,
+        so memory stays at a few blocks however slowly they are consumed (a dataset scan read ahead of a slow
+        consumer — mini-batch SGD — without bound: +170 MiB on a 366 MB file). A compressed file is decompressed
+        as it is read. The threaded reader converts faster; the serial one numbers the row of a bad value."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        read, parse, convert = _csv_reading(self.csv, {c: pa.float64() for c in self.columns}, self.columns)
+        read.use_threads = threads
+        with _csv_source(c.file) as source:
+            for batch in pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert):
+                for start in range(0, batch.num_rows, BATCH_ROWS):
+                    yield batch.slice(start, BATCH_ROWS)
 
     def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False,
                    keep_float32: bool = False) -> dict[str, np.ndarray]:
@@ -419,8 +431,8 @@ class _Expansion(io.RawIOBase):
         try:
             data = self.stream.read(len(buffer))
         except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"'{self.file}' is not a complete {_codec(self.file)} file ({_cut(str(exc))}). Check "
-                            "that it was copied whole, or give it uncompressed.") from None
+            raise DataError(f"'{self.file}' is not a readable {_codec(self.file)} file ({_cut(str(exc))}). Check "
+                            "that it is complete and compressed as its name says, or give it uncompressed.") from None
         self.read_bytes += len(data)
         if self.read_bytes > self.limit:
             size = Path(self.file).stat().st_size
@@ -496,9 +508,16 @@ def _schema(f: str, fmt: str, options: CsvOptions = CsvOptions()):
             schema = pq.read_schema(f)
             check_distinct(schema.names, f"'{f}' names")
             return schema
-        import pyarrow.dataset as ds
+        if _codec(f):        # the header of the decompressed text (pyarrow's datasets know only some codecs)
+            import pyarrow.csv as pcsv
 
-        schema = ds.dataset([f], format=_csv_format(options)).schema
+            read, parse, convert = _csv_reading(options)
+            with _csv_source(f) as source:
+                schema = pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert).schema
+        else:
+            import pyarrow.dataset as ds
+
+            schema = ds.dataset([f], format=_csv_format(options)).schema
         schema.names   # decoded here: a header in another encoding fails now, with its message
         return schema
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
