@@ -155,3 +155,27 @@ def test_a_scheduler_address_implies_the_dask_engine(cli, tmp_path):
         assert out.code == 0 and "engine dask" in out.out, out.err
     finally:
         cluster.close()
+
+
+def _ones(rows: int, d: int):
+    return np.ones((rows, d))
+
+
+@pytest.mark.slow
+def test_a_worker_killed_for_memory_is_a_message_naming_the_partition_size():
+    import dask
+    import dask.array as da
+    import distributed
+
+    rows, d = 48_000_000, 4                  # one partition of 1.4 GiB as float64, for a worker allowed 400 MiB
+    X = da.from_delayed(dask.delayed(_ones)(rows, d), shape=(rows, d), dtype=np.float64)
+    y = da.ones(rows, chunks=rows)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, memory_limit="400MiB",
+                                     dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        with pytest.raises(gradfit.DataError) as info:
+            gradfit.fit(X, y, scheduler=client)
+    message = str(info.value)
+    assert "A Dask worker died" in message and "out of memory" in message and "\n" not in message
+    assert f"partitions of up to {rows:,} rows × {d + 1} columns" in message and "--memory-limit" in message
+    assert "rechunk" in message
