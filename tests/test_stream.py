@@ -263,3 +263,20 @@ def test_sgd_pools_mix_chunks_larger_than_the_pool_and_hold_no_more_rows_than_it
     for k in range(0, len(values), pool):       # a pool holds a window of each chunk it reads, not the whole chunk
         window, chunks = values[k:k + pool], chunk_of[k:k + pool]
         assert max(np.ptp(window[chunks == c]) for c in set(chunks.tolist())) < pool
+
+
+def test_resume_of_streamed_sgd_is_bit_exact_when_the_pools_span_several_chunks(tmp_path, monkeypatch):
+    rng = np.random.default_rng(8)
+    for i in range(5):                       # five CSV files of 300 rows; pools of 100 rows (32 bytes a row)
+        X = rng.normal(size=(300, 3))
+        rows = "".join(f"{a!r},{b!r},{c!r},{a - 2 * b + c + 1!r}\n" for a, b, c in X.tolist())
+        (tmp_path / f"p{i}.csv").write_text("a,b,c,y\n" + rows)
+    monkeypatch.setattr("gradfit.engines.stream.SHUFFLE_BYTES", 100 * 32)
+    scan = open_files(tmp_path / "*.csv", ["a", "b", "c"], "y")
+    options = dict(optimizer="sgd", batch_size=16, seed=4, tol=None, engine="stream", lr=0.01)
+    path = tmp_path / "run.json"
+    gradfit.fit(scan, None, checkpoint=path, every=1, epochs=3, **options)
+    resumed = gradfit.fit(scan, None, resume=path, epochs=6, **options)
+    straight = gradfit.fit(scan, None, epochs=6, **options)
+    assert resumed.model.theta.tobytes() == straight.model.theta.tobytes()
+    np.testing.assert_allclose(straight.model.theta, [1.0, -2.0, 1.0, 1.0], atol=0.05)

@@ -142,7 +142,7 @@ class StreamObjective(StatsObjective):
         """``(X, y)`` mini-batches covering every row once, in an order drawn from ``rng``."""
         chunks = self.scan.chunks()
         return shuffled_batches(len(chunks), lambda i: self.scan.batches(chunks[i]), batch_size, rng,
-                                len(self.scan.feature_names))
+                                len(self.scan.feature_names), pool_bytes=SHUFFLE_BYTES)
 
     def batch_gradient(self, batch, theta) -> np.ndarray:
         X_batch, y_batch = batch
