@@ -3,7 +3,8 @@
 Full-batch gradient descent needs one pass: the chunks are reduced to the stats engine's
 summary (``gradfit.engines.stats``), and every iteration is then O(d²). Mini-batch SGD
 walks the chunks once per epoch through ``iter_batches``, the order seeded: the chunks
-(Parquet row groups, or CSV files) are shuffled, then the rows within each block read.
+(Parquet row groups, or CSV files) are shuffled, read a few side by side into a shuffle pool of
+``SHUFFLE_BYTES``, and the pool's rows shuffled into batches — memory bounded whatever the files' size.
 """
 
 from __future__ import annotations
