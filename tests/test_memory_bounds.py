@@ -52,7 +52,8 @@ def test_streamed_sgd_on_a_file_several_times_its_memory_allowance_stays_within_
     common = ("fit", path, "--x", "all", "--y", "target", "--engine", "stream", "--quiet")
     full_batch = peak_run(*common, "--iters", "3")     # one pass to the summary: bounded, the reference
     sgd = peak_run(*common, "--optimizer", "sgd", "--epochs", "1", "--batch-size", "256")
-    assert full_batch["code"] in (0, NOT_CONVERGED) and sgd["code"] in (0, NOT_CONVERGED), (full_batch["err"], sgd["err"])
+    for run in (full_batch, sgd):
+        assert run["code"] in (0, NOT_CONVERGED), run["err"]
     # The memory limit: the full-batch run's peak (~250 MiB), plus the shuffle pool (64 MiB), plus a margin of
     # 192 MiB for the batches gathered from the pool, the reader's blocks and the allocator's noise (peaks of the
     # same run vary by ±40 MiB). The rows are several times that limit; before the pool was sized in bytes,
