@@ -122,3 +122,11 @@ def test_a_bad_value_in_a_compressed_csv_is_named_by_its_line(tmp_path):
     (tmp_path / "d.csv.gz").write_bytes(gzip.compress(text.encode()))
     with pytest.raises(gradfit.DataError, match=r"Column 'a' in '.*d\.csv\.gz' is not numeric: .*line 102.*'x1'"):
         gradfit.fit(open_files(tmp_path / "d.csv.gz", ["a"], "target"), None, engine="stream")
+
+
+def test_the_help_names_the_compressed_formats_and_the_expansion_limit(cli):
+    from gradfit.data.files import COMPRESSED_SUFFIXES, MAX_EXPANSION
+
+    text = " ".join(cli("fit", "--help").out.split())
+    assert f"expanding at most {MAX_EXPANSION}×" in text
+    assert all(suffix in text for suffix in COMPRESSED_SUFFIXES)

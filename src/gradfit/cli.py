@@ -180,7 +180,8 @@ def demo(
 @command("fit")
 def fit_command(
     file: Annotated[str, typer.Argument(metavar="DATA", help="CSV or Parquet file with a header, a glob such as "
-                                        "'data/*.parquet' (quoted), or a directory; large data are read in chunks",
+                                        "'data/*.parquet' (quoted), or a directory; large data are read in chunks. "
+                                        "CSV may be compressed (.csv.gz, .bz2, .zst, .lz4; expanding at most 100×)",
                                         show_default=False)],
     x: Annotated[list[str], typer.Option("--x", metavar="COL", help="feature column (repeat for several); --x all: every "
                                          "numeric column but --y and --weight", show_default=False)],
