@@ -161,12 +161,13 @@ def test_a_csv_glob_on_the_cluster_counts_its_rows_and_runs_sgd(client, tmp_path
         a = rng.standard_normal(3000)
         lines = "".join(f"{v!r},text,{4 * v + 2 + e!r}\n" for v, e in zip(a.tolist(), (0.1 * rng.standard_normal(3000)).tolist()))
         (tmp_path / f"p{i}.csv").write_text("a,label,y\n" + lines)
-    common = ("fit", tmp_path / "*.csv", "--x", "a", "--y", "y", "--scheduler", client.scheduler.address, "-q")
-    res = cli(*common, "--engine", "dask")
+    common = ("fit", tmp_path / "*.csv", "--x", "a", "--y", "y", "-q")
+    cluster = ("--scheduler", client.scheduler.address)      # implies --engine dask
+    res = cli(*common, *cluster)
     assert res.code == 0, res.err
     assert "Training metrics (9000 rows)" in res.out and "None" not in res.out
     assert _printed(res.out, "w") == pytest.approx(_printed(cli(*common, "--engine", "stream").out, "w"), rel=1e-12)
-    sgd = cli(*common, "--engine", "dask", "--optimizer", "sgd", "--lr", "0.01", "--epochs", "3")
+    sgd = cli(*common, *cluster, "--engine", "dask", "--optimizer", "sgd", "--lr", "0.01", "--epochs", "3")
     assert sgd.code in (0, 4), sgd.err
     assert _printed(sgd.out, "w") == pytest.approx(4.0, abs=0.05)
 

@@ -233,12 +233,50 @@ def test_sgd_batches_on_chunks_cover_every_row_once_and_mix_the_chunks():
         rows = np.arange(starts[i], starts[i] + sizes[i], dtype=float)
         return [(rows[:len(rows) // 2, None], rows[:len(rows) // 2]), (rows[len(rows) // 2:, None], rows[len(rows) // 2:])]
 
-    for pool_rows in (1, 600, 10**6):
-        batches = list(shuffled_batches(len(sizes), read, 64, np.random.default_rng(5), 1, pool_rows=pool_rows))
+    for pool, interleave in ((1, 1), (600, 1), (600, 4), (10**6, 4)):     # pool sizes in rows of 16 bytes (d = 1)
+        batches = list(shuffled_batches(len(sizes), read, 64, np.random.default_rng(5), 1, pool_bytes=16 * pool,
+                                        interleave=interleave))
         values = np.concatenate([y for _, y in batches])
         assert np.array_equal(np.sort(values), np.arange(sum(sizes)))            # every row, once
         assert all(len(y) == 64 for _, y in batches[:-1]) and 0 < len(batches[-1][1]) <= 64
         assert all(np.array_equal(X[:, 0], y) for X, y in batches)               # X and y stay paired
     chunk_of = np.searchsorted(starts, values, side="right")
-    first = chunk_of[:64]                    # the last pool (all rows): a batch draws from several chunks
+    first = chunk_of[:64]                    # one pool (all rows): a batch draws from several chunks
     assert len(set(first.tolist())) >= 3
+
+
+def test_sgd_pools_mix_chunks_larger_than_the_pool_and_hold_no_more_rows_than_it():
+    from gradfit.engines.stream import shuffled_batches
+
+    size, pool = 10_000, 1_000                  # each chunk ten pools long
+    def read(i):
+        for start in range(i * size, (i + 1) * size, 4096):
+            rows = np.arange(start, min(start + 4096, (i + 1) * size), dtype=float)
+            yield rows[:, None], rows
+
+    batches = list(shuffled_batches(8, read, 50, np.random.default_rng(1), 1, pool_bytes=16 * pool))
+    values = np.concatenate([y for _, y in batches])
+    assert np.array_equal(np.sort(values), np.arange(8 * size))
+    chunk_of = (values // size).astype(int)
+    for k in range(0, len(values) - pool, pool):        # every pool: rows of several chunks, none beyond its size
+        assert len(set(chunk_of[k:k + pool].tolist())) >= 3
+    for k in range(0, len(values), pool):       # a pool holds a window of each chunk it reads, not the whole chunk
+        window, chunks = values[k:k + pool], chunk_of[k:k + pool]
+        assert max(np.ptp(window[chunks == c]) for c in set(chunks.tolist())) < pool
+
+
+def test_resume_of_streamed_sgd_is_bit_exact_when_the_pools_span_several_chunks(tmp_path, monkeypatch):
+    rng = np.random.default_rng(8)
+    for i in range(5):                       # five CSV files of 300 rows; pools of 100 rows (32 bytes a row)
+        X = rng.normal(size=(300, 3))
+        rows = "".join(f"{a!r},{b!r},{c!r},{a - 2 * b + c + 1!r}\n" for a, b, c in X.tolist())
+        (tmp_path / f"p{i}.csv").write_text("a,b,c,y\n" + rows)
+    monkeypatch.setattr("gradfit.engines.stream.SHUFFLE_BYTES", 100 * 32)
+    scan = open_files(tmp_path / "*.csv", ["a", "b", "c"], "y")
+    options = dict(optimizer="sgd", batch_size=16, seed=4, tol=None, engine="stream", lr=0.01)
+    path = tmp_path / "run.json"
+    gradfit.fit(scan, None, checkpoint=path, every=1, epochs=3, **options)
+    resumed = gradfit.fit(scan, None, resume=path, epochs=6, **options)
+    straight = gradfit.fit(scan, None, epochs=6, **options)
+    assert resumed.model.theta.tobytes() == straight.model.theta.tobytes()
+    np.testing.assert_allclose(straight.model.theta, [1.0, -2.0, 1.0, 1.0], atol=0.05)

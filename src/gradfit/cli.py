@@ -180,7 +180,8 @@ def demo(
 @command("fit")
 def fit_command(
     file: Annotated[str, typer.Argument(metavar="DATA", help="CSV or Parquet file with a header, a glob such as "
-                                        "'data/*.parquet' (quoted), or a directory; large data are read in chunks",
+                                        "'data/*.parquet' (quoted), or a directory; large data are read in chunks. "
+                                        "CSV may be compressed (.csv.gz, .bz2, .zst, .lz4; expanding at most 100×)",
                                         show_default=False)],
     x: Annotated[list[str], typer.Option("--x", metavar="COL", help="feature column (repeat for several); --x all: every "
                                          "numeric column but --y and --weight", show_default=False)],
@@ -240,8 +241,10 @@ def fit_command(
     every: Annotated[int, typer.Option("--every", metavar="N", help="with --checkpoint: write every N iterations (0: only on Ctrl-C)", min=0)] = 0,
     resume: Annotated[Optional[Path], typer.Option("--resume", metavar="PATH", help="continue the run saved in this checkpoint "
                       "(same data and options; --iters may grow)")] = None,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler for --engine dask, "
-                         "such as tcp://10.0.0.5:8786 (default: a local cluster)")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="run the fit on the Dask "
+                         "cluster of this scheduler, such as tcp://10.0.0.5:8786 (implies --engine dask; another "
+                         "--engine is refused). It must answer within 10 s, or the fit stops with a message. Without "
+                         "it, --engine dask starts a local cluster")] = None,
     quiet: QuietOpt = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="write the fit, loss curve, contours and 3-D surface as PNGs here")] = None,
     delimiter: DelimiterOpt = None,

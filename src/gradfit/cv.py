@@ -89,6 +89,14 @@ def cv(X, y=None, *, folds: int = 5, alphas=100, eps: float = 1e-3, select: str 
     if not (isinstance(eps, (int, float)) and 0 < eps < 1):
         raise ConfigError(f"Invalid value for eps: {eps!r}; expected a number > 0 and < 1.")
     opts = _options(options)
+    if scheduler is not None:       # a cluster implies engine='dask', as for fit: the folds reduced there
+        from gradfit.engines.dask import DaskData, engine_for_scheduler
+
+        opts["engine"] = engine_for_scheduler(scheduler, opts["engine"])
+        if isinstance(data, Scan):
+            data = DaskData.from_scan(data)
+        elif isinstance(data, XY):
+            data = DaskData.from_arrays(data.X, data.y, data.feature_names, data.target_name)
     loss = Loss(opts["loss"], opts["fit_intercept"])
     kind, ratio, scale = opts["penalty"], opts["l1_ratio"], opts["penalty_scale"]
     parts, engine = _fold_summaries(data, folds, opts["seed"], scheduler)

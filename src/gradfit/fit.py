@@ -169,6 +169,10 @@ def fit_data(data, *, test: XY | None = None, callbacks=(), updates_before: int 
     in_memory_only = tuple(flag for flag, on in (("test_fraction", opts["test_fraction"] is not None),
                                                  ("dropna", opts["dropna"]),
                                                  ("early_stopping", validation_fraction is not None)) if on)
+    if scheduler is not None:      # a cluster implies engine='dask' (another engine is refused)
+        from gradfit.engines.dask import engine_for_scheduler
+
+        opts["engine"] = engine_for_scheduler(scheduler, opts["engine"])
     engine = choose_engine(data, engine=opts["engine"], optimizer=opts["optimizer"], dtype=opts["dtype"],
                            device=opts["device"], weighted=weighted, in_memory_only=in_memory_only,
                            summarizable=huber is None)

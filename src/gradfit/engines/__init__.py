@@ -20,7 +20,8 @@ from gradfit.loss import Loss
 # numpy engine (the formulas as written, on the rows) costs a few milliseconds; above, a read per iteration
 # and the exact reference's QR pass made it 25× the summary's cost at 5·10⁴ rows (55 ms against 1.7 ms).
 STATS_MIN_ROWS = 10_000
-# Files up to this size are read into memory by engine="auto"; larger ones (or several) stream.
+# Files that hold up to this many bytes (a compressed file: decompressed) are read into memory by
+# engine="auto"; larger ones (or several) stream.
 IN_MEMORY_BYTES = 256 * 2**20
 # The engines that need the whole data in memory as arrays.
 IN_MEMORY = ("python", "numpy", "torch")
@@ -82,8 +83,8 @@ def choose_engine(data, *, engine: str = "auto", optimizer: str = "gd", dtype: s
                   summarizable: bool = True) -> str:
     """The engine that runs: ``engine`` checked against the data, or the answer to ``"auto"``.
 
-    auto: Dask data → dask; CUDA → torch; files → read whole (numpy) when one file of at most
-    ``IN_MEMORY_BYTES`` or an option needs them in memory, else streamed; arrays → stats for
+    auto: Dask data → dask; CUDA → torch; files → read whole (numpy) when one file holding at most
+    ``IN_MEMORY_BYTES`` (decompressed) or an option needs them in memory, else streamed; arrays → stats for
     full-batch float64 runs over ``STATS_MIN_ROWS`` rows or more, else numpy.
     ``in_memory_only`` names options of the run that need the data in memory (for the message).
     ``summarizable=False`` (Huber's loss): no summary holds the loss, so never stats; python and dask refuse it.
@@ -97,7 +98,7 @@ def choose_engine(data, *, engine: str = "auto", optimizer: str = "gd", dtype: s
         elif device == "cuda":
             engine = "torch"
         elif isinstance(data, Scan):
-            small = len(data.files) == 1 and data.size_bytes <= IN_MEMORY_BYTES
+            small = len(data.files) == 1 and data.bytes_to_read(IN_MEMORY_BYTES) <= IN_MEMORY_BYTES
             engine = "numpy" if small or weighted or in_memory_only else "stream"
         else:
             many = optimizer != "sgd" and dtype == "float64" and not weighted and data.n_rows >= STATS_MIN_ROWS

@@ -11,6 +11,7 @@ its tasks recomputed.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from gradfit.data.arrays import check_distinct, check_finite, check_rows, default_feature_names, shown
 from gradfit.engines.stats import StatsObjective, Summary, array_blocks, fold_summaries, summarize
-from gradfit.errors import DataError, missing_extra
+from gradfit.errors import ConfigError, DataError, missing_extra
 from gradfit.loss import Loss
 
 PARTITION_ROWS = 250_000
@@ -147,15 +148,116 @@ def _check_numeric(dtypes: dict) -> None:
                             "Convert it (.astype(float)) or encode it as numeric columns, or leave it out.")
 
 
+# A scheduler address must answer within this many seconds: to the connection, then with the greeting every Dask
+# scheduler sends first (a port that accepts and never speaks, or an HTTP server, is "not a Dask scheduler").
+CONNECT_TIMEOUT = 10
+SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
+
+
+def engine_for_scheduler(scheduler, engine: str) -> str:
+    """The engine of a run given ``scheduler`` (an address or a ``distributed.Client``): it implies the dask engine,
+    so 'auto' becomes 'dask'; another engine with it is a ConfigError (the run would not use the cluster). The
+    address is checked for its form here; whether a scheduler answers there, when the fit connects."""
+    if scheduler is None:
+        return engine
+    if isinstance(scheduler, str):
+        check_address(scheduler)
+    if engine not in ("auto", "dask"):
+        raise ConfigError(f"A scheduler (--scheduler, scheduler=) runs the fit on a Dask cluster, with engine='dask'; "
+                          f"engine={engine!r} would not use it. Leave --engine out (or give --engine dask) to fit on "
+                          "the cluster, or leave --scheduler out to fit here.")
+    return "dask"
+
+
+def check_address(address: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a scheduler address (``tcp://10.0.0.5:8786``, ``10.0.0.5:8786``), or the
+    ConfigError that says what is wrong with it."""
+    if not address.strip():
+        raise ConfigError("The scheduler address is empty (--scheduler ''). Give the address of a running Dask "
+                          "scheduler, such as tcp://10.0.0.5:8786, or leave --scheduler out for a local cluster.")
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    if scheme not in SCHEMES or not colon or not host or not port.isdigit() or not 0 < int(port) < 65536 \
+            or any(c.isspace() or c in "/?#@" for c in rest):
+        raise ConfigError(f"{shown(address)} is not a Dask scheduler address. Give one as PROTOCOL://HOST:PORT, "
+                          f"such as tcp://10.0.0.5:8786 (the protocol one of {', '.join(SCHEMES)}; tcp when left "
+                          "out), as the scheduler prints it when it starts.")
+    return scheme, host.strip("[]"), int(port)
+
+
+def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Check that a Dask scheduler answers at a tcp address within ``timeout`` seconds: the connection, then its
+    greeting (every scheduler speaks first: an 8-byte length, then the handshake, which names its pickle
+    protocol). Anything else is a ConfigError that says which, before distributed's client — which waits forever
+    on a silent port and reads an HTTP reply as a frame length of exabytes — is handed the address."""
+    import socket
+    import struct
+
+    scheme, host, port = check_address(address)
+    if scheme != "tcp":            # tls, ucx, websockets: the greeting is not plain bytes here
+        return
+    where = f"the Dask scheduler at {shown(address)}"
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except (socket.timeout, TimeoutError):
+        raise ConfigError(f"No answer from {where} within {timeout:g} s (no connection). Check the address, that "
+                          "the scheduler is running, and that no firewall is in the way.") from None
+    except OSError as exc:
+        raise ConfigError(f"Could not connect to {where}: {exc.strerror or exc}. Check the address and that the "
+                          "scheduler is running (dask scheduler prints its address when it starts).") from None
+    def not_dask(what: str) -> ConfigError:
+        return ConfigError(f"{shown(address)} accepted the connection but is not a Dask scheduler: {what}. Check the "
+                           "port: a Dask scheduler listens on 8786 by default (8787 is its dashboard, a web page).")
+
+    with sock:
+        deadline = time.monotonic() + timeout      # for the whole greeting, however slowly it comes
+        try:
+            head = _receive(sock, 8, deadline)
+            length = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+            greeting = _receive(sock, length, deadline) if 16 <= length <= 1 << 16 else b""
+        except (socket.timeout, TimeoutError):
+            raise not_dask(f"it said nothing within {timeout:g} s") from None
+        except OSError as exc:
+            raise not_dask(f"the connection failed ({exc.strerror or exc})") from None
+    if b"pickle-protocol" not in greeting:
+        said = head.decode("ascii", "replace").strip()
+        raise not_dask(f"it answered {shown(said)}" if said.isprintable() and said else
+                       "its answer is not a Dask handshake")
+
+
+def _receive(sock, n: int, deadline: float) -> bytes:
+    """Up to ``n`` bytes from ``sock`` (fewer where it closes first) before ``deadline`` (``time.monotonic``), or
+    ``TimeoutError``."""
+    data = b""
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        block = sock.recv(n - len(data))
+        if not block:
+            break
+        data += block
+    return data
+
+
 def connect(scheduler, stack: ExitStack):
     """The Dask client: ``scheduler`` itself when it is a ``distributed.Client``, a client of the
-    scheduler at that address, the current client, or else a ``LocalCluster`` for this fit —
-    what gradfit started is closed with ``stack``."""
+    scheduler at that address (checked first: ``probe_scheduler``), the current client, or else a
+    ``LocalCluster`` for this fit — what gradfit started is closed with ``stack``."""
     _, _, distributed = _dask()
     if isinstance(scheduler, distributed.Client):
         return scheduler
-    if scheduler:
-        return stack.enter_context(distributed.Client(scheduler))
+    if scheduler is not None:
+        probe_scheduler(scheduler)
+        try:
+            return stack.enter_context(distributed.Client(scheduler, timeout=CONNECT_TIMEOUT))
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"Could not connect to the Dask scheduler at {shown(scheduler)} within "
+                              f"{CONNECT_TIMEOUT} s ({str(exc)[:200] or type(exc).__name__}). Check the address "
+                              "and that the scheduler is running.") from None
     try:
         return distributed.get_client()
     except ValueError:
@@ -170,8 +272,6 @@ def local_cluster(attempts: int = CLUSTER_ATTEMPTS):
     """A ``LocalCluster`` of worker processes; a worker that dies while the cluster starts (killed, out
     of memory) costs a fresh start, up to ``attempts`` times, then a message that says what to do."""
     _, _, distributed = _dask()
-    from gradfit.errors import ConfigError
-
     for attempt in range(1, attempts + 1):
         try:
             # No dashboard; the scheduler's small HTTP server on a free port (":8787" may be taken); the
@@ -268,7 +368,36 @@ def dask_fold_summaries(data: DaskData, folds: int, seed: int, scheduler=None) -
                  for i in range(0, len(level), 2)]
     with ExitStack() as stack:
         client = connect(scheduler, stack)
-        return client.compute(level[0]).result()
+        return computed(client, level[0], data)
+
+
+def computed(client, work, data: DaskData):
+    """``work`` computed on the cluster; a worker killed while computing it (out of memory, most often: the nanny
+    ends a worker past its memory limit) is a DataError that names the partitions' size and what to do."""
+    _, _, distributed = _dask()
+    try:
+        return client.compute(work, sync=True)
+    except distributed.KilledWorker as exc:
+        raise DataError(f"A Dask worker died while computing the fit ({str(exc)[:160]}); most often it ran out of "
+                        f"memory. The data are in {partition_size(data)}. Give each worker more memory (dask worker "
+                        "--memory-limit), or make the partitions smaller: rechunk Dask arrays by rows "
+                        "(X.rechunk({0: ROWS})) or repartition frames; split big files into several, or write "
+                        "Parquet row groups of fewer rows.") from None
+
+
+def partition_size(data: DaskData) -> str:
+    """The largest partition of ``data``, for a message: its rows and memory, or its file's size (CSV files, whose
+    rows are known only once read)."""
+    d, sizes = len(data.feature_names), data.X.chunks[0]
+    if all(np.isfinite(sizes)):
+        rows = int(max(sizes))
+        return (f"partitions of up to {rows:,} rows × {d + 1} columns ({rows * (d + 1) * 8 / 2**20:,.0f} MiB each as "
+                "float64; a worker holds a partition, its copy as read and its neighbours' at once)")
+    from pathlib import Path
+
+    largest = max(data.chunks, key=lambda c: Path(c.file).stat().st_size)
+    return (f"partitions of a whole CSV file each, the largest '{largest.file}' "
+            f"({Path(largest.file).stat().st_size / 2**20:,.0f} MiB on disk, read whole by one worker)")
 
 
 class DaskObjective(StatsObjective):
@@ -278,7 +407,7 @@ class DaskObjective(StatsObjective):
         self.data, self._stack = data, ExitStack()
         try:
             self.client = connect(scheduler, self._stack)
-            summary = self.client.compute(tree_summary(data)).result()
+            summary = computed(self.client, tree_summary(data), data)
             check_rows(summary.n, f"'{data.source}'" if data.source else "the data")
             if data.scan is not None:
                 data.scan.n_rows = summary.n
@@ -294,7 +423,7 @@ class DaskObjective(StatsObjective):
     def _read(self, i: int):
         """Partition ``i`` as numpy arrays on the client."""
         X, y, _ = self.data.partitions()[i]
-        return [tuple(self.client.compute([X, y], sync=True))]
+        return [tuple(computed(self.client, [X, y], self.data))]
 
     def _partitions(self):
         """A pass over the partitions, one at a time on the client (for the QR pass)."""
@@ -308,11 +437,13 @@ class DaskObjective(StatsObjective):
         return StandardizedRows(self, shift, scale)
 
     def iter_batches(self, batch_size: int, rng: np.random.Generator):
-        """Mini-batches: partitions in a seeded order, rows shuffled within each, one pass per epoch."""
+        """Mini-batches: partitions in a seeded order, their rows shuffled in pools (``stream.shuffled_batches``),
+        one pass per epoch. One partition at a time reaches the client (it arrives whole: side by side, several
+        would hold several partitions), so the client holds a partition and the pool."""
         from gradfit.engines.stream import shuffled_batches
 
         return shuffled_batches(len(self.data.partitions()), self._read, batch_size, rng,
-                                len(self.data.feature_names))
+                                len(self.data.feature_names), interleave=1)
 
     def batch_gradient(self, batch, theta) -> np.ndarray:
         X_batch, y_batch = batch

@@ -3,11 +3,13 @@
 Full-batch gradient descent needs one pass: the chunks are reduced to the stats engine's
 summary (``gradfit.engines.stats``), and every iteration is then O(d²). Mini-batch SGD
 walks the chunks once per epoch through ``iter_batches``, the order seeded: the chunks
-(Parquet row groups, or CSV files) are shuffled, then the rows within each block read.
+(Parquet row groups, or CSV files) are shuffled, read a few side by side into a shuffle pool of
+``SHUFFLE_BYTES``, and the pool's rows shuffled into batches — memory bounded whatever the files' size.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterator
 
 import numpy as np
@@ -141,7 +143,7 @@ class StreamObjective(StatsObjective):
         """``(X, y)`` mini-batches covering every row once, in an order drawn from ``rng``."""
         chunks = self.scan.chunks()
         return shuffled_batches(len(chunks), lambda i: self.scan.batches(chunks[i]), batch_size, rng,
-                                len(self.scan.feature_names))
+                                len(self.scan.feature_names), pool_bytes=SHUFFLE_BYTES)
 
     def batch_gradient(self, batch, theta) -> np.ndarray:
         X_batch, y_batch = batch
@@ -174,36 +176,79 @@ class StandardizedRows(StatsObjective):
         return self.source.batch_gradient(batch, theta)
 
 
-# Mini-batch SGD over data read in chunks shuffles its rows in pools of about this many rows (several chunks):
-# memory stays bounded ((d + 1)·8 bytes a row: 34 MiB at d = 16) and consecutive batches are not all drawn
-# from one chunk, whose rows may be alike (files written in order of time, of place, …).
-SHUFFLE_ROWS = 1 << 18
+# Mini-batch SGD over data read in chunks shuffles its rows in a pool of this many bytes ((d + 1)·8 bytes a row:
+# 2^19 rows at d = 15, 2^18 at d = 31), whatever the size of the files: memory stays bounded (one pool, no copy of
+# it; the batches are gathered from it) and consecutive batches are not all drawn from one stretch of a chunk,
+# whose rows may be alike (files written in order of time, of place, …). Rows further apart than a pool are mixed
+# only by the chunks' order: a single sorted CSV file is shuffled within windows of this size (split it into
+# several files, or Parquet row groups, for a wider shuffle).
+SHUFFLE_BYTES = 64 * 2**20
+# The pool is filled from this many chunks read side by side, a piece of each in turn: a chunk larger than the
+# pool (a big CSV file, a big row group) still shares each pool with others.
+INTERLEAVE = 4
+
+
+def pool_rows(d: int, batch_size: int, pool_bytes: int = SHUFFLE_BYTES) -> int:
+    """The rows a shuffle pool of ``pool_bytes`` holds at d features (at least one batch)."""
+    return max(pool_bytes // (8 * (d + 1)), batch_size, 1)
 
 
 def shuffled_batches(n_chunks: int, read, batch_size: int, rng: np.random.Generator, d: int,
-                     pool_rows: int = SHUFFLE_ROWS):
-    """Mini-batches over chunks read one at a time, in a seeded order: their rows gathered into a pool of
-    ``pool_rows`` or more, the pool shuffled and cut into batches. Rows left over start the next pool, so every
-    batch but the last has ``batch_size`` rows; every row is in exactly one batch an epoch.
+                     pool_bytes: int = SHUFFLE_BYTES, interleave: int = INTERLEAVE):
+    """Mini-batches over chunks read a few at a time, in a seeded order: the chunks taken in a permuted order,
+    ``interleave`` of them read side by side into a pool of ``pool_bytes`` (``pool_rows``), the full pool
+    shuffled and cut into batches. Rows left over start the next pool, so every batch but the last has
+    ``batch_size`` rows; every row is in exactly one batch an epoch. Memory: the pool, whatever the data.
 
     ``read(i)`` yields the ``(X, y)`` blocks of chunk ``i``.
     """
-    pool_X, pool_y, held = [np.empty((0, d))], [np.empty(0)], 0
-    chunks = rng.permutation(n_chunks)
-    for k, i in enumerate(chunks):
-        for X, y in read(int(i)):
-            pool_X.append(X)
-            pool_y.append(y)
-            held += len(y)
-        last = k == len(chunks) - 1
-        if held < pool_rows and not last:
-            continue
+    capacity = pool_rows(d, batch_size, pool_bytes)
+    pool_X, pool_y, held = np.empty((capacity, d)), np.empty(capacity), 0
+
+    def drain(last: bool):
         order = rng.permutation(held)
-        X, y = np.vstack(pool_X)[order], np.concatenate(pool_y)[order]
         full = held if last else held - held % batch_size
         for start in range(0, full, batch_size):
-            yield X[start:start + batch_size], y[start:start + batch_size]
-        pool_X, pool_y, held = [X[full:]], [y[full:]], held - full
+            rows = order[start:start + batch_size]
+            yield pool_X[rows], pool_y[rows]          # gathered copies: the pool is refilled after
+        rest = order[full:]
+        pool_X[:len(rest)], pool_y[:len(rest)] = pool_X[rest], pool_y[rest]
+        return len(rest)
+
+    piece = max(capacity // (2 * interleave), 1)     # a pool holds pieces of several chunks
+    for X, y in interleaved(rng.permutation(n_chunks), read, interleave, piece):
+        start = 0
+        while start < len(y):
+            take = min(len(y) - start, capacity - held)
+            pool_X[held:held + take], pool_y[held:held + take] = X[start:start + take], y[start:start + take]
+            held, start = held + take, start + take
+            if held == capacity:
+                held = yield from drain(last=False)
+    if held:
+        yield from drain(last=True)
+
+
+def interleaved(chunks, read, width: int, piece: int):
+    """The blocks of ``chunks`` (in that order), ``width`` chunks read side by side: a piece of at most ``piece``
+    rows from each in turn, a finished chunk's place taken by the next."""
+    pending = iter(chunks)
+    readers = [_pieces(read(int(i)), piece) for i in itertools.islice(pending, width)]
+    while readers:
+        for reader in list(readers):
+            block = next(reader, None)
+            if block is not None:
+                yield block
+                continue
+            readers.remove(reader)
+            following = next(pending, None)
+            if following is not None:
+                readers.append(_pieces(read(int(following)), piece))
+
+
+def _pieces(blocks, rows: int):
+    for X, y in blocks:
+        for start in range(0, len(y), rows):
+            yield X[start:start + rows], y[start:start + rows]
 
 
 def pass_loss_and_gradient(blocks, loss: Loss, theta, n_rows: int) -> tuple[float, np.ndarray]:
