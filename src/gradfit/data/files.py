@@ -89,6 +89,7 @@ class Scan:
 
     weight_name: str | None = None   # a column of sample weights (read whole only)
     csv: CsvOptions = CsvOptions()
+    kept: tuple[str, ...] = ()       # columns carried along as read (a CSV's as text), for predictions to keep
 
     @property
     def columns(self) -> list[str]:
@@ -120,40 +121,53 @@ class Scan:
         for columns in self.column_batches(chunk):
             yield np.column_stack([columns[c] for c in self.feature_names]), columns[self.target_name]
 
-    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False, keep_float32: bool = False):
+    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False, keep_float32: bool = False,
+                       with_kept: bool = False, on_read=None):
         """Every wanted column as float64, a block at a time; NaN refused unless ``allow_missing``. A float32
         column stays float32 (a view of what pyarrow read) with ``keep_float32``: the summary's kernel reads it
-        where it is."""
+        where it is. ``with_kept``: ``(columns, kept)`` pairs, ``kept`` the ``kept`` columns as pyarrow read
+        them. ``on_read(done)`` after each block: the bytes of the files read so far (of ``size_bytes``)."""
         import pyarrow as pa
 
+        before = 0                                         # bytes of the files already read
         for c in ([chunk] if chunk else self._file_chunks()):
             row = c.first_row
-            for batch in self._record_batches(c):
+            for batch, done in self._record_batches(c):
                 try:
                     columns = self._to_arrays(batch, c.file, row, allow_missing, keep_float32)
                 except (pa.ArrowException, UnicodeDecodeError) as exc:   # values that cannot be decoded
                     raise _read_error(c.file, self.format, exc, self.csv) from None
-                yield columns
+                yield (columns, {name: batch.column(name) for name in self.kept}) if with_kept else columns
                 row += batch.num_rows
+                if on_read is not None:
+                    on_read(before + done)
+            before += Path(c.file).stat().st_size
 
     def _file_chunks(self) -> list[Chunk]:
         return [Chunk(f, None, 0) for f in self.files]
 
     def _record_batches(self, c: Chunk):
+        """``(record batch, bytes of the file read so far)``: the wanted columns, and the kept ones as read."""
         import pyarrow as pa
 
+        kept = [name for name in self.kept if name not in self.columns]
         try:
             if self.format == "parquet":
                 # pyarrow.parquet's own reader: a row group's column chunks read page by page (no pre-buffering),
                 # the columns decoded in parallel; it needs neither pyarrow.dataset nor the pandas that it imports.
                 with _parquet_file(c.file) as f:
-                    yield from f.iter_batches(batch_size=BATCH_ROWS, columns=self.columns, use_threads=True,
-                                              row_groups=None if c.row_groups is None else list(c.row_groups))
+                    size, rows, done = Path(c.file).stat().st_size, max(f.metadata.num_rows, 1), 0
+                    for batch in f.iter_batches(batch_size=BATCH_ROWS, columns=self.columns + kept, use_threads=True,
+                                                row_groups=None if c.row_groups is None else list(c.row_groups)):
+                        done += batch.num_rows
+                        yield batch, size * done // rows
                 return
-            fragment = next(iter(_csv_dataset([c.file], self.columns, self.csv).get_fragments()))
-            # Little read-ahead: memory stays at a few batches.
-            yield from fragment.to_batches(columns=self.columns, batch_size=BATCH_ROWS,
-                                           batch_readahead=1, fragment_readahead=1)
+            # pyarrow.csv's streaming reader: a block (1 MiB) at a time, so memory stays at a few blocks. The
+            # kept columns as text: written back as they were read ("007" stays 007, 1.50 stays 1.50).
+            types = {name: pa.float64() for name in self.columns} | {name: pa.string() for name in kept}
+            with pa.OSFile(c.file) as f:
+                for batch in _csv_reader(f, self.csv, types):
+                    yield batch, f.tell()
         except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
             raise _read_error(c.file, self.format, exc, self.csv) from None
 
@@ -217,6 +231,18 @@ def open_files(path, x_columns: list[str], y_column: str, *, weight_column: str 
     if fmt == "parquet":
         scan.n_rows = sum(_parquet_metadata(f).num_rows for f in files)
     return scan
+
+
+def open_for_prediction(path, feature_names, keep=(), *, delimiter: str | None = None,
+                        encoding: str | None = None) -> Scan:
+    """A ``Scan`` of a model's feature columns in the file(s) at ``path``, with the ``keep`` columns (any type;
+    a CSV's as text) carried along as read: ``column_batches(with_kept=True)``."""
+    names, keep = list(feature_names), list(keep)
+    scan = open_files(path, names[:-1], names[-1], delimiter=delimiter, encoding=encoding)
+    check_distinct(keep, "--keep (keep=) names")
+    for f in scan.files:
+        _check_known(f, keep, _schema_names(f, scan.format, scan.csv), scan.csv if scan.format == "csv" else None)
+    return dataclasses.replace(scan, kept=tuple(keep))
 
 
 def all_columns(x_columns) -> bool:
@@ -354,23 +380,20 @@ def _format_of(f: str) -> str:
     return "parquet" if Path(f).suffix.lower() in PARQUET_SUFFIXES else "csv"
 
 
-def _csv_dataset(files, columns, options: CsvOptions = CsvOptions()):
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    return ds.dataset(files, format=_csv_format(options, {c: pa.float64() for c in columns}))
-
-
-def _csv_format(options: CsvOptions, column_types=None):
+def _csv_reader(file, options: CsvOptions = CsvOptions(), column_types=None):
+    """pyarrow.csv's streaming reader of ``file``: record batches of the columns in ``column_types`` (all
+    columns, their types inferred from the first block, when None). The reader of every CSV file gradfit
+    reads, for its schema as for its data (pyarrow.dataset would import pandas, a fifth of a second)."""
     import pyarrow.csv as pcsv
-    import pyarrow.dataset as ds
 
-    return ds.CsvFileFormat(
-        read_options=pcsv.ReadOptions(encoding=options.encoding),
+    return pcsv.open_csv(
+        # One thread: pyarrow then counts rows, and a value that is not a number is named with its row.
+        file, read_options=pcsv.ReadOptions(encoding=options.encoding, use_threads=False),
         # Quoted fields may hold newlines (gradfit's own predictions may name a column "a\nb").
         parse_options=pcsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True),
         # Numbers only as numbers: no "0x10", no "1_000" — the same in memory and streamed.
-        convert_options=pcsv.ConvertOptions(column_types=column_types or {}))
+        convert_options=pcsv.ConvertOptions(column_types=column_types or {},
+                                            include_columns=list(column_types or ())))
 
 
 def _parquet_file(f: str):
@@ -395,16 +418,15 @@ def _schema_names(f: str, fmt: str, options: CsvOptions = CsvOptions()) -> list[
 
 def _schema(f: str, fmt: str, options: CsvOptions = CsvOptions()):
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         if fmt == "parquet":
+            import pyarrow.parquet as pq
+
             schema = pq.read_schema(f)
             check_distinct(schema.names, f"'{f}' names")
             return schema
-        import pyarrow.dataset as ds
-
-        schema = ds.dataset([f], format=_csv_format(options)).schema
+        schema = _csv_reader(f, options).schema
         schema.names   # decoded here: a header in another encoding fails now, with its message
         return schema
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:

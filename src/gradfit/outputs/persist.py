@@ -1,5 +1,5 @@
 """Models as JSON (floats written to read back bit-identical, written atomically, validated on
-load), and a run's history as CSV or JSON.
+load), a run's history as CSV or JSON, and a model's predictions for a file as CSV.
 
 Loading never executes anything: the file is parsed by ``json`` and checked field by field.
 """
@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+
 from gradfit.atomic import write_text
-from gradfit.errors import DataError
+from gradfit.errors import ConfigError, DataError
 from gradfit.model import LinearModel
 
 MODEL_FORMAT = "gradfit.model"
@@ -117,3 +119,74 @@ def export_history(result, path) -> None:
     else:
         lines = [",".join(header)] + [",".join([str(int(r[0]))] + [repr(float(v)) for v in r[1:]]) for r in rows]
         write_text(path, "\n".join(lines) + "\n")
+
+
+# --- predictions for a file -----------------------------------------------------------------
+
+def prediction_name(model: LinearModel) -> str:
+    """The column of the predictions: ``predicted_<target>``."""
+    return f"predicted_{model.target_name}"
+
+
+def prediction_csv(model: LinearModel, scan, *, on_read=None):
+    """The predictions for every row of ``scan`` (``data.files.open_for_prediction``) as CSV, in one pass, a block
+    of rows at a time (``(bytes, rows)`` pairs; memory stays at a block): the columns ``scan.kept`` as read, then
+    ``predicted_<target>``, the shortest text that reads back as the float64 prediction (pyarrow's formatting:
+    ``float(text) == prediction``). Rows with a missing or non-numeric feature are refused as ``fit`` refuses them.
+
+    >>> scan = open_for_prediction("new.csv", model.feature_names, ["id"])     # doctest: +SKIP
+    >>> [(bytes(text), rows) for text, rows in prediction_csv(model, scan)]     # doctest: +SKIP
+    [(b'id,predicted_y\\n', 0), (b'7,9.000256232968251\\n', 1)]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from gradfit.data.arrays import check_rows
+
+    name = prediction_name(model)
+    if name in scan.kept:
+        raise ConfigError(f"--keep {name} (keep=): the predictions are written in a column of that name. Keep the "
+                          "other columns only.")
+    header = _csv_line([*scan.kept, name]).encode("utf-8")
+    rows = 0
+    for columns, kept in scan.column_batches(with_kept=True, on_read=on_read):
+        prediction = model.predict(np.column_stack([columns[c] for c in model.feature_names]))
+        fields = [_csv_text(kept[c], c, scan.source) for c in scan.kept] + [pc.cast(pa.array(prediction), pa.string())]
+        lines = pc.binary_join_element_wise(*fields, ",", null_handling="replace", null_replacement="")
+        lines = pc.binary_join_element_wise(lines, "", "\n")           # each line ends in a newline
+        if not rows:
+            yield header, 0
+        yield _text_bytes(lines), len(prediction)
+        rows += len(prediction)
+    check_rows(rows, f"'{scan.source}'", min_rows=1)
+
+
+def _csv_line(fields) -> str:
+    """One CSV line, fields quoted where they need it (a comma, quote or line break)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
+    return buffer.getvalue()
+
+
+def _csv_text(values, column: str, source: str):
+    """A kept column as CSV fields: text as read, numbers, dates and booleans as pyarrow writes them (an
+    integer stays an integer), quoted where they need it, a missing value empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+    except pa.ArrowException:
+        raise DataError(f"Column '{column}' of '{source}' holds {values.type} values, which a CSV cannot hold; "
+                        "keep (--keep) columns of numbers, text, dates or booleans.") from None
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(pc.match_substring_regex(text, '[",\r\n]'), quoted, text)
+
+
+def _text_bytes(strings) -> memoryview:
+    """The UTF-8 bytes of a pyarrow string array, its values back to back (no copy)."""
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=len(strings) + 1, offset=4 * strings.offset)
+    return memoryview(strings.buffers()[2])[offsets[0]:offsets[-1]]
