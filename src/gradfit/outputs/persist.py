@@ -131,15 +131,16 @@ def prediction_name(model: LinearModel) -> str:
 def prediction_csv(model: LinearModel, scan, *, on_read=None):
     """The predictions for every row of ``scan`` (``data.files.open_for_prediction``) as CSV, in one pass, a block
     of rows at a time (``(bytes, rows)`` pairs; memory stays at a block): the columns ``scan.kept`` as read, then
-    ``predicted_<target>``, the shortest text that reads back as the float64 prediction (pyarrow's formatting:
-    ``float(text) == prediction``). Rows with a missing or non-numeric feature are refused as ``fit`` refuses them.
+    ``predicted_<target>``. pyarrow's CSV writer writes them: a float as the shortest text that reads back as the
+    same float64 (``float(text) == prediction``), an integer as an integer, text quoted, a missing value empty.
+    Rows with a missing or non-numeric feature are refused as ``fit`` refuses them.
 
     >>> scan = open_for_prediction("new.csv", model.feature_names, ["id"])     # doctest: +SKIP
     >>> [(bytes(text), rows) for text, rows in prediction_csv(model, scan)]     # doctest: +SKIP
-    [(b'id,predicted_y\\n', 0), (b'7,9.000256232968251\\n', 1)]
+    [(b'id,predicted_y\\n', 0), (b'"7",9.000256232968251\\n', 1)]
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
 
     from gradfit.data.arrays import check_rows
 
@@ -148,15 +149,21 @@ def prediction_csv(model: LinearModel, scan, *, on_read=None):
         raise ConfigError(f"--keep {name} (keep=): the predictions are written in a column of that name. Keep the "
                           "other columns only.")
     header = _csv_line([*scan.kept, name]).encode("utf-8")
+    options = pcsv.WriteOptions(include_header=False)
     rows = 0
     for columns, kept in scan.column_batches(with_kept=True, on_read=on_read):
         prediction = model.predict(np.column_stack([columns[c] for c in model.feature_names]))
-        fields = [_csv_text(kept[c], c, scan.source) for c in scan.kept] + [pc.cast(pa.array(prediction), pa.string())]
-        lines = pc.binary_join_element_wise(*fields, ",", null_handling="replace", null_replacement="")
-        lines = pc.binary_join_element_wise(lines, "", "\n")           # each line ends in a newline
+        # pa.array(prediction) would import pandas (a fifth of a second) to ask whether it is a frame
+        values = pa.Array.from_buffers(pa.float64(), len(prediction), [None, pa.py_buffer(prediction)])
+        block = pa.RecordBatch.from_arrays([*kept.values(), values], names=[*kept, name])
+        text = pa.BufferOutputStream()
+        try:
+            pcsv.write_csv(block, text, options)
+        except pa.ArrowException as exc:
+            raise _unwritable(block.schema, scan.source, exc) from None
         if not rows:
             yield header, 0
-        yield _text_bytes(lines), len(prediction)
+        yield memoryview(text.getvalue()), len(prediction)
         rows += len(prediction)
     check_rows(rows, f"'{scan.source}'", min_rows=1)
 
@@ -171,22 +178,13 @@ def _csv_line(fields) -> str:
     return buffer.getvalue()
 
 
-def _csv_text(values, column: str, source: str):
-    """A kept column as CSV fields: text as read, numbers, dates and booleans as pyarrow writes them (an
-    integer stays an integer), quoted where they need it, a missing value empty."""
+def _unwritable(schema, source: str, exc) -> DataError:
+    """The kept column that a CSV cannot hold (a list, a struct …), named."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    try:
-        text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-    except pa.ArrowException:
-        raise DataError(f"Column '{column}' of '{source}' holds {values.type} values, which a CSV cannot hold; "
-                        "keep (--keep) columns of numbers, text, dates or booleans.") from None
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-    return pc.if_else(pc.match_substring_regex(text, '[",\r\n]'), quoted, text)
-
-
-def _text_bytes(strings) -> memoryview:
-    """The UTF-8 bytes of a pyarrow string array, its values back to back (no copy)."""
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=len(strings) + 1, offset=4 * strings.offset)
-    return memoryview(strings.buffers()[2])[offsets[0]:offsets[-1]]
+    plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, pa.types.is_string, pa.types.is_boolean,
+             pa.types.is_temporal, pa.types.is_null, pa.types.is_large_string, pa.types.is_dictionary)
+    odd = [f for f in schema if not any(is_type(f.type) for is_type in plain)]
+    what = f"Column '{odd[0].name}' of '{source}' holds {odd[0].type} values" if odd else \
+        f"The kept columns of '{source}' cannot be written as CSV ({exc})"
+    return DataError(f"{what}, which a CSV cannot hold; keep (--keep) columns of numbers, text, dates or booleans.")
