@@ -1,4 +1,4 @@
-"""A progress bar for long runs: a loop callback that appears only after about a second.
+"""A progress bar for long runs (a loop callback) and long reads: it appears only after about a second.
 
 On a terminal it is a rich bar (the command line's, and ``gradfit.fit(..., progress=True)``'s); in
 Jupyter it is rich's live display where ipywidgets is installed, else one line of text updated in
@@ -30,7 +30,8 @@ def in_jupyter() -> bool:
 
 
 class ProgressBar:
-    """Call it with each ``LoopState``; it shows the run's progress once the run is slow.
+    """Call it with each ``LoopState`` (or, made with ``reading=True``, ``read(done, total)`` with the bytes of a
+    file read so far, as ``gradfit predict`` does); it shows the progress once the work is slow.
 
     ``enabled=False`` (``--quiet``) turns it off. Otherwise it shows on a terminal; with
     ``always=True`` (``progress=True`` in Python) also in Jupyter and, as plain lines, anywhere else.
