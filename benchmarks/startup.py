@@ -3,9 +3,10 @@ on the same 10⁶-row, 8-feature CSV (issue 20, parts 4 and 6).
 
     python benchmarks/startup.py --repeat 5                      # this checkout
     python benchmarks/startup.py --repeat 5 --before /tmp/base/src  # and another gradfit's src/ beside it
+    python benchmarks/startup.py --repeat 15 --start-up-only      # the start-up rows alone
 
-Every command is a child process (``python -m gradfit …``; its wall time from the parent, its peak RSS from
-``wait4``). The rounds interleave the commands (and the versions), so a burst of load on this shared machine hits
+Every command is a child process (``gradfit …`` through runpy, as ``python -m gradfit`` runs it; its wall time
+from the parent, its peak RSS its own ``VmHWM``). The rounds interleave the commands (and the versions), so a burst of load on this shared machine hits
 all alike; the table gives each command's best round, and the ratios are taken between best rounds of one run.
 The page cache is warmed by a first, untimed round.
 """
@@ -37,16 +38,24 @@ def write_csv(path: Path, n: int, seed: int = 0) -> None:
             f.write("".join(",".join(map(repr, row)) + "\n" for row in np.column_stack([X, y]).tolist()))
 
 
+# Peak memory from the child itself: VmHWM, which exec resets (wait4's ru_maxrss would keep the high-water mark of
+# this process, which forked it).
+PEAK = ("import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))))\n"
+        "if sys.argv[1:] == ['numpy']:\n    import numpy\nelse:\n    import runpy\n    sys.argv[0] = 'gradfit'\n"
+        "    runpy.run_module('gradfit', run_name='__main__')\n")
+
+
 def run(args: list[str], src: str | None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of one child process."""
+    """(wall seconds, peak RSS in MiB) of one child process: ``python -c PEAK ARGS``."""
     env = {**os.environ, "PYTHONPATH": src} if src else dict(os.environ)
     start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([sys.executable, "-c", PEAK, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          env=env)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(args)} failed: {proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
+    return wall, int(proc.stderr.decode().split("VmHWM:")[1].split()[0]) / 1024
 
 
 def main() -> None:
@@ -55,31 +64,34 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds (default 5)")
     parser.add_argument("--before", help="another gradfit's src/ directory, run beside this one")
     parser.add_argument("--data", help="directory for the CSV files (default: a temporary one)")
+    parser.add_argument("--start-up-only", action="store_true", help="only the start-up rows (no 10⁶-row files)")
     args = parser.parse_args()
     work = Path(args.data or tempfile.mkdtemp(prefix="gradfit-startup-"))
     work.mkdir(parents=True, exist_ok=True)
     small, big = work / "small.csv", work / f"big-{int(args.rows)}.csv"
     small.write_text("x,y\n1,3\n2,5\n3,7\n")
-    if not big.exists():
+    if not big.exists() and not args.start_up_only:
         write_csv(big, int(args.rows))
-    python = sys.executable
     features = sum((["--x", f"x{j}"] for j in range(1, D + 1)), [])
     versions = {"after": str(HERE.parent / "src")} | ({"before": args.before} if args.before else {})
     commands = {
-        "python -c 'import numpy'": lambda v: [python, "-c", "import numpy"],
-        "gradfit --help": lambda v: [python, "-m", "gradfit", "--help"],
-        "gradfit fit small.csv (3 rows)": lambda v: [python, "-m", "gradfit", "fit", str(small), "--x", "x", "--y", "y"],
-        "gradfit demo": lambda v: [python, "-m", "gradfit", "demo", "--out", str(work / f"demo-{v}")],
-        "gradfit fit big.csv": lambda v: [python, "-m", "gradfit", "fit", str(big), *features, "--y", "y", "-q",
-                                          "--model", str(work / f"model-{v}.json")],
-        "gradfit predict big.csv --out": lambda v: [python, "-m", "gradfit", "predict", str(work / f"model-{v}.json"),
-                                                    str(big), "--out", str(work / f"pred-{v}.csv"), "-q"],
+        "python -c 'import numpy'": lambda v: ["numpy"],
+        "gradfit --help": lambda v: ["--help"],
+        "gradfit fit small.csv (3 rows)": lambda v: ["fit", str(small), "--x", "x", "--y", "y"],
+        "gradfit demo": lambda v: ["demo", "--out", str(work / f"demo-{v}")],
     }
+    if not args.start_up_only:
+        commands |= {
+            "gradfit fit big.csv": lambda v: ["fit", str(big), *features, "--y", "y", "-q",
+                                              "--model", str(work / f"model-{v}.json")],
+            "gradfit predict big.csv --out": lambda v: ["predict", str(work / f"model-{v}.json"), str(big),
+                                                        "--out", str(work / f"pred-{v}.csv"), "-q"],
+        }
     best: dict[tuple[str, str], tuple[float, float]] = {}
     for round_ in range(args.repeat + 1):                # round 0 warms the page cache and writes the models
         for name, command in commands.items():
             for version, src in versions.items():
-                wall, rss = run(command(version), src if "gradfit" in name else None)
+                wall, rss = run(command(version), src)
                 if round_ and ((name, version) not in best or wall < best[name, version][0]):
                     best[name, version] = (wall, rss)
         print(f"round {round_} done", file=sys.stderr)
@@ -100,7 +112,7 @@ def main() -> None:
             wall, rss = best.get((name, version), best.get((name, "after")))
             cells.append(f"{wall:.3f} ({wall / numpy_s:.2f}×), {rss:.0f}")
         print(f"| {name} | {' | '.join(cells)} |")
-    for version in versions:
+    for version in versions if not args.start_up_only else ():
         fit_s = best["gradfit fit big.csv", version][0]
         predict_s = best["gradfit predict big.csv --out", version][0]
         size = (work / f"pred-{version}.csv").stat().st_size / 2**20
