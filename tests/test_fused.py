@@ -157,9 +157,9 @@ def count_reads(monkeypatch):
     original = files.Scan._record_batches
 
     def counted(self, chunk):
-        for batch in original(self, chunk):
+        for batch, done in original(self, chunk):       # (record batch, bytes of the file read so far)
             reads[chunk.file] = reads.get(chunk.file, 0) + batch.num_rows
-            yield batch
+            yield batch, done
 
     monkeypatch.setattr(files.Scan, "_record_batches", counted)
     return reads

@@ -101,9 +101,9 @@ def test_predictions_are_escaped_and_read_back(cli, tmp_path, name):
     x, y = _xy()
     pq.write_table(pa.table({name: x, "y": y}), tmp_path / "d.parquet")
     assert cli("fit", tmp_path / "d.parquet", "--x", name, "--y", "y", "--model", tmp_path / "m.json", "-q").code == 0
-    stdout = cli("predict", tmp_path / "m.json", tmp_path / "d.parquet")
+    stdout = cli("predict", tmp_path / "m.json", tmp_path / "d.parquet", "--keep", name)
     assert stdout.code == 0, stdout.err
-    assert cli("predict", tmp_path / "m.json", tmp_path / "d.parquet", "--out", tmp_path / "p.csv").code == 0
+    assert cli("predict", tmp_path / "m.json", tmp_path / "d.parquet", "--keep", name, "--out", tmp_path / "p.csv").code == 0
     assert (tmp_path / "p.csv").read_text() == stdout.out
     back = pd.read_csv(tmp_path / "p.csv")
     assert list(back.columns) == [name, "predicted_y"]

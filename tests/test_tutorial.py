@@ -114,9 +114,9 @@ def test_cli_predict_gives_the_tutorials_test_prediction(cli, tutorial_csv, tmp_
     test = tmp_path / "test.csv"
     test.write_text("x\n4\n")
     out = tmp_path / "preds.csv"
-    res = cli("predict", model, test, "--out", out)
+    res = cli("predict", model, test, "--out", out, "--keep", "x")
     assert res.code == 0, res.err
-    assert out.read_text().splitlines() == ["x,predicted_y", "4.0,9.00025623296825"]
+    assert out.read_text().splitlines() == ["x,predicted_y", "4,9.00025623296825"]
 
 
 def test_console_script_runs_the_demo_as_a_process(tmp_path):

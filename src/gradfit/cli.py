@@ -381,29 +381,55 @@ def _parse_int(text: str, option: str) -> int:
 @command()
 def predict(
     model: Annotated[Path, typer.Argument(metavar="MODEL", help="model JSON written by `gradfit fit --model`", show_default=False)],
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV or Parquet file holding the model's feature columns",
-                                         show_default=False)],
-    out: Annotated[Optional[Path], typer.Option("--out", metavar="PATH", help="write predictions as CSV here (default: stdout)")] = None,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV or Parquet file holding the model's feature columns "
+                                         "(a glob or a directory too); read once, in blocks, so it may be larger "
+                                         "than memory", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="PATH", help="write the predictions as CSV here, "
+                                                "atomically (default: stdout, as they are computed)")] = None,
+    keep: Annotated[Optional[list[str]], typer.Option("--keep", metavar="COL", help="also write this column of FILE, "
+                    "as read (repeat for several, in the order given), such as an id to join the predictions back "
+                    "by", show_default=False)] = None,
     quiet: QuietOpt = False,
     delimiter: DelimiterOpt = None,
     encoding: EncodingOpt = None,
 ):
-    """Apply a saved model to a file: one prediction per row, as CSV."""
-    import numpy as np
-
-    from gradfit.data.files import csv_text, read_columns, write_csv_atomic
-    from gradfit.outputs.persist import load_model
+    """Apply a saved model to a file: one prediction per row, as CSV — the --keep columns as read, then
+    predicted_<target> in the shortest form that reads back as the same float64."""
+    from gradfit.data.files import open_for_prediction
+    from gradfit.outputs.persist import load_model, prediction_csv
+    from gradfit.training.progress import ProgressBar
 
     _check_outputs(out)
     fitted = load_model(model)
-    columns = read_columns(file, list(fitted.feature_names), min_rows=1, delimiter=delimiter, encoding=encoding)
-    X = np.column_stack([columns[name] for name in fitted.feature_names])
-    table = {**columns, f"predicted_{fitted.target_name}": fitted.predict(X)}
-    if out is None:
-        typer.echo(csv_text(table), nl=False)
-    else:
-        write_csv_atomic(out, table)
-        _note(f"{X.shape[0]} predictions written to {out}", quiet)
+    scan = open_for_prediction(file, fitted.feature_names, keep or (), delimiter=delimiter, encoding=encoding)
+    with ProgressBar(enabled=not quiet, reading=True) as bar:
+        total = scan.file_bytes
+        blocks = prediction_csv(fitted, scan, on_read=lambda done: bar.read(done, total))
+        if out is None:
+            _stream_out(blocks)
+            return
+        text, rows = bytearray(), 0     # the predictions only, a fraction of FILE: written at once, atomically
+        for block, n in blocks:
+            text += block
+            rows += n
+    from gradfit.atomic import write_bytes
+
+    write_bytes(out, text)
+    _note(f"{rows} predictions written to {out}", quiet)
+
+
+def _stream_out(blocks) -> None:
+    """Bytes to stdout as they come; a reader that stops early (``| head``) ends the output quietly."""
+    import os
+
+    sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)        # None: a text stream put in stdout's place (io.StringIO)
+    try:
+        for block, _ in blocks:
+            binary.write(block) if binary is not None else sys.stdout.write(bytes(block).decode("utf-8"))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python exits
 
 
 # --- learner mode: explain, descend, report and --plot ---------------------------------------

@@ -74,10 +74,52 @@ from gradfit.errors import DataError, GradfitWarning
 
 
 def _linalg():
-    """``scipy.linalg``, imported when a solve needs it (it costs 0.4 s, and ``gradfit --help`` needs none)."""
+    """``scipy.linalg``, imported when a solve with more than ``SMALL_P`` columns needs it (it costs 0.15–0.4 s)."""
     import scipy.linalg
 
     return scipy.linalg
+
+
+SMALL_P = 64    # up to this many columns the small factorisations below run in NumPy: a small fit imports no SciPy
+
+
+def solve_triangular(R, b, trans: bool = False):
+    """R⁻¹b, or R⁻ᵀb with ``trans``, for upper-triangular R (k × k, nonzero diagonal): substitution.
+
+    Small R: NumPy's LU solve, which on a triangular matrix pivots nowhere (every entry below the diagonal is 0)
+    and is the substitution itself; Rᵀ (lower) is solved as the upper-triangular J·Rᵀ·J (J reverses the order)."""
+    if R.shape[0] > SMALL_P:
+        return _linalg().solve_triangular(R, b, trans="T" if trans else "N")
+    if not trans:
+        return np.linalg.solve(R, b)
+    return np.linalg.solve(R.T[::-1, ::-1], b[::-1])[::-1]
+
+
+def pivoted_qr(A):
+    """A·P = Q·R with column pivoting (Businger & Golub; LAPACK's dgeqp3): ``(Q, R, piv)``, A[:, piv] = Q·R, the
+    column of largest remaining norm taken at each step, so |R₁₁| ≥ |R₂₂| ≥ … reveals the rank.
+
+    Small A: Householder reflections in NumPy, the norms recomputed at each step (no downdating)."""
+    if A.shape[1] > SMALL_P:
+        return _linalg().qr(A, pivoting=True)
+    R = np.array(A, dtype=np.float64)
+    m, n = R.shape
+    Q, piv = np.eye(m), np.arange(n)
+    for k in range(min(m, n)):
+        j = k + int(np.argmax(np.linalg.norm(R[k:, k:], axis=0)))
+        R[:, [k, j]], piv[[k, j]] = R[:, [j, k]], piv[[j, k]]
+        x = R[k:, k]
+        size = np.linalg.norm(x)
+        if size == 0:
+            break                                       # the rest is 0
+        v = x.copy()
+        v[0] += np.copysign(size, x[0])                 # H = I − 2vvᵀ/vᵀv maps x to −sign(x₀)‖x‖e₁
+        v /= np.linalg.norm(v)
+        R[k:, k:] -= 2.0 * np.outer(v, v @ R[k:, k:])
+        Q[:, k:] -= 2.0 * np.outer(Q[:, k:] @ v, v)
+        R[k + 1:, k] = 0.0
+    return Q, np.triu(R), piv
+
 
 EPS = np.finfo(np.float64).eps          # 2⁻⁵², the spacing of doubles at 1
 SPLITTER = 134217729.0                  # 2²⁷ + 1: Dekker's split into two 26-bit halves
@@ -293,9 +335,9 @@ class Factor:
     def correction(self, g):
         """δφ = (RᵀR)⁻¹ Tᵀg on the kept columns (0 elsewhere); returns (T·δφ, δφ)."""
         h = self.gradient_to_phi(g)[self.kept]
-        u = _linalg().solve_triangular(self.R, h, trans="T")
+        u = solve_triangular(self.R, h, trans=True)
         dphi = np.zeros(self.D.shape[0])
-        dphi[self.kept] = _linalg().solve_triangular(self.R, u)
+        dphi[self.kept] = solve_triangular(self.R, u)
         return self.to_theta(dphi), dphi
 
     def min_norm(self, theta):
@@ -323,20 +365,20 @@ def factor(R_aug: np.ndarray, shift: np.ndarray, fit_intercept: bool):
     norms = np.linalg.norm(R_aug[:, :p], axis=0)            # = the column norms of A·T before D
     D = np.exp2(-np.round(np.log2(np.where(norms > 0, norms, 1.0))))
     # Rank: a pivoted QR of the equilibrated R, R_eq·P = Q₂·[R11 R12; 0 R22], R22 ≈ 0 dropped.
-    Q2, R2, piv = _linalg().qr(R_aug[:p, :p] * D, pivoting=True)
+    Q2, R2, piv = pivoted_qr(R_aug[:p, :p] * D)
     pivots = np.abs(np.diag(R2))
     k = int(np.sum(pivots > RANK_RTOL * pivots[0])) if p and pivots[0] > 0 else 0
     R11, R12 = R2[:k, :k], R2[:k, k:]
     # Null space of A·T: φ_kept = −R11⁻¹R12·t, φ_dropped = t.
     null_phi = np.zeros((p, p - k))
     if k:
-        null_phi[piv[:k]] = -_linalg().solve_triangular(R11, R12)
+        null_phi[piv[:k]] = -solve_triangular(R11, R12)
     null_phi[piv[k:], np.arange(p - k)] = 1.0
     xbar = shift[:d]
     f = Factor(xbar, D, R11, piv[:k], phi_to_theta(null_phi, D, xbar, fit_intercept), fit_intercept)
     phi0 = np.zeros(p)
     if k:
-        phi0[piv[:k]] = _linalg().solve_triangular(R11, (Q2.T @ R_aug[:p, p])[:k])
+        phi0[piv[:k]] = solve_triangular(R11, (Q2.T @ R_aug[:p, p])[:k])
     theta0 = f.to_theta(phi0)
     if fit_intercept:
         theta0[-1] += shift[d]                              # y was centred on ȳ

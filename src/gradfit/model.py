@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradfit.data.arrays import as_features, default_feature_names, matched_columns
+from gradfit.data.arrays import as_features, default_feature_names, is_sparse, matched_columns
 from gradfit.errors import ConfigError
 
 
@@ -69,8 +69,16 @@ class LinearModel:
         A frame's columns are matched to the model's features by name (any order; extra columns
         are ignored, a missing one is an error naming it).
         """
-        X = as_features(matched_columns(X, self.feature_names), n_features=self.n_features, names=self.feature_names)
-        return X @ np.asarray(self.weights, dtype=np.float64) + self.bias
+        X = as_features(matched_columns(X, self.feature_names), n_features=self.n_features, names=self.feature_names,
+                        check=False)
+        w = np.asarray(self.weights, dtype=np.float64)
+        # One product, f(x) = w·x + b, each row's sum in one order (einsum; BLAS's gemv rounds a row by where it
+        # falls in the block): a row gets the same prediction in any file, block or array it comes in.
+        prediction = X @ w if is_sparse(X) else np.einsum("ij,j->i", X, w)
+        prediction += self.bias
+        if not np.isfinite(prediction).all():     # a missing or infinite x shows here: name its column and row
+            as_features(X, n_features=self.n_features, names=self.feature_names)
+        return prediction
 
     def to_torch(self, *, dtype: str = "float64", device: str = "cpu"):
         """This model as a PyTorch ``nn.Linear(d, 1)`` (needs the ``torch`` extra)."""

@@ -8,7 +8,6 @@ concatenated. Every problem is a ``DataError`` naming the file, the column and t
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import glob
 import io
@@ -98,11 +97,17 @@ class Scan:
 
     weight_name: str | None = None   # a column of sample weights (read whole only)
     csv: CsvOptions = CsvOptions()
+    kept: tuple[str, ...] = ()       # columns carried along as read (a CSV's as text), for predictions to keep
 
     @property
     def columns(self) -> list[str]:
         return list(dict.fromkeys([*self.feature_names, *([self.weight_name] if self.weight_name else []),
                                    self.target_name]))
+
+    @property
+    def file_bytes(self) -> int:
+        """The files' sizes on disk (what a progress bar of the reading counts up to)."""
+        return sum(Path(f).stat().st_size for f in self.files)
 
     def bytes_to_read(self, limit: int) -> int:
         """The bytes the files hold as read, counted up to just past ``limit``: a compressed file's by decompressing
@@ -141,61 +146,76 @@ class Scan:
         for columns in self.column_batches(chunk):
             yield np.column_stack([columns[c] for c in self.feature_names]), columns[self.target_name]
 
-    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False, keep_float32: bool = False):
+    def column_batches(self, chunk: Chunk | None = None, *, allow_missing: bool = False, keep_float32: bool = False,
+                       with_kept: bool = False, on_read=None):
         """Every wanted column as float64, a block at a time; NaN refused unless ``allow_missing``. A float32
         column stays float32 (a view of what pyarrow read) with ``keep_float32``: the summary's kernel reads it
-        where it is."""
+        where it is. ``with_kept``: ``(columns, kept)`` pairs, ``kept`` the ``kept`` columns as pyarrow read
+        them. ``on_read(done)`` after each block: the bytes of the files read so far (of ``file_bytes``)."""
         import pyarrow as pa
 
+        before = 0                                         # bytes of the files already read
         for c in ([chunk] if chunk else self._file_chunks()):
             row = c.first_row
-            for batch in self._record_batches(c):
+            for batch, done in self._record_batches(c):
                 try:
                     columns = self._to_arrays(batch, c.file, row, allow_missing, keep_float32)
                 except (pa.ArrowException, UnicodeDecodeError) as exc:   # values that cannot be decoded
                     raise _read_error(c.file, self.format, exc, self.csv) from None
-                yield columns
+                yield (columns, {name: batch.column(name) for name in self.kept}) if with_kept else columns
                 row += batch.num_rows
+                if on_read is not None:
+                    on_read(before + done)
+            before += Path(c.file).stat().st_size
 
     def _file_chunks(self) -> list[Chunk]:
         return [Chunk(f, None, 0) for f in self.files]
 
     def _record_batches(self, c: Chunk):
+        """``(record batch, bytes of the file read so far)``: the wanted columns, and the kept ones as read."""
         import pyarrow as pa
 
+        kept = [name for name in self.kept if name not in self.columns]
         try:
             if self.format == "parquet":
                 # pyarrow.parquet's own reader: a row group's column chunks read page by page (no pre-buffering),
                 # the columns decoded in parallel; it needs neither pyarrow.dataset nor the pandas that it imports.
                 with _parquet_file(c.file) as f:
-                    yield from f.iter_batches(batch_size=BATCH_ROWS, columns=self.columns, use_threads=True,
-                                              row_groups=None if c.row_groups is None else list(c.row_groups))
+                    size, rows, done = Path(c.file).stat().st_size, max(f.metadata.num_rows, 1), 0
+                    for batch in f.iter_batches(batch_size=BATCH_ROWS, columns=self.columns + kept, use_threads=True,
+                                                row_groups=None if c.row_groups is None else list(c.row_groups)):
+                        done += batch.num_rows
+                        yield batch, size * done // rows
                 return
             try:
-                yield from self._csv_batches(c, threads=True)
+                yield from self._csv_batches(c, kept, threads=True)
             except pa.ArrowException as exc:
                 if "Row #" in str(exc):
                     raise
-                for _ in self._csv_batches(c, threads=False):    # the same problem, its row numbered
+                for _ in self._csv_batches(c, kept, threads=False):    # the same problem, its row numbered
                     pass
                 raise
         except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
             raise _read_error(c.file, self.format, exc, self.csv) from None
 
-    def _csv_batches(self, c: Chunk, *, threads: bool):
+    def _csv_batches(self, c: Chunk, kept=(), *, threads: bool):
         """A CSV chunk's record batches from pyarrow's streaming reader: a block is read when the next is asked for,
         so memory stays at a few blocks however slowly they are consumed (a dataset scan read ahead of a slow
         consumer — mini-batch SGD — without bound: +170 MiB on a 366 MB file). A compressed file is decompressed
-        as it is read. The threaded reader converts faster; the serial one numbers the row of a bad value."""
+        as it is read. The threaded reader converts faster; the serial one numbers the row of a bad value. The kept
+        columns as text: written back as they were read ("007" stays 007, 1.50 stays 1.50). Each batch comes with
+        the bytes of the file read so far (of a compressed file: its size, once read)."""
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
-        read, parse, convert = _csv_reading(self.csv, {c: pa.float64() for c in self.columns}, self.columns)
+        types = {name: pa.float64() for name in self.columns} | {name: pa.string() for name in kept}
+        read, parse, convert = _csv_reading(self.csv, types, list(types))
         read.use_threads = threads
         with _csv_source(c.file) as source:
+            position = source.tell if isinstance(source, pa.NativeFile) else (lambda: 0)
             for batch in pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert):
                 for start in range(0, batch.num_rows, BATCH_ROWS):
-                    yield batch.slice(start, BATCH_ROWS)
+                    yield batch.slice(start, BATCH_ROWS), position()
 
     def _to_arrays(self, batch, file: str, first_row: int, allow_missing: bool = False,
                    keep_float32: bool = False) -> dict[str, np.ndarray]:
@@ -257,6 +277,18 @@ def open_files(path, x_columns: list[str], y_column: str, *, weight_column: str 
     if fmt == "parquet":
         scan.n_rows = sum(_parquet_metadata(f).num_rows for f in files)
     return scan
+
+
+def open_for_prediction(path, feature_names, keep=(), *, delimiter: str | None = None,
+                        encoding: str | None = None) -> Scan:
+    """A ``Scan`` of a model's feature columns in the file(s) at ``path``, with the ``keep`` columns (any type;
+    a CSV's as text) carried along as read: ``column_batches(with_kept=True)``."""
+    names, keep = list(feature_names), list(keep)
+    scan = open_files(path, names[:-1], names[-1], delimiter=delimiter, encoding=encoding)
+    check_distinct(keep, "--keep (keep=) names")
+    for f in scan.files:
+        _check_known(f, keep, _schema_names(f, scan.format, scan.csv), scan.csv if scan.format == "csv" else None)
+    return dataclasses.replace(scan, kept=tuple(keep))
 
 
 def all_columns(x_columns) -> bool:
@@ -457,8 +489,10 @@ def open_bytes(f: str):
 
 
 def _csv_source(f: str):
-    """What pyarrow's CSV reader reads: the path itself, or the decompressed, checked bytes of a compressed file."""
-    return _Expansion(f) if _codec(f) else contextlib.nullcontext(f)
+    """What pyarrow's CSV reader reads: the file itself, or the decompressed, checked bytes of a compressed file."""
+    import pyarrow as pa
+
+    return _Expansion(f) if _codec(f) else pa.OSFile(f)
 
 
 def _csv_reading(options: CsvOptions, column_types=None, columns=None):
@@ -470,13 +504,6 @@ def _csv_reading(options: CsvOptions, column_types=None, columns=None):
             pcsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True),
             # Numbers only as numbers: no "0x10", no "1_000" — the same in memory and streamed.
             pcsv.ConvertOptions(column_types=column_types or {}, include_columns=columns or []))
-
-
-def _csv_format(options: CsvOptions):
-    import pyarrow.dataset as ds
-
-    read, parse, convert = _csv_reading(options)
-    return ds.CsvFileFormat(read_options=read, parse_options=parse, convert_options=convert)
 
 
 def _parquet_file(f: str):
@@ -501,23 +528,19 @@ def _schema_names(f: str, fmt: str, options: CsvOptions = CsvOptions()) -> list[
 
 def _schema(f: str, fmt: str, options: CsvOptions = CsvOptions()):
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         if fmt == "parquet":
+            import pyarrow.parquet as pq
+
             schema = pq.read_schema(f)
             check_distinct(schema.names, f"'{f}' names")
             return schema
-        if _codec(f):        # the header of the decompressed text (pyarrow's datasets know only some codecs)
-            import pyarrow.csv as pcsv
+        import pyarrow.csv as pcsv
 
-            read, parse, convert = _csv_reading(options)
-            with _csv_source(f) as source:
-                schema = pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert).schema
-        else:
-            import pyarrow.dataset as ds
-
-            schema = ds.dataset([f], format=_csv_format(options)).schema
+        read, parse, convert = _csv_reading(options)
+        with _csv_source(f) as source:   # the header of the (decompressed) text, by the same reader as the data
+            schema = pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert).schema
         schema.names   # decoded here: a header in another encoding fails now, with its message
         return schema
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:

@@ -1,5 +1,5 @@
 """Models as JSON (floats written to read back bit-identical, written atomically, validated on
-load), and a run's history as CSV or JSON.
+load), a run's history as CSV or JSON, and a model's predictions for a file as CSV.
 
 Loading never executes anything: the file is parsed by ``json`` and checked field by field.
 """
@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+
 from gradfit.atomic import write_text
-from gradfit.errors import DataError
+from gradfit.errors import ConfigError, DataError
 from gradfit.model import LinearModel
 
 MODEL_FORMAT = "gradfit.model"
@@ -117,3 +119,72 @@ def export_history(result, path) -> None:
     else:
         lines = [",".join(header)] + [",".join([str(int(r[0]))] + [repr(float(v)) for v in r[1:]]) for r in rows]
         write_text(path, "\n".join(lines) + "\n")
+
+
+# --- predictions for a file -----------------------------------------------------------------
+
+def prediction_name(model: LinearModel) -> str:
+    """The column of the predictions: ``predicted_<target>``."""
+    return f"predicted_{model.target_name}"
+
+
+def prediction_csv(model: LinearModel, scan, *, on_read=None):
+    """The predictions for every row of ``scan`` (``data.files.open_for_prediction``) as CSV, in one pass, a block
+    of rows at a time (``(bytes, rows)`` pairs; memory stays at a block): the columns ``scan.kept`` as read, then
+    ``predicted_<target>``. pyarrow's CSV writer writes them: a float as the shortest text that reads back as the
+    same float64 (``float(text) == prediction``), an integer as an integer, text quoted, a missing value empty.
+    Rows with a missing or non-numeric feature are refused as ``fit`` refuses them.
+
+    >>> scan = open_for_prediction("new.csv", model.feature_names, ["id"])     # doctest: +SKIP
+    >>> [(bytes(text), rows) for text, rows in prediction_csv(model, scan)]     # doctest: +SKIP
+    [(b'id,predicted_y\\n', 0), (b'"7",9.000256232968251\\n', 1)]
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from gradfit.data.arrays import check_rows
+
+    name = prediction_name(model)
+    if name in scan.kept:
+        raise ConfigError(f"--keep {name} (keep=): the predictions are written in a column of that name. Keep the "
+                          "other columns only.")
+    header = _csv_line([*scan.kept, name]).encode("utf-8")
+    options = pcsv.WriteOptions(include_header=False)
+    rows = 0
+    for columns, kept in scan.column_batches(with_kept=True, on_read=on_read):
+        prediction = model.predict(np.column_stack([columns[c] for c in model.feature_names]))
+        # pa.array(prediction) would import pandas (a fifth of a second) to ask whether it is a frame
+        values = pa.Array.from_buffers(pa.float64(), len(prediction), [None, pa.py_buffer(prediction)])
+        block = pa.RecordBatch.from_arrays([*kept.values(), values], names=[*kept, name])
+        text = pa.BufferOutputStream()
+        try:
+            pcsv.write_csv(block, text, options)
+        except pa.ArrowException as exc:
+            raise _unwritable(block.schema, scan.source, exc) from None
+        if not rows:
+            yield header, 0
+        yield memoryview(text.getvalue()), len(prediction)
+        rows += len(prediction)
+    check_rows(rows, f"'{scan.source}'", min_rows=1)
+
+
+def _csv_line(fields) -> str:
+    """One CSV line, fields quoted where they need it (a comma, quote or line break)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
+    return buffer.getvalue()
+
+
+def _unwritable(schema, source: str, exc) -> DataError:
+    """The kept column that a CSV cannot hold (a list, a struct …), named."""
+    import pyarrow as pa
+
+    plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, pa.types.is_string, pa.types.is_boolean,
+             pa.types.is_temporal, pa.types.is_null, pa.types.is_large_string, pa.types.is_dictionary)
+    odd = [f for f in schema if not any(is_type(f.type) for is_type in plain)]
+    what = f"Column '{odd[0].name}' of '{source}' holds {odd[0].type} values" if odd else \
+        f"The kept columns of '{source}' cannot be written as CSV ({exc})"
+    return DataError(f"{what}, which a CSV cannot hold; keep (--keep) columns of numbers, text, dates or booleans.")

@@ -1,4 +1,4 @@
-"""A progress bar for long runs: a loop callback that appears only after about a second.
+"""A progress bar for long runs (a loop callback) and long reads: it appears only after about a second.
 
 On a terminal it is a rich bar (the command line's, and ``gradfit.fit(..., progress=True)``'s); in
 Jupyter it is rich's live display where ipywidgets is installed, else one line of text updated in
@@ -31,13 +31,14 @@ def in_jupyter() -> bool:
 
 
 class ProgressBar:
-    """Call it with each ``LoopState``; it shows the run's progress once the run is slow.
+    """Call it with each ``LoopState`` (or, made with ``reading=True``, ``read(done, total)`` with the bytes of a
+    file read so far, as ``gradfit predict`` does); it shows the progress once the work is slow.
 
     ``enabled=False`` (``--quiet``) turns it off. Otherwise it shows on a terminal; with
     ``always=True`` (``progress=True`` in Python) also in Jupyter and, as plain lines, anywhere else.
     """
 
-    def __init__(self, *, enabled: bool = True, stream=None, always: bool = False):
+    def __init__(self, *, enabled: bool = True, stream=None, always: bool = False, reading: bool = False):
         self.stream = stream or sys.stderr
         terminal = getattr(self.stream, "isatty", lambda: False)()
         self.mode = None
@@ -46,6 +47,7 @@ class ProgressBar:
         elif enabled and always:
             self.mode = _notebook_mode() if in_jupyter() else "lines"
         self.enabled = self.mode is not None
+        self.reading = reading          # a pass over a file (``read``): bytes, shown as a percentage
         self.started = time.monotonic()
         self.last_refresh = 0.0
         self.progress = None
@@ -53,6 +55,14 @@ class ProgressBar:
         self.handle = None
 
     def __call__(self, state) -> None:
+        """A loop callback: the iteration of the run's limit, and the loss."""
+        self._update(state.iteration, state.max_iter, f"loss {state.loss:.6g}")
+
+    def read(self, done: int, total: int) -> None:
+        """``done`` bytes of ``total`` read (``reading=True``)."""
+        self._update(done, total, "")
+
+    def _update(self, done: int, total: int, note: str) -> None:
         if not self.enabled:
             return
         now = time.monotonic()
@@ -62,27 +72,27 @@ class ProgressBar:
         self.last_refresh = now
         if self.mode == "rich":
             if self.progress is None:
-                self._start(state.max_iter)
-            self.progress.update(self.task, completed=state.iteration, loss=f"{state.loss:.6g}")
+                self._start(total)
+            self.progress.update(self.task, completed=done, note=note)
         else:
-            self._text(state)
+            self._text(done, total, note)
 
     def _start(self, total: int) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                                   TimeRemainingColumn)
 
-        self.progress = Progress(
-            TextColumn("descending"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(),
-            console=Console(file=self.stream), transient=True,
-        )
-        self.task = self.progress.add_task("fit", total=total, loss="")
+        counted = (TextColumn("reading"), BarColumn(), TaskProgressColumn()) if self.reading else \
+            (TextColumn("descending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"))
+        self.progress = Progress(*counted, TimeRemainingColumn(), console=Console(file=self.stream), transient=True)
+        self.task = self.progress.add_task("run", total=total, note="")
         self.progress.start()
 
-    def _text(self, state) -> None:
+    def _text(self, done: int, total: int, note: str) -> None:
         elapsed = time.monotonic() - self.started
-        text = (f"descending: iteration {state.iteration} of {state.max_iter} "
-                f"({100 * state.iteration / max(state.max_iter, 1):.0f} %), loss {state.loss:.6g}, {elapsed:.0f} s")
+        share = f"{100 * done / max(total, 1):.0f} %"
+        text = (f"reading: {share}, {elapsed:.0f} s" if self.reading else
+                f"descending: iteration {done} of {total} ({share}), {note}, {elapsed:.0f} s")
         if self.mode == "notebook":
             from IPython.display import display
 
