@@ -136,14 +136,17 @@ def _tol(text: str):
     return None if text.lower() in ("none", "off") else text
 
 
-def _check_outputs(*paths, plot_dir=None) -> None:
+def _check_outputs(outputs: dict | None = None, inputs: dict | None = None, plot_dir=None) -> None:
     """Fail before the work starts if an output cannot be written: a missing or read-only directory, a path
-    that is a directory. What only the write can tell (a full disk) is said then, and the old file stays."""
-    from gradfit.atomic import check_writable
+    that is a directory, one of the command's inputs or another of its outputs (``outputs`` and ``inputs``
+    map an option to its path). What only the write can tell (a full disk) is said then, and the old file stays."""
+    from gradfit.atomic import check_distinct, check_writable
 
+    outputs = outputs or {}
+    check_distinct(outputs, inputs, may_replace=(("--checkpoint", "--resume"),))   # resuming updates its checkpoint
     if plot_dir is not None:
         check_writable(_plot_dir(plot_dir) / ".gradfit-plot-check.png")
-    for path in paths:
+    for path in outputs.values():
         if path is not None:
             check_writable(path)
 
@@ -168,7 +171,7 @@ def demo(
     lang = _console_lang(check_lang(lang))
     dataset = datasets.preset(data)
     figure_path = _plot_dir(out, "--out") / f"{dataset.name}.png"     # created if missing, as --plot's
-    _check_outputs(figure_path, plot_dir=plot)
+    _check_outputs({"--out": figure_path}, plot_dir=plot)
     result = fit(dataset.x_train, dataset.y_train, lr=0.01, iters=1000, tol=None, init=(1.0, 0.0),
                  loss="sse", engine="python")
     figure = tutorial_figure(result.model, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, lang=lang)
@@ -265,7 +268,9 @@ def fit_command(
 
         raise ConfigError("--json prints the fit's results as JSON; the inference table (--summary) is text. "
                           "Leave one of them out.")
-    _check_outputs(history, model, checkpoint, plot_dir=plot)
+    _check_outputs({"--history": history, "--model": model,
+                    "--checkpoint": checkpoint if checkpoint is not None or every else Path(DEFAULT_PATH)},
+                   {"DATA": file, "--test": test, "--resume": resume}, plot_dir=plot)
     if cv is not None:
         return _cv_command(file, x, y, cv, alphas, cv_select, model, quiet, scheduler, plot,
                            given={"--test": test, "--checkpoint": checkpoint, "--every": every, "--resume": resume,
@@ -391,7 +396,7 @@ def predict(
     from gradfit.data.files import csv_text, read_columns, write_csv_atomic
     from gradfit.outputs.persist import load_model
 
-    _check_outputs(out)
+    _check_outputs({"--out": out}, {"MODEL": model, "FILE": file})
     fitted = load_model(model)
     columns = read_columns(file, list(fitted.feature_names), min_rows=1, delimiter=delimiter, encoding=encoding)
     X = np.column_stack([columns[name] for name in fitted.feature_names])
@@ -656,7 +661,7 @@ def report_command(
     from gradfit.outputs.report import write_report
 
     check_lang(lang)
-    _check_outputs(out)
+    _check_outputs({"--out": out}, {"FILE": file})
     xy, test, source = _learner_data(file, x, y, data, delimiter, encoding)
     if file is None:
         source = message(f"report.preset_{data}", lang)
