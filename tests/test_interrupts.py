@@ -131,6 +131,72 @@ def test_ctrl_c_while_starting_is_quiet(tmp_path):
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
+# --- SIGTERM and SIGHUP: kill, timeout, docker stop, a batch scheduler's limit, a closed ssh session --------
+
+STOPPING_SIGNALS = [signal.SIGTERM, signal.SIGHUP]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", STOPPING_SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_sigterm_or_sighup_mid_fit_writes_a_checkpoint_whose_command_resumes_bit_for_bit(cli, tmp_path, monkeypatch,
+                                                                                         signum):
+    """The signal is sent once the first periodic checkpoint exists (the descent is under way): an event, no clock."""
+    data = write_data(tmp_path / "d.csv")
+    monkeypatch.chdir(tmp_path)
+    opts, every = OPTIMIZERS["momentum"]
+    ck = tmp_path / "ck.json"
+    proc = gradfit_process(["fit", data, *COMMON, *opts, "--checkpoint", ck, "--every", every], tmp_path)
+    while not ck.exists() and proc.poll() is None:
+        time.sleep(0.002)                        # polling for the event; no bound on how long it takes to come
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=600)
+    straight = cli("fit", data, *COMMON, *opts)
+    if proc.returncode == 0:                     # a very fast machine finished first: nothing to resume
+        assert out == straight.out
+        return
+    assert proc.returncode == 128 + signum, err
+    assert "Traceback" not in err and out == ""
+    command = printed_command(err)
+    assert command is not None and "--resume" in command, err
+    again = cli(*command)
+    assert again.code == 0, again.err
+    assert again.out == straight.out
+
+
+SIGNAL_AT_ITERATION = """
+import os, signal, sys
+signum, at = int(sys.argv.pop(1)), int(sys.argv.pop(1))
+from gradfit.cli import main
+from gradfit.training import progress
+real = progress.ProgressBar.__call__
+def call(self, state):                 # the signal a real process receives, at a known iteration
+    if state.iteration == at:
+        os.kill(os.getpid(), signum)
+    return real(self, state)
+progress.ProgressBar.__call__ = call
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, *STOPPING_SIGNALS], ids=lambda s: signal.Signals(s).name)
+def test_a_stopping_signal_without_every_writes_the_checkpoint_and_says_which_signal(cli, tmp_path, monkeypatch,
+                                                                                     signum):
+    data = write_data(tmp_path / "d.csv", n=60)
+    monkeypatch.chdir(tmp_path)
+    args = ["fit", str(data), *COMMON, "--lr", "0.001", "--iters", "3000", "--checkpoint", "ck.json"]
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_AT_ITERATION, str(int(signum)), "1234", *args],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == 128 + signum, proc.stderr
+    saved = checkpoint.load(tmp_path / "ck.json").iteration
+    assert saved in (1233, 1234)                 # the signal came in iteration 1234's callbacks
+    assert f"Interrupted after iteration {saved};" in proc.stderr and "Traceback" not in proc.stderr
+    command = printed_command(proc.stderr)
+    again = cli(*command)
+    assert again.code == 0 and again.out == cli(*args[:-2]).out
+
+
 # --- moments forced in-process ----------------------------------------------------------------------
 
 @pytest.fixture

@@ -21,7 +21,9 @@ CTRL_C = CtrlC()
 EPILOG = (
     f"Exit codes: 0 success · {EXIT_DATA} bad data or file · {EXIT_USAGE} bad option · "
     f"{EXIT_DIVERGED} the run diverged (learning rate too large) · {EXIT_NOT_CONVERGED} the fit stopped at its "
-    f"iteration limit before converging (the model is still written) · {EXIT_INTERRUPTED} interrupted."
+    f"iteration limit before converging (the model is still written) · {EXIT_INTERRUPTED} interrupted by "
+    "Ctrl-C (SIGTERM: 143, SIGHUP: 129, 128 + the signal's "
+    "number; a run saves its state first and prints the command that resumes it)."
 )
 
 app = typer.Typer(
@@ -779,19 +781,18 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             code = app(args=args, prog_name="gradfit", standalone_mode=False)
         if code == EXIT_INTERRUPTED or CTRL_C.pending:   # Ctrl-C before a command started, or swallowed at its end
-            typer.echo("Interrupted." if CTRL_C.on_interrupt is None else _interrupted(KeyboardInterrupt(), args),
-                       err=True)
-            return EXIT_INTERRUPTED
+            _say("Interrupted." if CTRL_C.on_interrupt is None else _interrupted(KeyboardInterrupt(), args))
+            return CTRL_C.exit_code
         return code if isinstance(code, int) else 0
     except _CtrlC as exc:
-        typer.echo(_interrupted(exc.interrupt, args), err=True)
-        return EXIT_INTERRUPTED
+        _say(_interrupted(exc.interrupt, args))
+        return CTRL_C.exit_code
     except GradfitError as exc:
         typer.echo(_printable(f"error: {exc}", sys.stderr), err=True)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
+        _say("Interrupted.")
+        return CTRL_C.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:   # a usage error of the parser: its own message, exit 2
@@ -799,6 +800,14 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     finally:
         CTRL_C.restore()
+
+
+def _say(text: str) -> None:
+    """The last words after a signal, on stderr; after SIGHUP the terminal may be gone, and that is no error."""
+    try:
+        typer.echo(text, err=True)
+    except OSError:
+        pass
 
 
 def _interrupted(exc, args: list[str]) -> str:
