@@ -396,13 +396,14 @@ def predict(
     import numpy as np
 
     from gradfit.data.files import csv_text, read_columns, write_csv_atomic
+    from gradfit.model import finite_predictions
     from gradfit.outputs.persist import load_model
 
     _check_outputs({"--out": out}, {"MODEL": model, "FILE": file})
     fitted = load_model(model)
     columns = read_columns(file, list(fitted.feature_names), min_rows=1, delimiter=delimiter, encoding=encoding)
     X = np.column_stack([columns[name] for name in fitted.feature_names])
-    table = {**columns, f"predicted_{fitted.target_name}": fitted.predict(X)}
+    table = {**columns, f"predicted_{fitted.target_name}": finite_predictions(fitted, X, str(file))}
     if out is None:
         typer.echo(csv_text(table), nl=False)
     else:
