@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from patience import patience
 
 import gradfit
 from gradfit import atomic
@@ -25,7 +26,7 @@ SRC = str(Path(gradfit.__file__).resolve().parents[1])   # the subprocesses impo
 
 def python(code: str, *args, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, timeout=60, **kwargs)
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, timeout=patience(60), **kwargs)
 
 
 def files_in(directory: Path) -> list[str]:
@@ -301,7 +302,7 @@ def in_own_tmpfs(tmp_path: Path, options: str, size: int) -> dict:
     try:
         proc = subprocess.run([*unshare, "sh", "-c", script, "sh", str(where), sys.executable, "-c", IN_OWN_TMPFS,
                                str(where), str(size)],
-                              capture_output=True, text=True, timeout=60,
+                              capture_output=True, text=True, timeout=patience(60),
                               env={**os.environ, "PYTHONPATH": SRC})
     except FileNotFoundError:
         pytest.skip("needs unshare (util-linux) to mount a private tmpfs")

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from patience import patience
 
 import gradfit
 from gradfit.training import checkpoint
@@ -87,7 +88,7 @@ def test_ctrl_c_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
     while not path.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=patience(60))
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert "Traceback" not in err and "--resume" in err and str(path) in err
     saved = checkpoint.load(path)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from patience import patience
 
 import gradfit
 from gradfit.data.arrays import XY
@@ -159,6 +160,6 @@ def test_ctrl_c_in_explain_exits_130_with_a_message(tmp_path):
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     time.sleep(3)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=patience(60))
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert "Interrupted" in err and "Traceback" not in err

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from patience import patience
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 FIT = ["fit", "DATA", "--x", "x", "--y", "y", "--quiet"]
@@ -120,7 +121,7 @@ def in_tmpfs(tmp_path: Path, options: str, args: list[str], size: str = "1m") ->
     try:
         proc = subprocess.run([*unshare, "sh", "-c", script, "sh", str(where), sys.executable, "-c", IN_TMPFS,
                                str(where), json.dumps(args)],
-                              capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+                              capture_output=True, text=True, timeout=patience(120), env={**os.environ, "PYTHONPATH": SRC})
     except FileNotFoundError:
         pytest.skip("needs unshare (util-linux) to mount a private tmpfs")
     if proc.returncode != 0 and not proc.stdout:

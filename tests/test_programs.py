@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from patience import patience
 
 import gradfit
 from gradfit import datasets
@@ -17,7 +18,7 @@ from gradfit.outputs.explain.programs import python_program, torch_program
 def run_program(source: str, tmp_path) -> tuple[list[float], float]:
     path = tmp_path / "program.py"
     path.write_text(source)
-    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=patience(300))
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(" = ", 1) for line in proc.stdout.splitlines())
     return ast.literal_eval(lines["w"]), float(lines["b"])

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from patience import patience
 
 import gradfit
 from gradfit import datasets
@@ -194,7 +195,7 @@ def test_zh_report_title_is_all_chinese(cli, tmp_path):
 def test_a_console_that_cannot_encode_a_character_gets_a_readable_fallback(tmp_path, encoding):
     env = {**__import__("os").environ, "PYTHONIOENCODING": encoding}
     proc = subprocess.run([sys.executable, "-m", "gradfit", "demo", "--lang", "zh", "--out", str(tmp_path)],
-                          capture_output=True, env=env, timeout=300)
+                          capture_output=True, env=env, timeout=patience(300))
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr
     out = proc.stdout.decode(encoding)
