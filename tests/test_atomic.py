@@ -220,6 +220,7 @@ print("printed after")
 
 
 @pytest.mark.parametrize("stdout_is", ["a pipe", "a regular file"])
+@pytest.mark.slow
 def test_a_link_to_dev_stdout_writes_to_the_output_in_order(tmp_path, stdout_is):
     # A private link to /dev/stdout: a regression replaces the link, never the machine's /dev/stdout.
     link = tmp_path / "out"
@@ -312,6 +313,7 @@ def in_own_tmpfs(tmp_path: Path, options: str, size: int) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_a_read_only_directory_is_named_early_and_the_old_file_stays(tmp_path):
     result = in_own_tmpfs(tmp_path, "ro", size=10)
     early, late = result["messages"]
@@ -320,6 +322,7 @@ def test_a_read_only_directory_is_named_early_and_the_old_file_stays(tmp_path):
     assert result["files"] == ["model.json"] and result["old"] == "old"
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_a_message_and_the_old_file_stays_without_litter(tmp_path):
     result = in_own_tmpfs(tmp_path, "size=64k", size=1 << 20)
     early, late = result["messages"]
@@ -336,6 +339,7 @@ def dead_pid() -> int:
     return child.pid
 
 
+@pytest.mark.slow
 def test_stale_temporaries_of_the_same_target_are_removed_and_live_ones_kept(tmp_path):
     long_ago = time.time() - 2 * atomic.STALE_AFTER_S
     dead = tmp_path / atomic._temporary_name("model.json", pid=dead_pid())
@@ -369,6 +373,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_kill_9_during_writes_leaves_old_or_new_and_the_next_write_cleans_up(tmp_path):
     target, size = tmp_path / "model.json", 2 << 20
     env = {**os.environ, "PYTHONPATH": SRC}

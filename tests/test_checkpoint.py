@@ -75,6 +75,7 @@ def test_cli_resume_matches_an_uninterrupted_cli_run(cli, tmp_path, tutorial_csv
     assert resumed.code == 0 and resumed.out == straight.out
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
     X, y = data(50)
     csv = tmp_path / "d.csv"

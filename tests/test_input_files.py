@@ -97,6 +97,7 @@ def test_a_frame_of_strings_follows_the_same_rule():
 
 
 @pytest.mark.parametrize("name", ["a,b", 'say "hi"', "two\nlines", "x;y"])
+@pytest.mark.slow
 def test_predictions_are_escaped_and_read_back(cli, tmp_path, name):
     x, y = _xy()
     pq.write_table(pa.table({name: x, "y": y}), tmp_path / "d.parquet")
@@ -242,6 +243,7 @@ def _printed_w(out: str) -> float:
     return float(out.split("w = ")[1].split()[0])
 
 
+@pytest.mark.slow
 def test_explain_and_report_read_other_delimiters_and_encodings(cli, tmp_path):
     """The learner's commands take --delimiter and --encoding as fit and predict do."""
     path = tmp_path / "l.csv"

@@ -314,6 +314,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.parametrize("module", ["pandas", "pandas.core.frame", "pyarrow.pandas_compat", "pyarrow.dataset"])
+@pytest.mark.slow
 def test_ctrl_c_during_the_lazy_imports_of_reading_a_file_stops_the_run(small, module):
     """pyarrow imports pandas lazily, the first time a file is read: a Ctrl-C there stops the run too."""
     proc = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORT, module, "fit", str(small), *COMMON],

@@ -48,6 +48,7 @@ def fit_args(data: Path, *extra) -> list[str]:
 
 
 @pytest.mark.parametrize("option, where, phrase", EARLY, ids=[f"{o} {w}" for o, w, _ in EARLY])
+@pytest.mark.slow
 def test_an_output_that_cannot_be_written_fails_before_the_fit(cli, scratch, option, where, phrase):
     extra = ["--every", "5"] if option == "--checkpoint" else []
     res = cli(*fit_args(scratch / "d.csv", option, scratch / where, *extra))
@@ -132,6 +133,7 @@ def in_tmpfs(tmp_path: Path, options: str, args: list[str], size: str = "1m") ->
 
 @pytest.mark.parametrize("option, name", [("--model", "old.json"), ("--history", "h.csv"),
                                           ("--checkpoint", "c.json"), ("--plot", "figures")])
+@pytest.mark.slow
 def test_a_read_only_file_system_is_named_before_the_fit(scratch, option, name):
     extra = ["--every", "5"] if option == "--checkpoint" else []
     result = in_tmpfs(scratch, "ro", fit_args(scratch / "d.csv", option, f"MNT/{name}", *extra))
@@ -140,6 +142,7 @@ def test_a_read_only_file_system_is_named_before_the_fit(scratch, option, name):
     assert result["out"] == "" and result["files"] == ["old.json"] and result["old"] == "old"
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_a_message_after_the_fit_and_the_old_file_stays(scratch):
     # A history of 3000 iterations is ~200 kB: it does not fit on a 64 kB tmpfs.
     args = fit_args(scratch / "d.csv", "--lr", "0.001", "--iters", "3000", "--tol", "none", "--history", "MNT/old.json")
@@ -205,6 +208,7 @@ def spelled(name: str, spelling: str, root: Path) -> str:
 
 @pytest.mark.parametrize("spelling", SPELLINGS)
 @pytest.mark.parametrize("command, clash", SAME_FILE, ids=[f"{' '.join(c[:1] + c[-2:])}={w}" for c, w in SAME_FILE])
+@pytest.mark.slow
 def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work(cli, inputs, command, clash, spelling):
     files = {"DATA": "d.csv", "TEST": "t.csv", "MODEL": "m.json", "PARQUET": "d.parquet", "CK": "ck.json",
              "DIR": "dir", "GLOB": "dir/*.csv"}
