@@ -208,7 +208,6 @@ def spelled(name: str, spelling: str, root: Path) -> str:
 
 @pytest.mark.parametrize("spelling", SPELLINGS)
 @pytest.mark.parametrize("command, clash", SAME_FILE, ids=[f"{' '.join(c[:1] + c[-2:])}={w}" for c, w in SAME_FILE])
-@pytest.mark.slow
 def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work(cli, inputs, command, clash, spelling):
     files = {"DATA": "d.csv", "TEST": "t.csv", "MODEL": "m.json", "PARQUET": "d.parquet", "CK": "ck.json",
              "DIR": "dir", "GLOB": "dir/*.csv"}

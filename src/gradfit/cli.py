@@ -22,8 +22,8 @@ EPILOG = (
     f"Exit codes: 0 success · {EXIT_DATA} bad data or file · {EXIT_USAGE} bad option · "
     f"{EXIT_DIVERGED} the run diverged (learning rate too large) · {EXIT_NOT_CONVERGED} the fit stopped at its "
     f"iteration limit before converging (the model is still written) · {EXIT_INTERRUPTED} interrupted by "
-    "Ctrl-C (SIGTERM: 143, SIGHUP: 129, 128 + the signal's "
-    "number; a run saves its state first and prints the command that resumes it)."
+    "Ctrl-C (143 by SIGTERM, 129 by SIGHUP: 128 + the signal's number; a run saves its state first and prints "
+    "the command that resumes it)."
 )
 
 app = typer.Typer(
@@ -782,18 +782,15 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             code = app(args=args, prog_name="gradfit", standalone_mode=False)
         if code == EXIT_INTERRUPTED or CTRL_C.pending:   # Ctrl-C before a command started, or swallowed at its end
-            _say("Interrupted." if CTRL_C.on_interrupt is None else _interrupted(KeyboardInterrupt(), args))
-            return CTRL_C.exit_code
+            return _stopped("Interrupted." if CTRL_C.on_interrupt is None else _interrupted(KeyboardInterrupt(), args))
         return code if isinstance(code, int) else 0
     except _CtrlC as exc:
-        _say(_interrupted(exc.interrupt, args))
-        return CTRL_C.exit_code
+        return _stopped(_interrupted(exc.interrupt, args))
     except GradfitError as exc:
         typer.echo(_printable(f"error: {exc}", sys.stderr), err=True)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        _say("Interrupted.")
-        return CTRL_C.exit_code
+        return _stopped("Interrupted.")
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:   # a usage error of the parser: its own message, exit 2
@@ -803,12 +800,20 @@ def main(argv: list[str] | None = None) -> int:
         CTRL_C.restore()
 
 
-def _say(text: str) -> None:
-    """The last words after a signal, on stderr; after SIGHUP the terminal may be gone, and that is no error."""
+def _stopped(text: str) -> int:
+    """Say ``text`` on stderr after a signal stopped the command; the exit code, 128 + the signal's number.
+
+    After SIGHUP the terminal may be gone, and that is no error. CPython ends a process by SIGINT
+    (status -2 rather than ours) when the last code it ran from a string (``exec(str)``, as dataclasses
+    and typer do while modules load) ended in KeyboardInterrupt, even one handled since: an ``exec``
+    that completes clears that record, so the status is the one returned here.
+    """
     try:
         typer.echo(text, err=True)
     except OSError:
         pass
+    exec("pass")
+    return CTRL_C.exit_code
 
 
 def _interrupted(exc, args: list[str]) -> str:
