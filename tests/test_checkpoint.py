@@ -85,8 +85,7 @@ def test_ctrl_c_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
             "--tol", "none"]
     proc = subprocess.Popen([*args, "--iters", "100000000", "--checkpoint", str(path), "--every", "1000", "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while not path.exists() and time.monotonic() < deadline and proc.poll() is None:
+    while not path.exists() and proc.poll() is None:     # the event: the first checkpoint, however long it takes
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=patience(60))
