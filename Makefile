@@ -2,13 +2,15 @@
 #   make demo   creates .venv, installs gradfit with what the demo needs, runs the tutorial
 #   make test   installs the system packages the suite needs (see below), the same .venv plus the
 #               test and optional dependencies, and runs the whole suite
+#   make test-fast  the same set-up, and the suite without the tests marked slow (those that start
+#               processes, a Dask cluster or a browser, or read large real data): under a minute
 #   make bench  the side-by-side benchmark (benchmarks/README.md); BENCH_ARGS picks a subset
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 KERNEL := setup.py src/gradfit/engines/_summary.c src/gradfit/engines/_summary_kernel.h src/gradfit/_rules.c src/gradfit/_float64.h
 
-.PHONY: demo test bench clean system-packages
+.PHONY: demo test test-fast bench clean system-packages
 
 # A Python without its venv module (Debian's python3 without python3-venv) leaves a half-made .venv
 # that the next run would take for a finished one: remove it so the next run says the same thing.
@@ -71,6 +73,9 @@ demo: $(VENV)/.demo-installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q
+
+test-fast: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q -m "not slow"
 
 BENCH_ARGS ?=
 bench: $(VENV)/.demo-installed $(VENV)/.bench-installed

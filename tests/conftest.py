@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from patience import patience
 
 from gradfit.cli import main
 
@@ -34,7 +35,7 @@ def cli(capsys):
 def run_gradfit(*args, cwd=None) -> CliResult:
     """Run ``python -m gradfit ARGS...`` as a separate process (exit codes, no traceback)."""
     proc = subprocess.run([sys.executable, "-m", "gradfit", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+                          text=True, cwd=cwd, timeout=patience(300))
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 

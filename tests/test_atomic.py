@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from patience import patience
 
 import gradfit
 from gradfit import atomic
@@ -25,7 +26,7 @@ SRC = str(Path(gradfit.__file__).resolve().parents[1])   # the subprocesses impo
 
 def python(code: str, *args, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, timeout=60, **kwargs)
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, timeout=patience(60), **kwargs)
 
 
 def files_in(directory: Path) -> list[str]:
@@ -54,20 +55,104 @@ def test_replacing_a_file_keeps_its_mode(tmp_path):
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
 
 
-def test_a_symlink_stays_a_link_and_its_file_is_replaced(tmp_path):
+def test_a_symlink_is_replaced_itself_and_the_file_it_named_is_left_alone(tmp_path):
+    # The rename replaces the link, never what it points at: a link cannot send a write elsewhere.
     (tmp_path / "real.json").write_text("old")
     (tmp_path / "link.json").symlink_to("real.json")
     write_text(tmp_path / "link.json", "new")
-    assert os.readlink(tmp_path / "link.json") == "real.json"
-    assert (tmp_path / "real.json").read_text() == "new"
+    assert not (tmp_path / "link.json").is_symlink()
+    assert (tmp_path / "link.json").read_text() == "new"
+    assert (tmp_path / "real.json").read_text() == "old"
     assert files_in(tmp_path) == ["link.json", "real.json"]
 
 
-def test_a_dangling_symlink_creates_the_file_it_names(tmp_path):
+def test_a_dangling_symlink_is_replaced_and_creates_nothing_where_it_pointed(tmp_path):
     (tmp_path / "link.json").symlink_to("real.json")
     write_text(tmp_path / "link.json", "new")
-    assert (tmp_path / "link.json").is_symlink()
-    assert (tmp_path / "real.json").read_text() == "new"
+    assert not (tmp_path / "link.json").is_symlink() and (tmp_path / "link.json").read_text() == "new"
+    assert files_in(tmp_path) == ["link.json"]
+
+
+def test_the_same_through_a_symlinked_directory_uses_the_directory_as_given(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to("real")
+    write_text(tmp_path / "alias" / "m.json", "new")
+    assert (tmp_path / "real" / "m.json").read_text() == "new" and files_in(tmp_path / "real") == ["m.json"]
+
+
+# --- links another user planted in a shared directory (the kernel's protected_symlinks rule) --------
+
+OTHER_UID = 65534          # nobody
+
+
+@pytest.fixture
+def shared(tmp_path) -> Path:
+    """A private directory with the permissions of /tmp (sticky, writable by all), for links of another user."""
+    if os.geteuid() != 0:
+        pytest.skip("making a link owned by another user (os.lchown) needs root; run the suite as root to check this")
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    directory.chmod(0o1777)
+    return directory
+
+
+def plant_link(directory: Path, name: str, target: Path) -> Path:
+    link = directory / name
+    link.symlink_to(target)
+    os.lchown(link, OTHER_UID, OTHER_UID)
+    return link
+
+
+def test_a_link_another_user_planted_in_a_sticky_directory_is_refused(shared, tmp_path):
+    victim = tmp_path / "victim.conf"
+    victim.write_text("root's file\n")
+    victim.chmod(0o600)
+    link = plant_link(shared, "model.json", victim)
+    for write in (lambda: write_text(link, "{}\n"), lambda: check_writable(link)):
+        with pytest.raises(DataError, match=r"another user \(uid 65534\).*does not write through it"):
+            write()
+    assert victim.read_text() == "root's file\n" and stat.S_IMODE(victim.stat().st_mode) == 0o600
+    assert link.is_symlink() and files_in(shared) == ["model.json"]
+
+
+def test_a_dangling_link_another_user_planted_creates_nothing(shared, tmp_path):
+    link = plant_link(shared, "model.json", tmp_path / "chosen-by-the-attacker")
+    with pytest.raises(DataError, match="another user"):
+        write_text(link, "{}\n")
+    assert not (tmp_path / "chosen-by-the-attacker").exists() and files_in(shared) == ["model.json"]
+
+
+def test_a_link_to_a_device_another_user_planted_is_not_written_to(shared, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = plant_link(shared, "out.csv", fifo)
+    with pytest.raises(DataError, match="another user"):
+        write_text(link, "x\n")        # would block on the FIFO if it were opened
+
+
+def test_a_link_planted_after_the_check_is_replaced_not_followed(shared, tmp_path):
+    # The fit ran between check_writable and the write: the attacker's link arrived in that window.
+    victim = tmp_path / "victim.conf"
+    victim.write_text("root's file\n")
+    check_writable(shared / "model.json")
+    link = plant_link(shared, "model.json", victim)
+    with pytest.raises(DataError, match="another user"):
+        write_text(link, "{}\n")
+    link.unlink()
+    (shared / "model.json").symlink_to(victim)          # root's own link: allowed, and the link itself is replaced
+    write_text(shared / "model.json", "{}\n")
+    assert victim.read_text() == "root's file\n" and (shared / "model.json").read_text() == "{}\n"
+
+
+def test_the_cli_refuses_an_output_that_is_another_users_link(shared, tmp_path, cli):
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,3\n2,5\n3,7.5\n")
+    victim = tmp_path / "victim.conf"
+    victim.write_text("root's file\n")
+    link = plant_link(shared, "m.json", victim)
+    res = cli("fit", data, "--x", "x", "--y", "y", "--model", link, "--quiet")
+    assert res.code == 1 and "another user" in res.err and str(link) in res.err and res.out == ""
+    assert victim.read_text() == "root's file\n"
 
 
 def test_a_name_as_long_as_the_file_system_allows_still_gets_a_temporary_file(tmp_path):
@@ -135,6 +220,7 @@ print("printed after")
 
 
 @pytest.mark.parametrize("stdout_is", ["a pipe", "a regular file"])
+@pytest.mark.slow
 def test_a_link_to_dev_stdout_writes_to_the_output_in_order(tmp_path, stdout_is):
     # A private link to /dev/stdout: a regression replaces the link, never the machine's /dev/stdout.
     link = tmp_path / "out"
@@ -217,7 +303,7 @@ def in_own_tmpfs(tmp_path: Path, options: str, size: int) -> dict:
     try:
         proc = subprocess.run([*unshare, "sh", "-c", script, "sh", str(where), sys.executable, "-c", IN_OWN_TMPFS,
                                str(where), str(size)],
-                              capture_output=True, text=True, timeout=60,
+                              capture_output=True, text=True, timeout=patience(60),
                               env={**os.environ, "PYTHONPATH": SRC})
     except FileNotFoundError:
         pytest.skip("needs unshare (util-linux) to mount a private tmpfs")
@@ -227,6 +313,7 @@ def in_own_tmpfs(tmp_path: Path, options: str, size: int) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_a_read_only_directory_is_named_early_and_the_old_file_stays(tmp_path):
     result = in_own_tmpfs(tmp_path, "ro", size=10)
     early, late = result["messages"]
@@ -235,6 +322,7 @@ def test_a_read_only_directory_is_named_early_and_the_old_file_stays(tmp_path):
     assert result["files"] == ["model.json"] and result["old"] == "old"
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_a_message_and_the_old_file_stays_without_litter(tmp_path):
     result = in_own_tmpfs(tmp_path, "size=64k", size=1 << 20)
     early, late = result["messages"]
@@ -251,6 +339,7 @@ def dead_pid() -> int:
     return child.pid
 
 
+@pytest.mark.slow
 def test_stale_temporaries_of_the_same_target_are_removed_and_live_ones_kept(tmp_path):
     long_ago = time.time() - 2 * atomic.STALE_AFTER_S
     dead = tmp_path / atomic._temporary_name("model.json", pid=dead_pid())
@@ -284,6 +373,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_kill_9_during_writes_leaves_old_or_new_and_the_next_write_cleans_up(tmp_path):
     target, size = tmp_path / "model.json", 2 << 20
     env = {**os.environ, "PYTHONPATH": SRC}

@@ -61,6 +61,7 @@ def in_corpus(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("case, args, code, phrases", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.slow
 def test_bad_input_gets_a_clear_message_and_exit_code(cli, in_corpus, case, args, code, phrases):
     args = [str(in_corpus / a) if a == "model_z.json" else a for a in args]
     res = cli(*args)
@@ -71,6 +72,7 @@ def test_bad_input_gets_a_clear_message_and_exit_code(cli, in_corpus, case, args
     assert "Traceback" not in message + res.out
 
 
+@pytest.mark.slow
 def test_a_usage_error_from_the_parser_exits_2_without_traceback():
     res = run_gradfit("fit", str(CORPUS / "good.csv"), "--x", "x", "--y", "y", "--iters", "many")
     assert res.code == 2
@@ -78,6 +80,7 @@ def test_a_usage_error_from_the_parser_exits_2_without_traceback():
 
 
 @pytest.mark.parametrize("case", ["ragged.csv", "nan.csv"])
+@pytest.mark.slow
 def test_data_errors_as_a_process_exit_1_without_traceback(case):
     res = run_gradfit(*FIT, str(CORPUS / case))
     assert res.code == 1 and res.err.startswith("error: ") and "Traceback" not in res.err

@@ -6,6 +6,8 @@ import io
 import subprocess
 import sys
 
+import pytest
+
 from gradfit.training import progress
 from gradfit.descent import LoopState
 
@@ -24,6 +26,7 @@ def test_fit_help_explains_every_option(cli):
     assert "certified" in res.out and "relative change" in res.out
 
 
+@pytest.mark.slow
 def test_cli_import_stays_light():
     code = ("import sys, gradfit.cli; heavy = [m for m in ('torch', 'dask', 'plotly', 'matplotlib', 'pandas', "
             "'polars', 'sympy', 'scipy', 'sklearn') if m in sys.modules]; print(heavy)")

@@ -25,6 +25,7 @@ def _lstsq(X, y):
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.slow
 def test_sparse_x_fits_by_sparse_products_and_equals_the_dense_answer(fmt):
     X, y = _sparse_problem()
     result = gradfit.fit(X.asformat(fmt), y)

@@ -52,6 +52,7 @@ def test_the_training_summary_is_the_total_minus_the_fold():
 
 
 @pytest.mark.parametrize("name", ["diabetes", "statecrime", "r_swiss"])
+@pytest.mark.slow
 def test_lasso_cv_errors_equal_lassocv(name):
     data = load(name)
     result = gradfit.cv(data.X, data.y, penalty="l1", alphas=30, folds=5, tol=1e-10)
@@ -69,6 +70,7 @@ def test_lasso_cv_errors_equal_lassocv(name):
     assert np.allclose(result.alphas[0], LassoCV(alphas=30, cv=3).fit(data.X, data.y).alphas_[0], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_elasticnet_cv_errors_equal_elasticnetcv():
     data = load("diabetes")
     result = gradfit.cv(data.X, data.y, penalty="elasticnet", l1_ratio=0.4, alphas=20, folds=4, seed=7, tol=1e-10)
@@ -89,6 +91,7 @@ def test_ridge_cv_errors_equal_ridge_fold_by_fold():
             assert abs(result.mse_path[i, k] - mse) <= PARITY * mse
 
 
+@pytest.mark.slow
 def test_the_model_at_the_chosen_alpha_is_the_penalized_fit():
     data = load("diabetes")
     for select in ("min", "1se"):
@@ -132,6 +135,7 @@ def test_a_streamed_cv_reads_the_data_exactly_once(tmp_path, monkeypatch):
     assert relative(streamed.model.theta, in_memory.model.theta) < 1e-9
 
 
+@pytest.mark.slow
 def test_a_dask_cv_equals_the_in_memory_one():
     import dask.array as da
     import distributed
@@ -148,6 +152,7 @@ def test_a_dask_cv_equals_the_in_memory_one():
     assert relative(on_dask.mse_path, in_memory.mse_path) < 1e-10
 
 
+@pytest.mark.slow
 def test_the_cli_cross_validates(tmp_path, cli):
     data = load("diabetes")
     path = tmp_path / "d.csv"

@@ -41,6 +41,7 @@ def test_in_memory_engines(engine, name):
 
 
 @pytest.mark.parametrize("name", DATA)
+@pytest.mark.slow
 def test_torch_engine_in_float64(name):
     pytest.importorskip("torch")
     d = load(name)
@@ -60,6 +61,7 @@ def test_stream_engine_on_a_csv_file(name, tmp_path, monkeypatch):
     _check(result, d)
 
 
+@pytest.mark.slow
 def test_dask_engine_on_several_parquet_files(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")

@@ -41,6 +41,7 @@ CASES = [   # expression, phrase of the message
 
 
 @pytest.mark.parametrize("expression, phrase", CASES, ids=[c[0][:30] for c in CASES])
+@pytest.mark.slow
 def test_a_hostile_expression_is_refused_quickly_with_the_reason(cli, expression, phrase):
     started = time.monotonic()
     res = cli("descend", expression, "--start", "1", "--steps", "3")
@@ -80,6 +81,7 @@ def expressions(depth: int = 0):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression=expressions(), start=st.sampled_from([0.0, 0.5, -1.0, 1e-300, 3.0]))
+@pytest.mark.slow
 def test_random_expressions_descend_or_get_a_message(expression, start):
     started = time.monotonic()
     try:

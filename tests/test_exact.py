@@ -81,6 +81,7 @@ def test_at_least_12_digits_and_never_fewer_than_numpy_qr(solver, name, X, y, th
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("name, X, y, theta_star", PROBLEMS, ids=IDS)
+@pytest.mark.slow
 def test_at_least_12_digits_without_intercept(solver, name, X, y, theta_star):
     theta_star = certified(X, y, fit_intercept=False)
     theta = no_warning(solver, X, y, fit_intercept=False)

@@ -39,6 +39,7 @@ finite = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
 @given(st.integers(1, 40).flatmap(lambda n: st.tuples(
     st.lists(finite, min_size=n, max_size=n), st.lists(finite, min_size=n, max_size=n))),
     st.floats(0, 1), st.floats(0, 1))
+@pytest.mark.slow
 def test_the_fused_accelerated_update_is_the_numpy_form_bit_for_bit(vectors, beta, beta_next):
     grad, velocity = (np.array(v) for v in vectors)
     fused = descent.momentum_step(grad, velocity, beta, beta_next)
@@ -142,6 +143,7 @@ def designs():
 
 
 @pytest.mark.parametrize("name, X, y", list(designs()), ids=[name for name, *_ in designs()])
+@pytest.mark.slow
 def test_the_certificate_shortcut_decides_as_the_full_bound_at_every_iteration(name, X, y):
     objective, curvature, scaler = standardized_objective(X, y)
     certificate = descent.Certificate.of(curvature.mu, scaler.matrix())

@@ -233,12 +233,14 @@ FAULT_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAM
 
 @FAULT_SETTINGS
 @given(data=csv_files(), suffix=st.sampled_from([".csv", ".csv", ".tsv", ".txt"]))
+@pytest.mark.slow
 def test_generated_csv_files_end_in_a_result_or_a_message(model, data, suffix):
     _check(data, suffix, model)
 
 
 @FAULT_SETTINGS
 @given(data=parquet_files())
+@pytest.mark.slow
 def test_generated_parquet_files_end_in_a_result_or_a_message(model, data):
     _check(data, ".parquet", model)
 
@@ -252,6 +254,7 @@ def test_generated_parquet_files_end_in_a_result_or_a_message(model, data):
     "x,y\n1,2\n3,4\n5,7",              # no final newline
     "x,y\n1,2\n\n3,4\n\n5,7\n\n",      # blank lines
 ])
+@pytest.mark.slow
 def test_known_odd_csv_files(model, tmp_path, text):
     path = tmp_path / "odd.csv"
     path.write_text(text)

@@ -89,6 +89,7 @@ MODEL_CASES = {
 
 
 @pytest.mark.parametrize("case", MODEL_CASES)
+@pytest.mark.slow
 def test_a_hostile_model_file_is_a_message(cli, work, case):
     text, phrases = MODEL_CASES[case]
     path = work / f"model-{abs(hash(case))}.json"
@@ -115,6 +116,7 @@ def test_a_directory_a_device_and_proc_self_mem_are_not_model_files(cli, work):
         assert_refused(cli(*fit_args(work, "momentum"), "--resume", path))
 
 
+@pytest.mark.slow
 def test_a_model_with_200_000_features_gets_a_short_message(cli, work):
     names = [f"feature_{i}" for i in range(200_000)]
     path = work / "huge.json"
@@ -169,6 +171,7 @@ CHECKPOINT_CASES = [   # (run, field, value, phrase)
 
 @pytest.mark.parametrize("run, field, value, phrase", CHECKPOINT_CASES,
                          ids=[f"{r}-{'.'.join(f)}-{str(v)[:20]}" for r, f, v, _ in CHECKPOINT_CASES])
+@pytest.mark.slow
 def test_a_hostile_checkpoint_is_refused_with_a_message(cli, work, checkpoints, run, field, value, phrase):
     path = work / "hostile-checkpoint.json"
     doc = with_field(checkpoints[run], field, "NaN-TEXT" if value == "NaN-TEXT" else value)
@@ -236,6 +239,7 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 @FAST
 @given(text=mutated(GOOD_MODEL))
+@pytest.mark.slow
 def test_mutated_model_files_load_or_get_a_message(cli, work, text):
     path = work / "mutated-model.json"
     path.write_bytes(text)
@@ -252,6 +256,7 @@ def test_mutated_model_files_load_or_get_a_message(cli, work, text):
 
 
 @pytest.mark.parametrize("run", RUNS)
+@pytest.mark.slow
 def test_mutated_checkpoints_resume_or_get_a_message(cli, work, checkpoints, run):
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                      HealthCheck.too_slow])

@@ -128,6 +128,7 @@ def test_fortran_ordered_and_float32_inputs_give_the_same_fit():
 
 
 @pytest.mark.parametrize("layout", ["float32", "float32 X and y", "fortran"])
+@pytest.mark.slow
 def test_a_default_fit_makes_no_copy_of_float32_or_fortran_ordered_data(layout):
     """The summary's kernel reads float32 rows and Fortran-ordered columns where they are: the fit's peak of
     new memory stays far below one copy of X (a float64 copy of a float32 X is twice its size)."""

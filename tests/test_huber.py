@@ -53,6 +53,7 @@ HUBER = dict(loss="huber", tol=1e-15, n_iter_no_change=20, iters=50_000)
 @pytest.mark.parametrize("name, epsilon, alpha, engine", [
     ("diabetes", 20.0, 0.0, "numpy"), ("diabetes", 5.0, 0.01, "numpy"), ("r_swiss", 2.0, 0.0, "numpy"),
     ("stackloss", 1.0, 0.05, "numpy"), ("r_swiss", 2.0, 0.0, "torch"), ("stackloss", 1.0, 0.05, "torch")])
+@pytest.mark.slow
 def test_huber_equals_scipy_on_the_same_objective(name, epsilon, alpha, engine):
     X, y = contaminated(name, outliers=max(len(load(name).y) // 15, 2))
     penalty = {"penalty": "l2", "alpha": alpha} if alpha else {}
@@ -63,6 +64,7 @@ def test_huber_equals_scipy_on_the_same_objective(name, epsilon, alpha, engine):
     assert relative(result.model.theta, scipy_optimum(X, y, epsilon, alpha)) < AGREE
 
 
+@pytest.mark.slow
 def test_a_streamed_huber_fit_takes_a_pass_per_iteration(tmp_path, monkeypatch):
     from gradfit.data.files import Scan
 
@@ -88,6 +90,7 @@ def test_a_streamed_huber_fit_takes_a_pass_per_iteration(tmp_path, monkeypatch):
     assert relative(result.model.theta, scipy_optimum(X, y, 20.0)) < AGREE
 
 
+@pytest.mark.slow
 def test_huber_minibatch_sgd_approaches_the_optimum():
     data = load("r_swiss")
     X = (data.X - data.X.mean(axis=0)) / data.X.std(axis=0)

@@ -34,6 +34,7 @@ def assert_matches_statsmodels(summary, reference):
 
 
 @pytest.mark.parametrize("solver", ["exact", "gd"])
+@pytest.mark.slow
 def test_summary_matches_statsmodels_ols_on_diabetes(diabetes, solver):
     X, y = diabetes
     r = gradfit.fit(X, y, solver=solver, standardize=True, iters=10_000, tol=None)

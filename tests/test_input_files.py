@@ -97,6 +97,7 @@ def test_a_frame_of_strings_follows_the_same_rule():
 
 
 @pytest.mark.parametrize("name", ["a,b", 'say "hi"', "two\nlines", "x;y"])
+@pytest.mark.slow
 def test_predictions_are_escaped_and_read_back(cli, tmp_path, name):
     x, y = _xy()
     pq.write_table(pa.table({name: x, "y": y}), tmp_path / "d.parquet")
@@ -242,6 +243,7 @@ def _printed_w(out: str) -> float:
     return float(out.split("w = ")[1].split()[0])
 
 
+@pytest.mark.slow
 def test_explain_and_report_read_other_delimiters_and_encodings(cli, tmp_path):
     """The learner's commands take --delimiter and --encoding as fit and predict do."""
     path = tmp_path / "l.csv"
@@ -256,3 +258,24 @@ def test_explain_and_report_read_other_delimiters_and_encodings(cli, tmp_path):
                    "--out", out)
     assert reported.code == 0, reported.err
     assert "température" in out.read_text(encoding="utf-8")
+
+
+# --- a local file whose name looks like a URI ("data:1.csv" is no scheme "data") ---------------------------
+
+@pytest.mark.parametrize("engine", ["numpy", "stream"])
+@pytest.mark.parametrize("name", ["data:1.csv", "s3:rows.csv", "file:x.parquet"])
+def test_a_local_file_named_like_a_uri_is_read_as_the_file(cli, tmp_path, monkeypatch, name, engine):
+    monkeypatch.chdir(tmp_path)
+    x, y = _xy()
+    table = pa.table({"x": x, "y": y})
+    pq.write_table(table, f"./{name}") if name.endswith(".parquet") else table.to_pandas().to_csv(name, index=False)
+    expected = gradfit.fit(x, y, engine="numpy").model
+    for given in (name, f"{name[:2]}*", "."):       # the file, a glob and its directory
+        res = cli("fit", given, "--x", "x", "--y", "y", "--engine", engine, "--model", "m.json", "--quiet")
+        assert res.code == 0, res.err
+        fitted = gradfit.load_model("m.json")
+        np.testing.assert_allclose([*fitted.weights, fitted.bias], [*expected.weights, expected.bias], rtol=1e-9)
+        (tmp_path / "m.json").unlink()
+    gradfit.save_model(expected, "m.json")
+    res = cli("predict", "m.json", name)
+    assert res.code == 0 and len(res.out.splitlines()) == len(y) + 1, res.err

@@ -67,6 +67,7 @@ KINDS = {"model": "model.json", "history.csv": "history.csv", "history.json": "h
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.slow
 def test_kill_9_while_writing_leaves_the_old_or_the_new_file_and_the_next_write_cleans_up(tmp_path, kind):
     out, refs = tmp_path / "out", tmp_path / "refs"
     out.mkdir()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import run_gradfit
 
 
+@pytest.mark.slow
 def test_explain_defaults_to_the_tutorial_and_prints_plain_text_when_piped():
     r = run_gradfit("explain")
     assert r.code == 0, r.err
@@ -52,6 +55,7 @@ def test_descend_prints_every_step(cli):
     assert "∂f/∂x = 2*x" in r.out and "(x₁, y₁) = (1, 1) − 0.1×(2, 2) = (0.8, 0.8)" in r.out
 
 
+@pytest.mark.slow
 def test_descend_refuses_unsafe_code_without_running_it(tmp_path):
     marker = tmp_path / "hacked"
     r = run_gradfit("descend", f'__import__("os").system("touch {marker}")', "--start", "1")
@@ -59,6 +63,7 @@ def test_descend_refuses_unsafe_code_without_running_it(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_plot_option_writes_pngs(cli, tmp_path, tutorial_csv):
     r = cli("descend", "x**2 + y**2", "--start", "1,1", "--plot", tmp_path / "d")
     assert r.code == 0 and (tmp_path / "d" / "descend-surface.png").stat().st_size > 1000
@@ -88,6 +93,7 @@ def test_explain_tutorial_without_intercept_starts_at_w_1(cli):
     assert "Loss(1) = (1×1−3)² + (1×2−5)² + (1×3−7)² = 29" in r.out and "∂Loss/∂b" not in r.out
 
 
+@pytest.mark.slow
 def test_importing_gradfit_loads_no_heavy_dependency():
     import subprocess
     import sys

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from patience import patience
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 FIT = ["fit", "DATA", "--x", "x", "--y", "y", "--quiet"]
@@ -47,6 +48,7 @@ def fit_args(data: Path, *extra) -> list[str]:
 
 
 @pytest.mark.parametrize("option, where, phrase", EARLY, ids=[f"{o} {w}" for o, w, _ in EARLY])
+@pytest.mark.slow
 def test_an_output_that_cannot_be_written_fails_before_the_fit(cli, scratch, option, where, phrase):
     extra = ["--every", "5"] if option == "--checkpoint" else []
     res = cli(*fit_args(scratch / "d.csv", option, scratch / where, *extra))
@@ -120,7 +122,7 @@ def in_tmpfs(tmp_path: Path, options: str, args: list[str], size: str = "1m") ->
     try:
         proc = subprocess.run([*unshare, "sh", "-c", script, "sh", str(where), sys.executable, "-c", IN_TMPFS,
                                str(where), json.dumps(args)],
-                              capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+                              capture_output=True, text=True, timeout=patience(120), env={**os.environ, "PYTHONPATH": SRC})
     except FileNotFoundError:
         pytest.skip("needs unshare (util-linux) to mount a private tmpfs")
     if proc.returncode != 0 and not proc.stdout:
@@ -131,6 +133,7 @@ def in_tmpfs(tmp_path: Path, options: str, args: list[str], size: str = "1m") ->
 
 @pytest.mark.parametrize("option, name", [("--model", "old.json"), ("--history", "h.csv"),
                                           ("--checkpoint", "c.json"), ("--plot", "figures")])
+@pytest.mark.slow
 def test_a_read_only_file_system_is_named_before_the_fit(scratch, option, name):
     extra = ["--every", "5"] if option == "--checkpoint" else []
     result = in_tmpfs(scratch, "ro", fit_args(scratch / "d.csv", option, f"MNT/{name}", *extra))
@@ -139,6 +142,7 @@ def test_a_read_only_file_system_is_named_before_the_fit(scratch, option, name):
     assert result["out"] == "" and result["files"] == ["old.json"] and result["old"] == "old"
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_a_message_after_the_fit_and_the_old_file_stays(scratch):
     # A history of 3000 iterations is ~200 kB: it does not fit on a 64 kB tmpfs.
     args = fit_args(scratch / "d.csv", "--lr", "0.001", "--iters", "3000", "--tol", "none", "--history", "MNT/old.json")
@@ -147,3 +151,87 @@ def test_a_full_disk_is_a_message_after_the_fit_and_the_old_file_stays(scratch):
     assert "no space is left on its device" in result["err"] and "unchanged" in result["err"]
     assert "Traceback" not in result["err"]
     assert result["files"] == ["old.json"] and result["old"] == "old"     # no temporary file left behind
+
+
+# --- an output that names an input, or another output: refused before any work ---------------------
+
+# (the command, with DATA, TEST, MODEL and the spelling of the clashing path OUT) and what OUT must be
+SAME_FILE = [
+    (["fit", "DATA", "--x", "x", "--y", "y", "--model", "OUT"], "DATA"),
+    (["fit", "DATA", "--x", "x", "--y", "y", "--history", "OUT"], "DATA"),
+    (["fit", "DATA", "--x", "x", "--y", "y", "--checkpoint", "OUT", "--every", "1"], "DATA"),
+    (["fit", "DATA", "--x", "x", "--y", "y", "--checkpoint", "OUT"], "DATA"),
+    (["fit", "DATA", "--x", "x", "--y", "y", "--test", "TEST", "--model", "OUT"], "TEST"),
+    (["fit", "DATA", "--x", "x", "--y", "y", "--cv", "3", "--penalty", "l2", "--model", "OUT"], "DATA"),
+    (["fit", "PARQUET", "--x", "x", "--y", "y", "--model", "OUT"], "PARQUET"),
+    (["fit", "DIR", "--x", "x", "--y", "y", "--model", "OUT"], "DATA"),
+    (["fit", "GLOB", "--x", "x", "--y", "y", "--model", "OUT"], "DATA"),
+    (["fit", "DATA", "--x", "x", "--y", "y", "--resume", "CK", "--model", "OUT"], "CK"),
+    (["predict", "MODEL", "DATA", "--out", "OUT"], "DATA"),
+    (["predict", "MODEL", "DATA", "--out", "OUT"], "MODEL"),
+    (["report", "DATA", "--x", "x", "--y", "y", "--out", "OUT"], "DATA"),
+    (["fit", "DATA", "--x", "x", "--y", "y", "--model", "MODEL", "--checkpoint", "OUT"], "MODEL"),
+    (["fit", "DATA", "--x", "x", "--y", "y", "--model", "MODEL", "--history", "OUT"], "MODEL"),
+]
+SPELLINGS = ["as given", "./sub/../", "symlink", "hard link"]
+
+
+@pytest.fixture
+def inputs(tmp_path, monkeypatch) -> Path:
+    import gradfit
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "dir").mkdir()
+    rows = "x,y\n1,3\n2,5\n3,7\n4,9.5\n5,11\n6,13.5\n"
+    for name in ("d.csv", "t.csv", "dir/d.csv"):
+        (tmp_path / name).write_text(rows)
+    gradfit.save_model(gradfit.LinearModel((2.0,), 1.0, ("x",)), tmp_path / "m.json")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"x": [1.0, 2, 3, 4, 5], "y": [3.0, 5, 7, 9.5, 11]}), tmp_path / "d.parquet")
+    gradfit.fit([1.0, 2, 3, 4, 5, 6], [3.0, 5, 7, 9.5, 11, 13.5], iters=3, tol=None,
+                checkpoint=tmp_path / "ck.json", every=1)
+    return tmp_path
+
+
+def spelled(name: str, spelling: str, root: Path) -> str:
+    if spelling == "as given":
+        return name
+    if spelling == "./sub/../":
+        return f"./sub/../{name}"
+    alias = f"alias-{Path(name).name}"
+    (root / alias).symlink_to(name) if spelling == "symlink" else os.link(root / name, root / alias)
+    return alias
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("command, clash", SAME_FILE, ids=[f"{' '.join(c[:1] + c[-2:])}={w}" for c, w in SAME_FILE])
+def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work(cli, inputs, command, clash, spelling):
+    files = {"DATA": "d.csv", "TEST": "t.csv", "MODEL": "m.json", "PARQUET": "d.parquet", "CK": "ck.json",
+             "DIR": "dir", "GLOB": "dir/*.csv"}
+    target = "dir/d.csv" if command[1] in ("DIR", "GLOB") else files[clash]
+    out = spelled(target, spelling, inputs)
+    before = {name: (inputs / name).read_bytes() for name in ("d.csv", "t.csv", "m.json", "d.parquet", "ck.json",
+                                                                "dir/d.csv")}
+    listing = sorted(os.listdir(inputs))
+    res = cli(*[out if a == "OUT" else files.get(a, a) for a in command])
+    assert res.code == 1, res.err
+    assert "is the same file as" in res.err and out.lstrip("./") in res.err and "Traceback" not in res.err, res.err
+    assert res.out == ""                                         # nothing ran
+    assert {name: (inputs / name).read_bytes() for name in before} == before
+    assert sorted(os.listdir(inputs)) == listing
+
+
+def test_resume_may_update_its_own_checkpoint_and_two_devices_are_not_one_file(cli, inputs):
+    res = cli("fit", "d.csv", "--x", "x", "--y", "y", "--iters", "5", "--tol", "none", "--checkpoint", "ck.json",
+              "--every", "1", "--resume", "ck.json", "--model", "/dev/null", "--history", "/dev/null", "--quiet")
+    assert res.code == 0, res.err
+    assert json.loads((inputs / "ck.json").read_text())["iteration"] == 5
+
+
+def test_two_inputs_may_be_one_file(cli, inputs):
+    res = cli("fit", "d.csv", "--x", "x", "--y", "y", "--test", "./sub/../d.csv", "--model", "new.json", "--quiet")
+    assert res.code == 0, res.err
+    assert (inputs / "new.json").exists()

@@ -44,6 +44,7 @@ def quiet_fit(*args, **kw):
 @pytest.mark.parametrize("name", SETS)
 @pytest.mark.parametrize("penalty, l1_ratio", [("l2", None), ("l1", None), ("elasticnet", 0.3)])
 @pytest.mark.parametrize("fraction", [0.3, 0.01])
+@pytest.mark.slow
 def test_the_penalized_fit_equals_scikit_learn(name, penalty, l1_ratio, fraction):
     data = load(name)
     alpha = fraction * alpha_max(data.X, data.y, 1.0 if l1_ratio is None else l1_ratio)
@@ -87,6 +88,7 @@ def test_solver_exact_is_ridges_closed_form_in_memory_and_from_the_summary(tmp_p
     assert streamed.engine == "stream" and relative_error(streamed.model.theta, theta) < 1e-10
 
 
+@pytest.mark.slow
 def test_penalty_scale_standardized_is_glmnets_convention():
     """glmnet penalizes the coefficients of the standardized features: the lasso on z = (x − m)/s, mapped back."""
     data = load("diabetes")
@@ -108,6 +110,7 @@ CASES = [("l2", 0.05, None), ("l1", 0.2, None), ("elasticnet", 0.1, 0.6)]
 
 
 @pytest.mark.parametrize("penalty, alpha, l1_ratio", CASES)
+@pytest.mark.slow
 def test_every_in_memory_engine_equals_numpy(penalty, alpha, l1_ratio):
     data = load("r_swiss")
     options = dict(penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, tol=1e-10)
@@ -119,6 +122,7 @@ def test_every_in_memory_engine_equals_numpy(penalty, alpha, l1_ratio):
 
 
 @pytest.mark.parametrize("penalty, alpha, l1_ratio", CASES)
+@pytest.mark.slow
 def test_streamed_files_equal_numpy(penalty, alpha, l1_ratio, tmp_path):
     import pandas as pd
 
@@ -137,6 +141,7 @@ def test_streamed_files_equal_numpy(penalty, alpha, l1_ratio, tmp_path):
     assert streamed.engine == "stream" and relative_error(streamed.model.theta, base) < 1e-9
 
 
+@pytest.mark.slow
 def test_the_dask_engine_equals_numpy():
     import dask.array as da
     import distributed
@@ -154,6 +159,7 @@ def test_the_dask_engine_equals_numpy():
 
 
 @pytest.mark.parametrize("penalty, alpha, l1_ratio", [("l2", 0.5, None), ("l1", 0.5, None), ("elasticnet", 0.5, 0.6)])
+@pytest.mark.slow
 def test_minibatch_sgd_approaches_the_penalized_optimum(penalty, alpha, l1_ratio):
     data = load("r_swiss")
     X, y = (data.X - data.X.mean(axis=0)) / data.X.std(axis=0), data.y - data.y.mean()
@@ -187,6 +193,7 @@ def test_the_certified_gap_bounds_the_distance_to_the_optimum(seed, penalty, fra
 
 # --- the faces and bad input ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_gdregressor_takes_the_penalty_and_passes_check_estimator():
     from sklearn.utils.estimator_checks import check_estimator
 

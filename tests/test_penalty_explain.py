@@ -149,6 +149,7 @@ def test_chinese_explanation_has_no_english_sentence(diabetes, penalty):
     assert _english_sentences(text) == []
 
 
+@pytest.mark.slow
 def test_path_figure_is_written_with_the_others(diabetes, lasso_run, tmp_path):
     from gradfit.outputs.plots import save_fit_plots
 
@@ -161,6 +162,7 @@ def test_path_figure_is_written_with_the_others(diabetes, lasso_run, tmp_path):
     assert not any(p.name.endswith("-path.png") for p in save_fit_plots(plain, tmp_path / "plain"))
 
 
+@pytest.mark.slow
 def test_cli_explain_and_report_take_the_penalty(diabetes, tmp_path):
     import pandas as pd
     from typer.testing import CliRunner

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import gradfit
 from gradfit.atomic import write_text as atomic_write_text
+from gradfit.errors import DataError
 from gradfit.outputs.persist import load_model, save_model
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
@@ -103,3 +104,39 @@ def test_corrupted_model_files_get_a_clear_error(tmp_path, text, phrase):
     with pytest.raises(gradfit.DataError, match="not a valid gradfit model file") as info:
         load_model(path)
     assert phrase in str(info.value)
+
+
+# --- a model whose predictions are not numbers ---------------------------------------------------------
+
+def _model_file(path, weights, bias=0.0):
+    doc = {"format": "gradfit.model", "version": 1, "weights": weights, "bias": bias, "fit_intercept": True,
+           "feature_names": [f"x{j}" for j in range(len(weights))], "target_name": "y", "metadata": {}}
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("weights, bias", [([1e308], 0.0), ([1e308, -1e308], 0.0)], ids=["inf", "nan"])
+def test_predict_refuses_predictions_that_overflow(cli, tmp_path, weights, bias):
+    model = _model_file(tmp_path / "m.json", weights, bias)
+    data = tmp_path / "d.csv"
+    data.write_text(",".join(f"x{j}" for j in range(len(weights))) + "\n" +
+                    "".join(",".join([str(v)] * len(weights)) + "\n" for v in (0.5, 2.0, -3.0)))
+    for out in (None, tmp_path / "p.csv"):
+        res = cli("predict", model, data, *(["--out", out] if out else []))
+        assert res.code == 1 and "not a finite number" in res.err and "data row 2" in res.err, res.err
+        assert "inf" not in res.out and res.out == "" and "Traceback" not in res.err
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_the_model_loader_refuses_weights_beyond_float_range(cli, tmp_path):
+    import math
+
+    model = tmp_path / "m.json"
+    model.write_text(json.dumps({"format": "gradfit.model", "version": 1, "weights": [1.0], "bias": 0.0,
+                                 "fit_intercept": True, "feature_names": ["x0"], "target_name": "y",
+                                 "metadata": {}}).replace("[1.0]", "[1e400]"))
+    with pytest.raises(DataError, match="finite numbers"):
+        load_model(model)
+    assert math.isinf(json.loads(model.read_text())["weights"][0])     # what the file holds: an infinity
+    res = cli("predict", model, tmp_path / "whatever.csv")
+    assert res.code == 1 and "finite numbers" in res.err

@@ -22,6 +22,7 @@ def assert_png(path, size=SIZE):
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20  # something is drawn
 
 
+@pytest.mark.slow
 def test_fit_plots_for_the_tutorial(tmp_path):
     r = gradfit.fit([1, 2, 3], [3, 5, 7], lr=0.01, iters=1000, tol=None, init=(1, 0), loss="sse", engine="python")
     paths = plots.save_fit_plots(r, tmp_path, prefix="tutorial")
@@ -31,6 +32,7 @@ def test_fit_plots_for_the_tutorial(tmp_path):
         assert_png(p)
 
 
+@pytest.mark.slow
 def test_several_features_draw_the_two_parameters_that_move_most(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 4))
@@ -41,6 +43,7 @@ def test_several_features_draw_the_two_parameters_that_move_most(tmp_path):
         assert_png(p)
 
 
+@pytest.mark.slow
 def test_descend_plots_one_and_two_variables(tmp_path):
     [curve] = plots.save_descend_plots(descend("x**2", 0.5, lr=0.1, steps=20), tmp_path)
     assert_png(curve)

@@ -97,6 +97,7 @@ def test_missing_values_are_counted_per_column_or_dropped():
 # --- standardization -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.slow
 def test_standardized_descent_reports_coefficients_on_the_original_scale(fit_intercept):
     X, y = table()
     r = gradfit.fit(X, y, standardize=True, fit_intercept=fit_intercept, optimizer="nesterov", iters=5000, tol=None)
@@ -276,6 +277,7 @@ def test_auto_rate_converges_on_badly_scaled_data_without_tuning():
     assert all(a >= b - 1e-6 * a for a, b in zip(r.history.loss, r.history.loss[1:]))
 
 
+@pytest.mark.slow
 def test_lanczos_for_many_features_agrees_with_the_eigendecomposition():
     rng = np.random.default_rng(0)
     A = rng.normal(size=(700, 600))

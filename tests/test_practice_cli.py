@@ -132,6 +132,7 @@ def test_parquet_nulls_are_counted_and_weights_read_from_a_column(cli, tmp_path)
     assert res.code == 0 and "(4 rows, 2 features" in res.out
 
 
+@pytest.mark.slow
 def test_a_text_column_names_the_column_and_suggests_encoding(tmp_path):
     path = write_csv(tmp_path / "cities.csv", {"size": [1, 2, 3], "city": ["Paris", "Lyon", "Nice"], "y": [3, 4, 5]})
     res = run_gradfit("fit", path, "--x", "size", "--x", "city", "--y", "y")
@@ -180,6 +181,7 @@ def test_bad_options_are_refused_with_exit_code_2_or_1(cli, houses, args, phrase
     assert all(p in res.err for p in phrases), res.err
 
 
+@pytest.mark.slow
 def test_cuda_without_a_gpu_is_a_clear_usage_error(tmp_path):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from patience import patience
 
 import gradfit
 from gradfit import datasets
@@ -17,12 +18,13 @@ from gradfit.outputs.explain.programs import python_program, torch_program
 def run_program(source: str, tmp_path) -> tuple[list[float], float]:
     path = tmp_path / "program.py"
     path.write_text(source)
-    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=patience(300))
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(" = ", 1) for line in proc.stdout.splitlines())
     return ast.literal_eval(lines["w"]), float(lines["b"])
 
 
+@pytest.mark.slow
 def test_the_tutorials_program_reproduces_the_run_bit_for_bit(tmp_path):
     d = datasets.tutorial()
     r = gradfit.fit(d.x_train, d.y_train, lr=0.01, iters=1000, tol=None, init=(1, 0), loss="sse", engine="python")
@@ -33,6 +35,7 @@ def test_the_tutorials_program_reproduces_the_run_bit_for_bit(tmp_path):
 
 
 @pytest.mark.parametrize("optimizer, momentum", [("gd", 0.0), ("momentum", 0.5), ("nesterov", 0.3)])
+@pytest.mark.slow
 def test_programs_reproduce_a_weighted_mean_loss_run_with_momentum(tmp_path, optimizer, momentum):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(12, 2))

@@ -73,6 +73,7 @@ def test_exact_optimum_matches_nist_certified_longley():
 # --- the defaults on every real data set: API, certificate, scikit-learn, CLI ------------------
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_fit_with_no_options_lands_on_the_optimum(name):
     d = real_data(name)
     result, categories = fit_recording_warnings(d.X, d.y)
@@ -84,6 +85,7 @@ def test_fit_with_no_options_lands_on_the_optimum(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_certified_gap_bound_is_never_below_the_true_gap(name):
     d = real_data(name)
     result, _ = fit_recording_warnings(d.X, d.y)
@@ -98,6 +100,7 @@ def test_certified_gap_bound_holds_for_a_run_stopped_short(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_gdregressor_with_no_options_lands_on_the_optimum_without_convergence_warning(name):
     from sklearn.exceptions import ConvergenceWarning
 
@@ -123,6 +126,7 @@ def cli_fit_args(csv, d) -> list:
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_cli_fit_with_no_options_saves_the_optimum(name, cli, tmp_path):
     d = real_data(name)
     csv, model_path = tmp_path / f"{name}.csv", tmp_path / "m.json"
@@ -191,6 +195,7 @@ def hostile_designs(draw):
 
 @settings(max_examples=8, deadline=None, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_designs())
+@pytest.mark.slow
 def test_defaults_on_hostile_designs_land_on_the_optimum_or_warn_and_the_certificate_holds(design):
     X, y = design
     result, categories = fit_recording_warnings(X, y)

@@ -10,6 +10,9 @@ import pytest
 
 from gradfit import datasets, fit
 from gradfit.outputs.report import write_report
+from patience import patience
+
+pytestmark = pytest.mark.slow          # a real browser: left out of make test-fast
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -31,6 +34,7 @@ def browser():
 def open_offline(browser, path: Path):
     """Open the file with every non-file request aborted; collect requests and console errors."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(patience(60) * 1000)     # page loads and waits: a bound for a hang, scaled to the load
     seen = {"network": [], "errors": []}
 
     def route(r):
@@ -89,7 +93,7 @@ def test_moving_the_slider_changes_the_iteration_line_and_point(browser, tmp_pat
     assert point_after == pytest.approx(2.000148389025502)
     page.keyboard.press("Home")
     page.locator("#play").click()                     # play walks through the iterations by itself
-    page.wait_for_function("Number(document.body.dataset.iteration) >= 3", timeout=5000)
+    page.wait_for_function("Number(document.body.dataset.iteration) >= 3", timeout=patience(30) * 1000)
     page.locator("#play").click()
     assert seen["errors"] == [] and seen["network"] == []
     page.close()

@@ -14,6 +14,8 @@ from gradfit.outputs.report import write_report
 
 from test_report_browser import browser, open_offline  # noqa: F401  (the fixture and the offline opener)
 
+pytestmark = pytest.mark.slow          # a real browser: left out of make test-fast
+
 
 def tutorial_fit(lr=0.01, iters=1000, **options):
     d = datasets.tutorial()
@@ -113,8 +115,9 @@ def test_plotly_axes_have_no_si_suffixes(browser, report):  # noqa: F811
     every = page.evaluate("Array.from(document.querySelectorAll('.js-plotly-plot text')).map(t => t.textContent)")
     assert any("1e-" in t for t in every)                       # exponents as a user can paste them back
     assert not any("\u2212" in t for t in every)
+    before = page.evaluate("document.body.dataset.playLr")
     page.evaluate("const s = document.getElementById('play-lr'); s.value = '1.2'; s.dispatchEvent(new Event('input'))")
-    page.wait_for_timeout(200)
+    page.wait_for_function(f"document.body.dataset.playLr !== '{before}'")   # replay() has redrawn the charts
     every = page.evaluate("Array.from(document.querySelectorAll('.js-plotly-plot text')).map(t => t.textContent)")
     assert not any("\u2212" in t for t in every)               # also after the charts are redrawn
     page.close()

@@ -26,6 +26,7 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks([GDRegressor(iters=300)], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+@pytest.mark.slow
 def test_scikit_learn_estimator_check(estimator, check):
     check(estimator)
 
@@ -59,6 +60,7 @@ def test_invalid_hyper_parameters_are_refused_at_fit_with_the_tables_message(dia
         GDRegressor(**{name: value}).fit(X[:50], y[:50])
 
 
+@pytest.mark.slow
 def test_works_in_a_pipeline_and_grid_search(diabetes):
     X, y = diabetes
     pipe = make_pipeline(StandardScaler(), GDRegressor(iters=2000))
@@ -89,6 +91,7 @@ def test_warm_start_continues_where_the_last_fit_stopped(diabetes):
     np.testing.assert_allclose(twice.coef_, once.coef_, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_partial_fit_over_chunks_approaches_the_full_fit(diabetes):
     X, y = diabetes
     Z = (X - X.mean(axis=0)) / X.std(axis=0)

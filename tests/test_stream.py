@@ -122,6 +122,7 @@ def test_the_cli_fits_a_quoted_glob(cli, tmp_path):
     assert "MAE" not in result.out
 
 
+@pytest.mark.slow
 def test_the_cli_offers_the_scaling_engines_and_options(cli):
     result = cli("fit", "--help")
     for word in ("stats", "stream", "dask", "--checkpoint", "--every", "--resume", "--scheduler"):
@@ -174,6 +175,7 @@ def test_float32_on_data_read_in_chunks_asks_for_the_numpy_engine(tmp_path):
     assert gradfit.fit(scan, None, dtype="float32", engine="numpy", iters=5).engine == "numpy"
 
 
+@pytest.mark.slow
 def test_a_parquet_fit_reads_without_importing_pandas_or_pyarrow_dataset(tmp_path):
     """The stream engine's Parquet path (pyarrow.parquet, the columns as views of their buffers) spares the
     fifth of a second that pyarrow.dataset and to_numpy spend importing pandas."""

@@ -54,6 +54,7 @@ def test_kernel_matches_the_numpy_path(n, d, seed, layout, block):
 
 @pytest.mark.parametrize("isa", stats._summary.KERNELS if stats._summary else [])
 @pytest.mark.parametrize("d", [1, 2, 7, 16, 33, 128])
+@pytest.mark.slow
 def test_every_kernel_matches_the_numpy_path_over_many_tiles(isa, d):
     # Each instruction set's version this CPU can run, not only the one chosen by default.
     rng = np.random.default_rng(d)
@@ -181,6 +182,7 @@ def test_float32_rows_and_columns_give_numpys_float64_sums_of_the_same_values(n,
 
 @pytest.mark.parametrize("isa", stats._summary.KERNELS if stats._summary else [])
 @pytest.mark.parametrize("d", [1, 8, 16, 33])
+@pytest.mark.slow
 def test_float32_over_many_tiles_in_every_kernel(isa, d):
     rng = np.random.default_rng(d + 7)
     n = 20_011                          # several flushes, a ragged last tile, rows left over after the transposes

@@ -32,6 +32,7 @@ def assert_same_iterates(X, y, dtype="float64", **options):
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.slow
 def test_torch_iterates_equal_numpy_on_the_tutorial(optimizer):
     assert_same_iterates([[1], [2], [3]], [3, 5, 7], optimizer=optimizer, lr=0.01, loss="sse", init=(1.0, 0.0),
                          iters=1000, epochs=50, batch_size=2, tol=None)
@@ -77,6 +78,7 @@ def test_autograd_gradient_equals_the_hand_derived_one(seed, loss, fit_intercept
     np.testing.assert_allclose(grad_a, grad_h, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_momentum_follows_torch_optim_sgd_step_for_step():
     """gradfit's own momentum rule (numpy engine) against a plain PyTorch training loop."""
     X = torch.tensor([[1.0], [2.0], [3.0]], dtype=torch.float64)

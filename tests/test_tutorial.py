@@ -119,6 +119,7 @@ def test_cli_predict_gives_the_tutorials_test_prediction(cli, tutorial_csv, tmp_
     assert out.read_text().splitlines() == ["x,predicted_y", "4,9.00025623296825"]
 
 
+@pytest.mark.slow
 def test_console_script_runs_the_demo_as_a_process(tmp_path):
     res = run_gradfit("demo", "--out", tmp_path)
     assert res.code == 0, res.err

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from patience import patience
 
 import gradfit
 from gradfit import datasets
@@ -73,6 +74,7 @@ def test_the_bound_is_derived_with_the_runs_eigenvalues_and_factors(tutorial_run
     assert f"{h_max:.6g}  {1 - 0.01 * h_max:.6g}" in text
 
 
+@pytest.mark.slow
 def test_standardizing_is_compared_and_advised_for_an_uncentred_feature(tmp_path, cli):
     rng = np.random.default_rng(0)
     area = rng.uniform(40, 200, 60)
@@ -191,10 +193,11 @@ def test_zh_report_title_is_all_chinese(cli, tmp_path):
 
 
 @pytest.mark.parametrize("encoding", ["gbk", "ascii"])
+@pytest.mark.slow
 def test_a_console_that_cannot_encode_a_character_gets_a_readable_fallback(tmp_path, encoding):
     env = {**__import__("os").environ, "PYTHONIOENCODING": encoding}
     proc = subprocess.run([sys.executable, "-m", "gradfit", "demo", "--lang", "zh", "--out", str(tmp_path)],
-                          capture_output=True, env=env, timeout=300)
+                          capture_output=True, env=env, timeout=patience(300))
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr
     out = proc.stdout.decode(encoding)
@@ -205,6 +208,7 @@ def test_a_console_that_cannot_encode_a_character_gets_a_readable_fallback(tmp_p
         assert "Gradient" in out and "cannot show Chinese" in proc.stderr.decode("ascii")
 
 
+@pytest.mark.slow
 def test_zh_figures_find_a_cjk_font_and_draw_every_glyph(tutorial_run, tmp_path):
     from gradfit.outputs import plots
 

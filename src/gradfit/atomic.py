@@ -4,7 +4,14 @@ A regular file, or a new path, is replaced atomically: a temporary file beside i
 fsync'ed and renamed over it (rename is atomic on POSIX), then the directory is fsync'ed. Whatever
 else already exists is not a file to replace: a device (``/dev/null``, ``/dev/full``), a FIFO or a
 standard stream (``/dev/stdout``) is written to directly, a directory or a socket is refused. A
-symbolic link to a file keeps being a link: the file it points at is replaced.
+symbolic link is itself replaced by the new file (the temporary file is created beside the path as
+given, with ``O_EXCL | O_NOFOLLOW``, and renamed over the link): gradfit never writes through a link
+into a file elsewhere. A link that another user planted in a shared directory (sticky or
+world-writable, such as /tmp) is refused outright, as the kernel's ``protected_symlinks`` rule
+refuses to follow it: write to the file's own path if that is what you mean.
+
+No output may be an input or another output of the same command (``check_distinct``): files are
+compared by device and inode, new paths by their resolved directory and name.
 
 Every failure is a ``DataError`` that names the path, what is wrong and what to do; the file that was
 there is left as it was and no temporary file remains. A write killed outright (``kill -9``, a power
@@ -58,6 +65,7 @@ def write_bytes(path, data: bytes) -> None:
     """Write ``data`` to ``path``: atomically for a file, directly for a device, FIFO or stream."""
     path, mode = Path(os.fspath(path)), None
     try:
+        _refuse_foreign_link(path)
         fd = _standard_stream(path)
         if fd is not None:
             _write_to_stream(fd, data)
@@ -67,7 +75,7 @@ def write_bytes(path, data: bytes) -> None:
         except FileNotFoundError:
             pass                     # a new file, or a link to one that does not exist yet
         if mode is None or stat.S_ISREG(mode):
-            _replace(path, data, existed=mode is not None)
+            _replace(path, data, existed=mode is not None and not os.path.islink(path))
         else:
             _refuse_directory_or_socket(path, mode)
             _write_directly(path, data)
@@ -84,6 +92,7 @@ def check_writable(path) -> None:
     directory are found at once instead of after the work. Nothing is created.
     """
     path = Path(os.fspath(path))
+    _refuse_foreign_link(path)
     if _standard_stream(path) is not None:
         return
     try:
@@ -96,7 +105,7 @@ def check_writable(path) -> None:
             if not os.access(path, os.W_OK):
                 raise _error(path, OSError(errno.EACCES, os.strerror(errno.EACCES)), direct=True)
             return
-        directory = Path(os.path.realpath(path)).parent
+        directory = path.parent                # where the temporary file will be: beside the path as given
         if not stat.S_ISDIR(os.stat(directory).st_mode):
             raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
         if not os.access(directory, os.W_OK | os.X_OK):
@@ -107,16 +116,82 @@ def check_writable(path) -> None:
         raise _error(path, exc) from None
 
 
+def check_distinct(outputs: dict, inputs: dict | None = None, may_replace: tuple = ()) -> None:
+    """Refuse, before any work, an output that is one of the command's inputs or another of its outputs.
+
+    ``outputs`` and ``inputs`` map what names a path (an option such as ``--model``, or ``DATA``) to the
+    path, ``None`` for one not given; an input may be a directory or a glob (each of its files counts).
+    Existing files are compared by device and inode (a symbolic link, a hard link and ``./sub/../d.csv``
+    are the file they lead to), new paths by their directory, resolved, and name. ``may_replace`` lists
+    the (output, input) pairs that may be the same file, as ``--checkpoint`` and ``--resume``. Devices,
+    FIFOs and standard streams are not files that a write destroys: two outputs may both be /dev/null.
+    """
+    seen: dict = {}                              # identity of a file -> (what names it, its path, an output?)
+    for is_output, named in ((False, inputs or {}), (True, outputs)):
+        for name, given in named.items():
+            if given is None:
+                continue
+            for path in (_files_named(os.fspath(given)) if not is_output else [os.fspath(given)]):
+                for key in _identities(path):
+                    if key not in seen or not is_output:     # two inputs may well be one file
+                        continue
+                    other, other_path, other_is_output = seen[key]
+                    if (name, other) in may_replace or other == name:
+                        continue
+                    clash = ("the two outputs would overwrite each other" if other_is_output
+                             else f"writing {name} would destroy the input")
+                    raise DataError(f"'{given}' ({name}) is the same file as '{other_path}' ({other}): {clash}. "
+                                    f"Give {name} another path.")
+                for key in _identities(path):
+                    seen.setdefault(key, (name, path, is_output))
+
+
+def _files_named(path: str) -> list[str]:
+    """The files an input path stands for: itself, a directory's files, or a glob's matches."""
+    if os.path.isdir(path):
+        try:
+            return [entry.path for entry in os.scandir(path)]
+        except OSError:
+            return []
+    if not os.path.lexists(path) and any(ch in path for ch in "*?["):
+        import glob
+
+        return glob.glob(path)
+    return [path]
+
+
+def _identities(path: str) -> list:
+    """What identifies the file at ``path``: its device and inode if it is a regular file, and its resolved name.
+
+    Nothing for a device, FIFO, directory or standard stream (written to, not replaced)."""
+    if _standard_stream(Path(path)) is not None:
+        return []
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        return []
+    directory, name = os.path.split(path)        # "sub/../x": the kernel's "..", after the link sub, not a lexical one
+    keys = [("name", os.path.join(os.path.realpath(directory or "."), name))]
+    return keys + [("inode", st.st_dev, st.st_ino)] if st is not None else keys
+
+
 # --- the three ways of writing -------------------------------------------------------------------
 
-def _replace(path: Path, data: bytes, existed: bool) -> None:
-    """Temporary file beside the target, fsync, rename over it, fsync the directory."""
-    target = Path(os.path.realpath(path))       # through a symbolic link: the link stays, its file is replaced
+def _replace(target: Path, data: bytes, existed: bool) -> None:
+    """Temporary file beside the target, fsync, rename over it, fsync the directory.
+
+    ``target`` is never resolved: a symbolic link there is replaced, not the file it points at (so
+    a link planted while a fit runs redirects nothing). ``existed``: a regular file is being
+    replaced, whose mode and owner the new one keeps.
+    """
     directory = target.parent
     _remove_stale_temporaries(directory, target.name)
     tmp = directory / _temporary_name(target.name)
-    # 0666 less the umask, as open() gives a new file; an existing file keeps its mode and owner.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    # 0666 less the umask, as open() gives a new file; O_NOFOLLOW: a link planted under the temporary name is not followed.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, 0o666)
     try:
         try:
             if existed:
@@ -179,6 +254,29 @@ def _standard_stream(path: Path) -> int | None:
     return None
 
 
+def _refuse_foreign_link(path: Path) -> None:
+    """The kernel's ``protected_symlinks`` rule, for the writes that would follow a link (a device, a FIFO, a stream):
+    a link in a sticky or world-writable directory is followed only if this user owns it or the directory's
+    owner does. Such a link is refused for every write, so that no other user chooses where gradfit writes."""
+    try:
+        link = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISLNK(link.st_mode):
+        return
+    parent = path.parent
+    try:
+        directory = os.stat(parent)
+    except OSError:
+        return
+    shared = directory.st_mode & (stat.S_ISVTX | stat.S_IWOTH)
+    if shared and link.st_uid not in (os.geteuid(), directory.st_uid):
+        raise DataError(f"Cannot write '{path}': it is a symbolic link that another user (uid {link.st_uid}) made in "
+                        f"the shared directory '{parent}' (sticky or writable by all, like /tmp), so it may point "
+                        "wherever that user chose; gradfit does not write through it. Remove the link, or give the "
+                        "path of the file you mean.")
+
+
 def _refuse_directory_or_socket(path: Path, mode: int) -> None:
     if stat.S_ISDIR(mode):
         raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
@@ -194,7 +292,9 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _keep_mode_and_owner(fd: int, target: Path) -> None:
-    st = os.stat(target)
+    st = os.lstat(target)
+    if not stat.S_ISREG(st.st_mode):             # a link swapped in since: a new file, owned by this user
+        return
     os.fchmod(fd, stat.S_IMODE(st.st_mode))
     if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
         try:
@@ -338,7 +438,7 @@ def _error(path: Path, exc: OSError, kept: bool = False, direct: bool = False) -
     A file is replaced by one created in its directory, so permissions are the directory's; a device
     or FIFO (``direct``) is opened itself.
     """
-    directory = Path(os.path.realpath(path)).parent if os.path.islink(path) else path.parent
+    directory = path.parent
     where = f"'{path}'" if direct else f"'{directory}'"
     reasons = {
         errno.ENOENT: f"the directory {where} does not exist. Create it first (mkdir -p {where}) or choose another path.",

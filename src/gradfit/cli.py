@@ -21,7 +21,9 @@ CTRL_C = CtrlC()
 EPILOG = (
     f"Exit codes: 0 success · {EXIT_DATA} bad data or file · {EXIT_USAGE} bad option · "
     f"{EXIT_DIVERGED} the run diverged (learning rate too large) · {EXIT_NOT_CONVERGED} the fit stopped at its "
-    f"iteration limit before converging (the model is still written) · {EXIT_INTERRUPTED} interrupted."
+    f"iteration limit before converging (the model is still written) · {EXIT_INTERRUPTED} interrupted by "
+    "Ctrl-C (143 by SIGTERM, 129 by SIGHUP: 128 + the signal's number; a run saves its state first and prints "
+    "the command that resumes it)."
 )
 
 app = typer.Typer(
@@ -136,14 +138,17 @@ def _tol(text: str):
     return None if text.lower() in ("none", "off") else text
 
 
-def _check_outputs(*paths, plot_dir=None) -> None:
+def _check_outputs(outputs: dict | None = None, inputs: dict | None = None, plot_dir=None) -> None:
     """Fail before the work starts if an output cannot be written: a missing or read-only directory, a path
-    that is a directory. What only the write can tell (a full disk) is said then, and the old file stays."""
-    from gradfit.atomic import check_writable
+    that is a directory, one of the command's inputs or another of its outputs (``outputs`` and ``inputs``
+    map an option to its path). What only the write can tell (a full disk) is said then, and the old file stays."""
+    from gradfit.atomic import check_distinct, check_writable
 
+    outputs = outputs or {}
+    check_distinct(outputs, inputs, may_replace=(("--checkpoint", "--resume"),))   # resuming updates its checkpoint
     if plot_dir is not None:
         check_writable(_plot_dir(plot_dir) / ".gradfit-plot-check.png")
-    for path in paths:
+    for path in outputs.values():
         if path is not None:
             check_writable(path)
 
@@ -168,7 +173,7 @@ def demo(
     lang = _console_lang(check_lang(lang))
     dataset = datasets.preset(data)
     figure_path = _plot_dir(out, "--out") / f"{dataset.name}.png"     # created if missing, as --plot's
-    _check_outputs(figure_path, plot_dir=plot)
+    _check_outputs({"--out": figure_path}, plot_dir=plot)
     result = fit(dataset.x_train, dataset.y_train, lr=0.01, iters=1000, tol=None, init=(1.0, 0.0),
                  loss="sse", engine="python")
     figure = tutorial_figure(result.model, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, lang=lang)
@@ -268,7 +273,9 @@ def fit_command(
 
         raise ConfigError("--json prints the fit's results as JSON; the inference table (--summary) is text. "
                           "Leave one of them out.")
-    _check_outputs(history, model, checkpoint, plot_dir=plot)
+    _check_outputs({"--history": history, "--model": model,
+                    "--checkpoint": checkpoint if checkpoint is not None or every else Path(DEFAULT_PATH)},
+                   {"DATA": file, "--test": test, "--resume": resume}, plot_dir=plot)
     if cv is not None:
         return _cv_command(file, x, y, cv, alphas, cv_select, model, quiet, scheduler, plot,
                            given={"--test": test, "--checkpoint": checkpoint, "--every": every, "--resume": resume,
@@ -399,7 +406,7 @@ def predict(
     from gradfit.outputs.persist import load_model, prediction_csv
     from gradfit.training.progress import ProgressBar
 
-    _check_outputs(out)
+    _check_outputs({"--out": out}, {"MODEL": model, "FILE": file})
     fitted = load_model(model)
     scan = open_for_prediction(file, fitted.feature_names, keep or (), delimiter=delimiter, encoding=encoding)
     with ProgressBar(enabled=not quiet, reading=True) as bar:
@@ -685,7 +692,7 @@ def report_command(
     from gradfit.outputs.report import write_report
 
     check_lang(lang)
-    _check_outputs(out)
+    _check_outputs({"--out": out}, {"FILE": file})
     xy, test, source = _learner_data(file, x, y, data, delimiter, encoding)
     if file is None:
         source = message(f"report.preset_{data}", lang)
@@ -804,19 +811,15 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             code = app(args=args, prog_name="gradfit", standalone_mode=False)
         if code == EXIT_INTERRUPTED or CTRL_C.pending:   # Ctrl-C before a command started, or swallowed at its end
-            typer.echo("Interrupted." if CTRL_C.on_interrupt is None else _interrupted(KeyboardInterrupt(), args),
-                       err=True)
-            return EXIT_INTERRUPTED
+            return _stopped("Interrupted." if CTRL_C.on_interrupt is None else _interrupted(KeyboardInterrupt(), args))
         return code if isinstance(code, int) else 0
     except _CtrlC as exc:
-        typer.echo(_interrupted(exc.interrupt, args), err=True)
-        return EXIT_INTERRUPTED
+        return _stopped(_interrupted(exc.interrupt, args))
     except GradfitError as exc:
         typer.echo(_printable(f"error: {exc}", sys.stderr), err=True)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
+        return _stopped("Interrupted.")
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:   # a usage error of the parser: its own message, exit 2
@@ -824,6 +827,22 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     finally:
         CTRL_C.restore()
+
+
+def _stopped(text: str) -> int:
+    """Say ``text`` on stderr after a signal stopped the command; the exit code, 128 + the signal's number.
+
+    After SIGHUP the terminal may be gone, and that is no error. CPython ends a process by SIGINT
+    (status -2 rather than ours) when the last code it ran from a string (``exec(str)``, as dataclasses
+    and typer do while modules load) ended in KeyboardInterrupt, even one handled since: an ``exec``
+    that completes clears that record, so the status is the one returned here.
+    """
+    try:
+        typer.echo(text, err=True)
+    except OSError:
+        pass
+    exec("pass")
+    return CTRL_C.exit_code
 
 
 def _interrupted(exc, args: list[str]) -> str:

@@ -781,3 +781,28 @@ ZH |= {
     "warn.column": "列",
     "warn.columns": "列",
 }
+
+# Checkpoints of another layout (gradfit.training.checkpoint.VERSION), and one without its data's fingerprint.
+EN |= {
+    "checkpoint.older": "'{path}' was written by an older gradfit (checkpoint layout {found}; this gradfit reads layout "
+                        "{current}). Start the run again without --resume, or resume it with the gradfit version "
+                        "that wrote it.",
+    "checkpoint.newer": "'{path}' was written by a newer gradfit (checkpoint layout {found}; this gradfit reads layout "
+                        "{current}). Resume it with that version (or upgrade gradfit), or start the run again without "
+                        "--resume.",
+    "checkpoint.not_one": "'{path}' is not a gradfit checkpoint (it has no \"format\": \"gradfit.checkpoint\" and "
+                          "layout number). Give the file that --checkpoint wrote, or start the run again without "
+                          "--resume.",
+    "checkpoint.no_fingerprint": "'{path}' does not record the data it was written for (no 'data' fingerprint), so "
+                                 "resuming could continue on other data. Start the run again without --resume.",
+}
+ZH |= {
+    "checkpoint.older": "'{path}' 是较旧版本的 gradfit 写的（检查点格式 {found}；本版本读取格式 {current}）。"
+                        "请去掉 --resume 重新开始训练，或用写它的那个 gradfit 版本继续。",
+    "checkpoint.newer": "'{path}' 是较新版本的 gradfit 写的（检查点格式 {found}；本版本读取格式 {current}）。"
+                        "请用那个版本（或升级 gradfit）继续，或去掉 --resume 重新开始训练。",
+    "checkpoint.not_one": "'{path}' 不是 gradfit 的检查点（没有 \"format\": \"gradfit.checkpoint\" 和格式编号）。"
+                          "请给出 --checkpoint 写的文件，或去掉 --resume 重新开始训练。",
+    "checkpoint.no_fingerprint": "'{path}' 没有记录它所对应的数据（缺少 'data' 指纹），继续训练可能会用到别的数据。"
+                                 "请去掉 --resume 重新开始训练。",
+}

@@ -107,3 +107,25 @@ class LinearModel:
     def __str__(self) -> str:
         terms = " + ".join(f"{w!r}·{n}" for w, n in zip(self.weights, self.feature_names))
         return f"f({', '.join(self.feature_names)}) = {terms}" + (f" + {self.bias!r}" if self.fit_intercept else "")
+
+
+def finite_predictions(model: LinearModel, X, source: str, offset: int = 0) -> np.ndarray:
+    """``model.predict(X)``, refused with a ``DataError`` where a prediction is not a finite number (``offset``: the
+    rows of ``source`` before X's first).
+
+    Finite weights and features can still overflow float64 (a weight of 1e308 times x = 2): such a
+    model predicts nothing usable, and an ``inf`` written into a predictions file would pass for a number.
+    """
+    from gradfit.errors import DataError
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        predicted = model.predict(X)
+    bad = ~np.isfinite(predicted)
+    if bad.any():
+        first = int(np.argmax(bad))
+        largest = max(abs(w) for w in model.weights)
+        raise DataError(f"The model's prediction for data row {offset + first + 1} of '{source}' is {float(predicted[first])!r}, not a "
+                        f"finite number ({int(bad.sum())} of {bad.size} rows): its weights (up to {largest:.3g} in size) "
+                        "times these features overflow float64. Check the model file (it may be edited or from a "
+                        "diverged run) and the features' scale; fit the model again on data like these.")
+    return predicted

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -395,6 +396,19 @@ def write_csv_atomic(path, columns: dict[str, np.ndarray]) -> None:
 
 
 def _resolve(path: str) -> list[str]:
+    """The files that ``path`` names, each spelled so that pyarrow reads it as a local file (see ``_local``)."""
+    return [_local(f) for f in _files(path)]
+
+
+# pyarrow takes "NAME:rest" for a URI whose scheme is NAME; a local file called "data:1.csv" is "./data:1.csv".
+_URI_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _local(f: str) -> str:
+    return os.path.join(".", f) if _URI_LIKE.match(f) else f
+
+
+def _files(path: str) -> list[str]:
     p = Path(path)
     if p.is_dir():
         files = sorted(str(f) for f in p.iterdir() if f.is_file() and _known_suffix(f))

@@ -13,7 +13,7 @@ import numpy as np
 
 from gradfit.atomic import write_text
 from gradfit.errors import ConfigError, DataError
-from gradfit.model import LinearModel
+from gradfit.model import LinearModel, finite_predictions
 
 MODEL_FORMAT = "gradfit.model"
 MODEL_VERSION = 1
@@ -152,7 +152,8 @@ def prediction_csv(model: LinearModel, scan, *, on_read=None):
     options = pcsv.WriteOptions(include_header=False)
     rows = 0
     for columns, kept in scan.column_batches(with_kept=True, on_read=on_read):
-        prediction = model.predict(np.column_stack([columns[c] for c in model.feature_names]))
+        prediction = finite_predictions(model, np.column_stack([columns[c] for c in model.feature_names]),
+                                        " ".join(map(str, scan.files)), offset=rows)
         # pa.array(prediction) would import pandas (a fifth of a second) to ask whether it is a frame
         values = pa.Array.from_buffers(pa.float64(), len(prediction), [None, pa.py_buffer(prediction)])
         block = pa.RecordBatch.from_arrays([*kept.values(), values], names=[*kept, name])

@@ -7,7 +7,11 @@ a dict of integers). ``json`` writes floats with ``repr``, which
 reads back to the same bits, so a resumed run continues from exactly the same numbers.
 A checkpoint also records the options of the run and a fingerprint of its data (rows, columns,
 each column's mean and scale, and a digest of sampled rows where the rows are in memory); a
-resume refuses different options or other data.
+resume refuses different options or other data, and a checkpoint without the fingerprint.
+
+``VERSION`` is the number of the layout: it changes whenever ``FIELDS``, the fingerprint's keys or
+what a field holds changes (tests/test_checkpoint.py pins the three together, so a new field fails
+the suite until the number changes too). A checkpoint of an older or newer layout is refused by name.
 """
 
 from __future__ import annotations
@@ -22,9 +26,14 @@ import numpy as np
 
 from gradfit.atomic import read_json, write_text
 from gradfit.errors import ConfigError, DataError, Interrupted
+from gradfit.messages import message
 
 FORMAT = "gradfit.checkpoint"
-VERSION = 1
+# Layouts: 1 — θ, the rule's state, the RNG, the options; 2 — with the stopping count, the starting loss and the
+# data's fingerprint (required), the rule's state carrying its update count.
+VERSION = 2
+FIELDS = ("format", "version", "iteration", "theta", "rule_state", "rng_state", "quiet", "loss0", "data", "config")
+FINGERPRINT_FIELDS = ("rows", "columns", "mean", "scale", "digest")
 DEFAULT_PATH = "gradfit-checkpoint.json"
 
 
@@ -99,8 +108,7 @@ def save(path, checkpoint: Checkpoint) -> None:
 def load(path) -> Checkpoint:
     """Read and validate a checkpoint written by ``save`` (a ``DataError`` naming what is wrong, never a traceback)."""
     doc = read_json(path, "gradfit checkpoint", missing=f"Checkpoint not found: '{path}'. Write one with --checkpoint {path} --every N.")
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
-        raise DataError(f"'{path}' is not a gradfit checkpoint (version {VERSION}).")
+    check_layout(doc, path)
 
     def bad(what: str) -> DataError:
         return DataError(f"'{path}' is not a valid gradfit checkpoint: {what}. It may be truncated or edited; "
@@ -121,10 +129,22 @@ def load(path) -> Checkpoint:
         raise bad("'quiet' must be a whole number ≥ 0")
     if loss0 is not None and not (_number(loss0) and loss0 >= 0):
         raise bad("'loss0' must be a finite number ≥ 0")
-    if data is not None and not _fingerprint_ok(data):
+    if data is None:
+        raise DataError(message("checkpoint.no_fingerprint", path=path))
+    if not _fingerprint_ok(data):
         raise bad("'data' (the fingerprint of the data) is malformed")
     return Checkpoint(doc["iteration"], theta, doc["rule_state"], doc["config"], rng_state, quiet,
                       None if loss0 is None else float(loss0), data)
+
+
+def check_layout(doc, path) -> None:
+    """Refuse a document that is not a checkpoint, or one of another layout, saying which and what to do."""
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not _count(version):
+        raise DataError(message("checkpoint.not_one", path=path))
+    if version != VERSION:
+        key = "checkpoint.older" if version < VERSION else "checkpoint.newer"
+        raise DataError(message(key, path=path, found=version, current=VERSION))
 
 
 def _number(v) -> bool:
@@ -189,11 +209,11 @@ def _fingerprint_ok(data) -> bool:
         return False
 
 
-def check_same_data(checkpoint: Checkpoint, now: dict | None, path) -> None:
-    """Refuse to resume on data other than the checkpoint's (a checkpoint without a fingerprint is trusted)."""
+def check_same_data(checkpoint: Checkpoint, now: dict, path) -> None:
+    """Refuse to resume on data other than the checkpoint's (``load`` has refused one without a fingerprint)."""
     then = checkpoint.data
-    if then is None or now is None:
-        return
+    if then is None:
+        raise DataError(message("checkpoint.no_fingerprint", path=path))
     why = None
     if then["rows"] != now["rows"]:
         why = f"{then['rows']} rows then, {now['rows']} now"
