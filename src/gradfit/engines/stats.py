@@ -21,17 +21,21 @@ further passes (``rescan``). benchmarks/README.md has the measurements behind th
 
 The pass itself runs in a small C kernel (``_summary.c``) that reads each row once, shifting
 and multiplying it while it is in the cache; where the kernel is not built, NumPy does the
-same arithmetic (a shifted copy and a ``syrk`` per block), a few times slower.
+same arithmetic (a shifted copy and a ``syrk`` per block), a few times slower. An array's rows
+are cut into one block per core and summed on threads at once (the kernel lets go of the GIL),
+about the same shift, so the blocks' sums simply add (``in_row_blocks``; ``GRADFIT_THREADS``).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from gradfit.engines import FullBatchOnly
+from gradfit.errors import ConfigError
 from gradfit.loss import Loss
 from gradfit.model import split
 
@@ -201,38 +205,106 @@ def fold_summaries(blocks: Iterable[tuple[np.ndarray, np.ndarray]], folds: int, 
     return out
 
 
-def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
-    """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``."""
-    if _summary is not None and X.shape[1] <= KERNEL_MAX_D:
-        if X.flags.c_contiguous and y.flags.c_contiguous:
-            _summary.accumulate(X, y, shift, S, s)
-        elif X.flags.f_contiguous:              # Fortran order: its columns, read where they are
-            accumulate_columns([X[:, j] for j in range(X.shape[1])], y, shift, S, s)
-        else:                                   # strided: contiguous copies, a block at a time
-            for Xb, yb in array_blocks(X, y):
-                _summary.accumulate(np.ascontiguousarray(Xb), np.ascontiguousarray(yb), shift, S, s)
-        return
+def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray,
+               threads: int | None = None) -> None:
+    """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``.
+
+    The rows are summed in ``threads`` blocks at once (``in_row_blocks``; None: ``thread_count``'s choice)."""
     m, d = X.shape
-    Z, ones = np.empty((min(m, BLOCK_ROWS), d + 1)), np.ones(min(m, BLOCK_ROWS))
-    for Xb, yb in array_blocks(X, y):         # a fused subtract-and-copy, one syrk, one gemv per block
-        Zb = Z[:Xb.shape[0]]
-        np.subtract(Xb, shift[:d], out=Zb[:, :d])
-        np.subtract(yb, shift[d], out=Zb[:, d])
-        S += Zb.T @ Zb
-        s += ones[:Xb.shape[0]] @ Zb
+    if _summary is not None and d <= KERNEL_MAX_D:
+        if X.flags.c_contiguous and y.flags.c_contiguous:
+            def rows(a, b, S, s):
+                _summary.accumulate(X[a:b], y[a:b], shift, S, s)
+        elif X.flags.f_contiguous:              # Fortran order: its columns, read where they are
+            accumulate_columns([X[:, j] for j in range(d)], y, shift, S, s, threads)
+            return
+        else:                                   # strided: contiguous copies, a block at a time
+            def rows(a, b, S, s):
+                for Xb, yb in array_blocks(X[a:b], y[a:b]):
+                    _summary.accumulate(np.ascontiguousarray(Xb), np.ascontiguousarray(yb), shift, S, s)
+    else:
+        def rows(a, b, S, s):                   # a fused subtract-and-copy, one syrk, one gemv per block
+            Z, ones = np.empty((min(b - a, BLOCK_ROWS), d + 1)), np.ones(min(b - a, BLOCK_ROWS))
+            for Xb, yb in array_blocks(X[a:b], y[a:b]):
+                Zb = Z[:Xb.shape[0]]
+                np.subtract(Xb, shift[:d], out=Zb[:, :d])
+                np.subtract(yb, shift[d], out=Zb[:, d])
+                S += Zb.T @ Zb
+                s += ones[:Xb.shape[0]] @ Zb
+        if _summary is not None:                # d > KERNEL_MAX_D: BLAS's syrk, on BLAS's own threads
+            threads = 1
+    in_row_blocks(m, rows, S, s, threads)
 
 
-def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
+def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray,
+                       threads: int | None = None) -> None:
     """``accumulate`` with X given as its columns (each n values): the kernel gathers the rows of each
     tile from the columns in cache, so columns held apart (a Parquet or CSV batch, a Fortran-ordered
     array) are never copied into rows first."""
     if _summary is not None and len(columns) <= KERNEL_MAX_D:
-        _summary.accumulate_columns([np.ascontiguousarray(floats(c)) for c in columns], np.ascontiguousarray(floats(y)),
-                                    shift, S, s)
+        columns, y = [np.ascontiguousarray(floats(c)) for c in columns], np.ascontiguousarray(floats(y))
+
+        def rows(a, b, S, s):
+            _summary.accumulate_columns([c[a:b] for c in columns], y[a:b], shift, S, s)
+        in_row_blocks(y.shape[0], rows, S, s, threads)
         return
     for start in range(0, y.shape[0], BLOCK_ROWS):
         stop = start + BLOCK_ROWS
-        accumulate(np.column_stack([c[start:stop] for c in columns]), y[start:stop], shift, S, s)
+        accumulate(np.column_stack([c[start:stop] for c in columns]), y[start:stop], shift, S, s, threads)
+
+
+# --- the pass on every core -------------------------------------------------------------------
+
+THREAD_ROWS = 1 << 16    # the fewest rows worth a thread: starting one (~0.1 ms) costs ~5 % of their sum at d = 16
+THREADS_VARIABLE = "GRADFIT_THREADS"
+
+
+def thread_count(rows: int) -> int:
+    """How many threads sum ``rows`` rows: ``GRADFIT_THREADS`` if set (1: one core), else every core this
+    process may run on (its affinity mask); fewer where a thread would get under ``THREAD_ROWS`` rows."""
+    text = os.environ.get(THREADS_VARIABLE, "").strip()
+    if text:
+        try:
+            wanted = int(text)
+        except ValueError:
+            wanted = 0
+        if wanted < 1:
+            raise ConfigError(f"{THREADS_VARIABLE}={text!r}: expected a whole number of threads, at least 1 "
+                              "(1 sums the data on one core); unset it to use every core.")
+    else:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(wanted, rows // THREAD_ROWS))
+
+
+def row_blocks(rows: int, blocks: int) -> list[int]:
+    """The bounds of ``blocks`` runs of consecutive rows, as even as whole rows allow (none empty)."""
+    blocks = max(1, min(blocks, rows))
+    return [rows * k // blocks for k in range(blocks + 1)]
+
+
+def in_row_blocks(rows: int, add: Callable[[int, int, np.ndarray, np.ndarray], None], S: np.ndarray,
+                  s: np.ndarray, threads: int | None = None) -> None:
+    """``add(a, b, S, s)`` over rows ``a:b`` of each block of ``row_blocks(rows, threads)``, the blocks at once.
+
+    Each block's sums start at zero on a thread of their own (the kernel lets go of the GIL while it sums); all
+    are taken about the same shift K, so Σ(z − K)(z − K)ᵀ over the rows is the sum of the blocks' (Chan's merge
+    with δ = 0), added into ``S`` and ``s`` in the blocks' order: for a given thread count, the same bits every run.
+    """
+    bounds = row_blocks(rows, thread_count(rows) if threads is None else threads)
+    if len(bounds) <= 2:
+        add(0, rows, S, s)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    sums = [(np.zeros_like(S), np.zeros_like(s)) for _ in bounds[1:]]
+    with ThreadPoolExecutor(len(sums) - 1) as pool:
+        others = [pool.submit(add, a, b, *sums[k]) for k, (a, b) in enumerate(zip(bounds[1:-1], bounds[2:]), 1)]
+        add(bounds[0], bounds[1], *sums[0])      # the first block on this thread
+        for done in others:
+            done.result()
+    for block_S, block_s in sums:
+        S += block_S
+        s += block_s
 
 
 def array_blocks(X: np.ndarray, y: np.ndarray, rows: int = BLOCK_ROWS):
