@@ -22,8 +22,8 @@ further passes (``rescan``). benchmarks/README.md has the measurements behind th
 The pass itself runs in a small C kernel (``_summary.c``) that reads each row once, shifting
 and multiplying it while it is in the cache; where the kernel is not built, NumPy does the
 same arithmetic (a shifted copy and a ``syrk`` per block), a few times slower. An array's rows
-are cut into one block per core and summed on threads at once (the kernel lets go of the GIL),
-about the same shift, so the blocks' sums simply add (``in_row_blocks``; ``GRADFIT_THREADS``).
+are cut into pieces summed on every core at once (the kernel lets go of the GIL), about the
+same shift, so the pieces' sums simply add (``in_row_blocks``; ``GRADFIT_THREADS``).
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s
                threads: int | None = None) -> None:
     """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``.
 
-    The rows are summed in ``threads`` blocks at once (``in_row_blocks``; None: ``thread_count``'s choice)."""
+    Over ``PIECE_ROWS`` rows, pieces of the rows are summed on ``threads`` threads at once (``in_row_blocks``)."""
     m, d = X.shape
     if _summary is not None and d <= KERNEL_MAX_D:
         if X.flags.c_contiguous and y.flags.c_contiguous:
@@ -255,13 +255,13 @@ def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray,
 
 # --- the pass on every core -------------------------------------------------------------------
 
-THREAD_ROWS = 1 << 16    # the fewest rows worth a thread: starting one (~0.1 ms) costs ~5 % of their sum at d = 16
+PIECE_ROWS = 1 << 17     # rows per piece of the pass, the fewest worth a thread (~2 ms at d = 16; a thread's start ~0.1 ms)
 THREADS_VARIABLE = "GRADFIT_THREADS"
 
 
 def thread_count(rows: int) -> int:
     """How many threads sum ``rows`` rows: ``GRADFIT_THREADS`` if set (1: one core), else every core this
-    process may run on (its affinity mask); fewer where a thread would get under ``THREAD_ROWS`` rows."""
+    process may run on (its affinity mask); no more than the pass has pieces (``PIECE_ROWS`` rows each)."""
     text = os.environ.get(THREADS_VARIABLE, "").strip()
     if text:
         try:
@@ -273,7 +273,7 @@ def thread_count(rows: int) -> int:
                               "(1 sums the data on one core); unset it to use every core.")
     else:
         wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(wanted, rows // THREAD_ROWS))
+    return max(1, min(wanted, rows // PIECE_ROWS))
 
 
 def row_blocks(rows: int, blocks: int) -> list[int]:
@@ -284,27 +284,35 @@ def row_blocks(rows: int, blocks: int) -> list[int]:
 
 def in_row_blocks(rows: int, add: Callable[[int, int, np.ndarray, np.ndarray], None], S: np.ndarray,
                   s: np.ndarray, threads: int | None = None) -> None:
-    """``add(a, b, S, s)`` over rows ``a:b`` of each block of ``row_blocks(rows, threads)``, the blocks at once.
+    """``add(a, b, S, s)`` over the rows ``a:b`` of each piece of the pass, on ``threads`` threads at once
+    (None: ``thread_count``'s).
 
-    Each block's sums start at zero on a thread of their own (the kernel lets go of the GIL while it sums); all
-    are taken about the same shift K, so Σ(z − K)(z − K)ᵀ over the rows is the sum of the blocks' (Chan's merge
-    with δ = 0), added into ``S`` and ``s`` in the blocks' order: for a given thread count, the same bits every run.
+    The pieces are ``rows // PIECE_ROWS`` runs of consecutive rows (one below 2·PIECE_ROWS rows: the whole pass
+    as one call): they depend on the count of rows alone. Each piece is summed from zero by whichever thread is
+    free (the kernel lets go of the GIL while it sums, and a thread slowed by other work takes fewer pieces); all
+    are taken about the same shift K, so Σ(z − K)(z − K)ᵀ over the rows is the sum of the pieces' (Chan's merge
+    with δ = 0), added into ``S`` and ``s`` in the pieces' order: the same bits on every run and on any number
+    of threads.
     """
-    bounds = row_blocks(rows, thread_count(rows) if threads is None else threads)
+    bounds = row_blocks(rows, rows // PIECE_ROWS)
     if len(bounds) <= 2:
         add(0, rows, S, s)
         return
-    from concurrent.futures import ThreadPoolExecutor
+    pieces = list(zip(bounds[:-1], bounds[1:]))
+    sums = [(np.zeros_like(S), np.zeros_like(s)) for _ in pieces]
+    workers = min(thread_count(rows) if threads is None else threads, len(pieces))
+    if workers <= 1:
+        for (a, b), (piece_S, piece_s) in zip(pieces, sums):
+            add(a, b, piece_S, piece_s)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
 
-    sums = [(np.zeros_like(S), np.zeros_like(s)) for _ in bounds[1:]]
-    with ThreadPoolExecutor(len(sums) - 1) as pool:
-        others = [pool.submit(add, a, b, *sums[k]) for k, (a, b) in enumerate(zip(bounds[1:-1], bounds[2:]), 1)]
-        add(bounds[0], bounds[1], *sums[0])      # the first block on this thread
-        for done in others:
-            done.result()
-    for block_S, block_s in sums:
-        S += block_S
-        s += block_s
+        with ThreadPoolExecutor(workers) as pool:
+            for done in [pool.submit(add, a, b, *piece) for (a, b), piece in zip(pieces, sums)]:
+                done.result()
+    for piece_S, piece_s in sums:
+        S += piece_S
+        s += piece_s
 
 
 def array_blocks(X: np.ndarray, y: np.ndarray, rows: int = BLOCK_ROWS):
