@@ -165,7 +165,7 @@ def cores(X, y, repeat: int) -> None:
     print(f"\nn = {X.shape[0]:.0e}, d = {X.shape[1]}, every core: {all_cores} ({every} summary threads); best of "
           f"{repeat} interleaved rounds; load average before {os.getloadavg()[0]:.1f}")
     # CPU seconds (all of the process's threads, the fewest of any round): the work, whatever share of the
-    # cores other processes left; wall seconds over CPU seconds is how many cores the method had in effect.
+    # cores other processes left; CPU seconds over wall seconds is how many cores the method had in effect.
     print("| method | seconds | × read all cores | CPU s | cores in effect |\n|---|---|---|---|---|")
     for name, s in best.items():
         print(f"| {name} | {s:.4f} | {s / read:.2f} | {cpu[name]:.4f} | {cpu[name] / s:.2f} |")
