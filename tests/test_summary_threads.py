@@ -1,5 +1,5 @@
-"""The one-pass summary on every core: the pass cut into pieces summed on threads at once equals the pass in one
-piece to rounding, gives the same bits on every run and on any number of threads, and the same fit.
+"""The one-pass summary on every core: the pass cut into pieces summed on threads at once equals the pass in
+one piece to rounding, gives the same bits on every run and on any number of threads, and the same fit.
 
 How close "to rounding" is: both ways sum the same products p = (zᵢ − Kᵢ)(zⱼ − Kⱼ) (the shift and the float32
 widening are the same exact-per-row operations either way). The kernel rounds each product once, adds at most
@@ -111,7 +111,7 @@ def test_the_pieces_run_at_the_same_time_on_threads_of_their_own(monkeypatch):
         s += b - a
     monkeypatch.setattr(stats, "PIECE_ROWS", 2)
     s = np.zeros(1)
-    stats.in_row_blocks(9, add, np.zeros((1, 1)), s, threads=4)    # 4 pieces of 2 or 3 rows
+    stats.in_pieces(9, add, np.zeros((1, 1)), s, threads=4)    # 4 pieces of 2 or 3 rows
     assert len(seen) == 4 and s[0] == 9
 
 
@@ -141,6 +141,9 @@ def test_a_thread_count_that_is_not_a_whole_number_at_least_one_is_refused_by_na
     monkeypatch.setenv("GRADFIT_THREADS", text)
     with pytest.raises(ConfigError, match="GRADFIT_THREADS"):
         stats.thread_count(10**7)
+    X, y = hostile(50, 3, seed=1)              # a pass of one piece reads it too
+    with pytest.raises(ConfigError, match="GRADFIT_THREADS"):
+        stats.summarize([(X, y)])
 
 
 def test_the_summary_and_the_fit_on_every_core_are_those_on_one(monkeypatch):

@@ -23,7 +23,7 @@ The pass itself runs in a small C kernel (``_summary.c``) that reads each row on
 and multiplying it while it is in the cache; where the kernel is not built, NumPy does the
 same arithmetic (a shifted copy and a ``syrk`` per block), a few times slower. An array's rows
 are cut into pieces summed on every core at once (the kernel lets go of the GIL), about the
-same shift, so the pieces' sums simply add (``in_row_blocks``; ``GRADFIT_THREADS``).
+same shift, so the pieces' sums simply add (``in_pieces``; ``GRADFIT_THREADS``).
 """
 
 from __future__ import annotations
@@ -209,7 +209,8 @@ def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s
                threads: int | None = None) -> None:
     """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``.
 
-    Over ``PIECE_ROWS`` rows, pieces of the rows are summed on ``threads`` threads at once (``in_row_blocks``)."""
+    From 2·``PIECE_ROWS`` rows on, pieces of the rows are summed on ``threads`` threads at once (``in_pieces``;
+    None: ``thread_count``'s), with the same bits on any number."""
     m, d = X.shape
     if _summary is not None and d <= KERNEL_MAX_D:
         if X.flags.c_contiguous and y.flags.c_contiguous:
@@ -233,7 +234,7 @@ def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s
                 s += ones[:Xb.shape[0]] @ Zb
         if _summary is not None:                # d > KERNEL_MAX_D: BLAS's syrk, on BLAS's own threads
             threads = 1
-    in_row_blocks(m, rows, S, s, threads)
+    in_pieces(m, rows, S, s, threads)
 
 
 def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray,
@@ -246,7 +247,7 @@ def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray,
 
         def rows(a, b, S, s):
             _summary.accumulate_columns([c[a:b] for c in columns], y[a:b], shift, S, s)
-        in_row_blocks(y.shape[0], rows, S, s, threads)
+        in_pieces(y.shape[0], rows, S, s, threads)
         return
     for start in range(0, y.shape[0], BLOCK_ROWS):
         stop = start + BLOCK_ROWS
@@ -255,7 +256,7 @@ def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray,
 
 # --- the pass on every core -------------------------------------------------------------------
 
-PIECE_ROWS = 1 << 17     # rows per piece of the pass, the fewest worth a thread (~2 ms at d = 16; a thread's start ~0.1 ms)
+PIECE_ROWS = 1 << 17     # rows a piece of the pass: worth a thread (~2 ms at d = 16; a thread starts in ~0.1 ms)
 THREADS_VARIABLE = "GRADFIT_THREADS"
 
 
@@ -282,8 +283,8 @@ def row_blocks(rows: int, blocks: int) -> list[int]:
     return [rows * k // blocks for k in range(blocks + 1)]
 
 
-def in_row_blocks(rows: int, add: Callable[[int, int, np.ndarray, np.ndarray], None], S: np.ndarray,
-                  s: np.ndarray, threads: int | None = None) -> None:
+def in_pieces(rows: int, add: Callable[[int, int, np.ndarray, np.ndarray], None], S: np.ndarray, s: np.ndarray,
+              threads: int | None = None) -> None:
     """``add(a, b, S, s)`` over the rows ``a:b`` of each piece of the pass, on ``threads`` threads at once
     (None: ``thread_count``'s).
 
@@ -294,13 +295,14 @@ def in_row_blocks(rows: int, add: Callable[[int, int, np.ndarray, np.ndarray], N
     with δ = 0), added into ``S`` and ``s`` in the pieces' order: the same bits on every run and on any number
     of threads.
     """
+    workers = thread_count(rows) if threads is None else threads     # read (and checked) on every pass
     bounds = row_blocks(rows, rows // PIECE_ROWS)
     if len(bounds) <= 2:
         add(0, rows, S, s)
         return
     pieces = list(zip(bounds[:-1], bounds[1:]))
     sums = [(np.zeros_like(S), np.zeros_like(s)) for _ in pieces]
-    workers = min(thread_count(rows) if threads is None else threads, len(pieces))
+    workers = min(workers, len(pieces))
     if workers <= 1:
         for (a, b), (piece_S, piece_s) in zip(pieces, sums):
             add(a, b, piece_S, piece_s)
