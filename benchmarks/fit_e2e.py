@@ -23,6 +23,14 @@ from other processes hits all methods alike); the table keeps each method's best
 - ``loop µs/iter``: ``descent.run`` alone on the standardized summary, accelerated rule, 10⁴
   iterations, without a stopping test (``tol=None``), with a default fit's stopping test every iteration
   (``tol=1e-300``, never met) and with the certificate evaluated in full every iteration (``tol=-1``).
+
+The table above runs gradfit's summary on ``GRADFIT_BENCH_THREADS`` threads too (``GRADFIT_THREADS``), one by
+default: one core on both sides. ``--cores`` measures instead what every core buys (the table of issue 20,
+part 5): ``gradfit.fit(X, y)`` with its defaults and ``stats.summarize`` alone, on one thread
+(``GRADFIT_THREADS=1``) and on all of them (unset), against ``X @ v`` with BLAS on all cores (``read all
+cores``, the target's denominator: fit ≤ 1.3×) and on one; the same interleaved rounds, best of each::
+
+    python benchmarks/fit_e2e.py --cores --n 1e7 --repeat 7
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import warnings
 THREADS = os.environ.setdefault("GRADFIT_BENCH_THREADS", "1")
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, THREADS)
+os.environ.setdefault("GRADFIT_THREADS", THREADS)     # the summary's threads: as many as BLAS's
 
 import numpy as np  # noqa: E402
 
@@ -113,6 +122,57 @@ def loop_us_per_iteration(X, y, iters=10_000) -> float:
     return out
 
 
+def cores(X, y, repeat: int) -> None:
+    """``gradfit.fit`` and the summary on one thread and on every core, beside ``X @ v`` on one and every core."""
+    import threadpoolctl
+
+    import gradfit
+    from gradfit.engines.stats import summarize, thread_count
+
+    saved = os.environ.pop("GRADFIT_THREADS", None)      # this section sets it itself
+    all_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    every = thread_count(X.shape[0])
+    v = np.ones(X.shape[1])
+
+    def on(threads, f):
+        def run():
+            if threads == 1:
+                os.environ["GRADFIT_THREADS"] = "1"
+            try:
+                with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+                    return f()
+            finally:
+                os.environ.pop("GRADFIT_THREADS", None)
+        return run
+
+    runs = {
+        "read 1 core (X @ v)": on(1, lambda: X @ v),
+        f"read all cores (X @ v, {all_cores} BLAS threads)": on(all_cores, lambda: X @ v),
+        "summary, 1 thread": on(1, lambda: summarize([(X, y)])),
+        f"summary, {every} threads": on(all_cores, lambda: summarize([(X, y)])),
+        "fit defaults, 1 thread": on(1, lambda: gradfit.fit(X, y)),
+        f"fit defaults, {every} threads": on(all_cores, lambda: gradfit.fit(X, y)),
+    }
+    for f in runs.values():
+        f()
+    best, cpu = {name: np.inf for name in runs}, {name: np.inf for name in runs}
+    for _ in range(repeat):
+        for name, f in runs.items():
+            start = time.process_time()
+            best[name] = min(best[name], timed(f))
+            cpu[name] = min(cpu[name], time.process_time() - start)
+    read = best[f"read all cores (X @ v, {all_cores} BLAS threads)"]
+    print(f"\nn = {X.shape[0]:.0e}, d = {X.shape[1]}, every core: {all_cores} ({every} summary threads); best of "
+          f"{repeat} interleaved rounds; load average before {os.getloadavg()[0]:.1f}")
+    # CPU seconds (all of the process's threads, the fewest of any round): the work, whatever share of the
+    # cores other processes left; CPU seconds over wall seconds is how many cores the method had in effect.
+    print("| method | seconds | × read all cores | CPU s | cores in effect |\n|---|---|---|---|---|")
+    for name, s in best.items():
+        print(f"| {name} | {s:.4f} | {s / read:.2f} | {cpu[name]:.4f} | {cpu[name] / s:.2f} |")
+    if saved is not None:
+        os.environ["GRADFIT_THREADS"] = saved
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=numbers, default=numbers("1e7,1e6"))
@@ -120,8 +180,17 @@ def main():
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top functions of one fit")
+    parser.add_argument("--cores", action="store_true", help="only the fit on one thread and on every core, beside "
+                        "X @ v on one and every core")
     args = parser.parse_args()
     import gradfit
+
+    if args.cores:
+        warnings.simplefilter("ignore")
+        print(f"numpy {np.__version__}, gradfit {gradfit.__version__}, {os.cpu_count()} cores")
+        for n in args.n:
+            cores(*make_data(n, args.d), args.repeat)
+        return
 
     print(f"numpy {np.__version__}, gradfit {gradfit.__version__}, {THREADS} BLAS thread(s), {os.cpu_count()} cores")
     warnings.simplefilter("ignore")

@@ -152,7 +152,10 @@ def test_outputs_read_the_problem_and_refit_no_scaler(monkeypatch):
     monkeypatch.setattr(standardize.Standardizer, "fit", classmethod(refuse))
     monkeypatch.setattr(standardize.Standardizer, "from_summary", classmethod(refuse))
     monkeypatch.setattr(importlib.import_module("gradfit.fit"), "fit_data", refuse)
+    from gradfit.outputs import compare     # imported before the patch: it binds problem.descend at import
+
     monkeypatch.setattr(importlib.import_module("gradfit.problem"), "descend", refuse)
+    monkeypatch.setattr(compare, "descend", refuse)
     text = gradfit.explain(r, compare=False).text()
     assert "Loss" in text
     from gradfit.outputs.report import playground

@@ -16,11 +16,12 @@ void PASS(const double *restrict Z, size_t rows, size_t Dp, size_t i0, size_t j0
           const int jb, const int U, double *restrict Sb, struct ahead *pf)
 {
     VEC acc[4][JB_MAX];
+    struct ahead ahead = *pf;                          /* in registers for the pass, not in memory */
     for (int u = 0; u < U; u++)
         for (int jj = 0; jj < jb; jj++)
             acc[u][jj] = u ? (VEC){0} : *(const VEC *)(Sb + (j0 + jj) * Dp + i0);
     for (size_t r = 0; r < rows; r += U) {
-        fetch_ahead(pf);
+        fetch_ahead(&ahead);
         for (int u = 0; u < U; u++) {
             const double *z = Z + (r + u) * Dp;
             const VEC a = *(const VEC *)(z + i0);
@@ -34,6 +35,7 @@ void PASS(const double *restrict Z, size_t rows, size_t Dp, size_t i0, size_t j0
             total += acc[u][jj];
         *(VEC *)(Sb + (j0 + jj) * Dp + i0) = total;
     }
+    *pf = ahead;
 }
 
 /* Every block of columns i0 against the columns j ≥ i0 of the tile (rows a multiple of 4). */
@@ -46,7 +48,7 @@ void TILE(const double *restrict Z, size_t rows, size_t D, size_t Dp, double *re
             const int jb = (int)(D - j0 < JB_MAX ? D - j0 : JB_MAX);
             switch (jb) {
 #define CASE(J, UU) case J: PASS(Z, rows, Dp, i0, j0, J, UU, Sb, pf); break;
-            CASE(1, 4) CASE(2, 2) CASE(3, 2) CASE(4, 1) CASE(5, 1) CASE(6, 1) CASE(7, 1) CASE(8, 1)
+            CASE(1, 4) CASE(2, 4) CASE(3, 4) CASE(4, 2) CASE(5, 2) CASE(6, 2) CASE(7, 1) CASE(8, 1)
 #if JB_MAX > 8
             CASE(9, 1) CASE(10, 1) CASE(11, 1) CASE(12, 1) CASE(13, 1) CASE(14, 1) CASE(15, 1) CASE(16, 1)
 #endif

@@ -321,7 +321,7 @@ def partition_summary(X, y, first_row: int, names: tuple[str, ...], target: str)
     columns searched for the first missing or infinite value (the message names its row)."""
     if not len(y):
         return Summary(0, np.zeros(X.shape[1] + 1), np.zeros((X.shape[1] + 1,) * 2))
-    summary = summarize([(X, y)])
+    summary = summarize([(X, y)], threads=1)     # a worker's task: the cluster's own threads run the partitions
     if not (np.isfinite(summary.M).all() and np.isfinite(summary.mean).all()):
         for j, name in enumerate(names):
             check_finite(X[:, j], name, offset=first_row)

@@ -21,17 +21,21 @@ further passes (``rescan``). benchmarks/README.md has the measurements behind th
 
 The pass itself runs in a small C kernel (``_summary.c``) that reads each row once, shifting
 and multiplying it while it is in the cache; where the kernel is not built, NumPy does the
-same arithmetic (a shifted copy and a ``syrk`` per block), a few times slower.
+same arithmetic (a shifted copy and a ``syrk`` per block), a few times slower. An array's rows
+are cut into pieces summed on every core at once (the kernel lets go of the GIL), about the
+same shift, so the pieces' sums simply add (``in_pieces``; ``GRADFIT_THREADS``).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from gradfit.engines.base import FullBatchOnly
+from gradfit.errors import ConfigError
 from gradfit.loss import Loss
 from gradfit.model import split
 
@@ -92,8 +96,8 @@ class Summary:
         return self.mean.shape[0] - 1
 
 
-def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Summary:
-    """One pass over ``(X, y)`` blocks of any size.
+def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]], threads: int | None = None) -> Summary:
+    """One pass over ``(X, y)`` blocks of any size (each large block summed on ``threads`` threads: ``accumulate``).
 
     Within a pass the rows are shifted by ``K``, the mean of the first ``BLOCK_ROWS`` rows, and
     ``S = Σ (z − K)(z − K)ᵀ`` and ``s = Σ (z − K)`` are summed; then ``z̄ = K + s/n`` and
@@ -101,10 +105,10 @@ def summarize(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Summary:
     the digits of per-block centring at a fraction of its cost.
     """
     with np.errstate(invalid="ignore", over="ignore"):   # a NaN or an infinity in the rows: the caller's to name
-        return _summarize(blocks)
+        return _summarize(blocks, threads)
 
 
-def _summarize(blocks) -> Summary:
+def _summarize(blocks, threads: int | None = None) -> Summary:
     n, shift, S, s = 0, None, None, None
     for X, y in blocks:
         columns = isinstance(X, (list, tuple))      # X as its columns, each contiguous (a file's batch)
@@ -118,7 +122,7 @@ def _summarize(blocks) -> Summary:
             head = np.column_stack([c[:BLOCK_ROWS] for c in X]) if columns else X[:BLOCK_ROWS]
             shift = Summary.of_block(head, y[:BLOCK_ROWS]).mean
             S, s = np.zeros((d + 1, d + 1)), np.zeros(d + 1)
-        (accumulate_columns if columns else accumulate)(X, y, shift, S, s)
+        (accumulate_columns if columns else accumulate)(X, y, shift, S, s, threads=threads)
         n += m
     if shift is None or not n:
         raise ValueError("no rows to summarize")
@@ -201,38 +205,116 @@ def fold_summaries(blocks: Iterable[tuple[np.ndarray, np.ndarray]], folds: int, 
     return out
 
 
-def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
-    """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``."""
-    if _summary is not None and X.shape[1] <= KERNEL_MAX_D:
-        if X.flags.c_contiguous and y.flags.c_contiguous:
-            _summary.accumulate(X, y, shift, S, s)
-        elif X.flags.f_contiguous:              # Fortran order: its columns, read where they are
-            accumulate_columns([X[:, j] for j in range(X.shape[1])], y, shift, S, s)
-        else:                                   # strided: contiguous copies, a block at a time
-            for Xb, yb in array_blocks(X, y):
-                _summary.accumulate(np.ascontiguousarray(Xb), np.ascontiguousarray(yb), shift, S, s)
-        return
+def accumulate(X: np.ndarray, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray,
+               threads: int | None = None) -> None:
+    """``S += Σ (z − K)(z − K)ᵀ`` and ``s += Σ (z − K)`` over the rows ``z = [x, y]``, ``K = shift``.
+
+    From 2·``PIECE_ROWS`` rows on, pieces of the rows are summed on ``threads`` threads at once (``in_pieces``;
+    None: ``thread_count``'s), with the same bits on any number."""
     m, d = X.shape
-    Z, ones = np.empty((min(m, BLOCK_ROWS), d + 1)), np.ones(min(m, BLOCK_ROWS))
-    for Xb, yb in array_blocks(X, y):         # a fused subtract-and-copy, one syrk, one gemv per block
-        Zb = Z[:Xb.shape[0]]
-        np.subtract(Xb, shift[:d], out=Zb[:, :d])
-        np.subtract(yb, shift[d], out=Zb[:, d])
-        S += Zb.T @ Zb
-        s += ones[:Xb.shape[0]] @ Zb
+    if _summary is not None and d <= KERNEL_MAX_D:
+        if X.flags.c_contiguous and y.flags.c_contiguous:
+            def rows(a, b, S, s):
+                _summary.accumulate(X[a:b], y[a:b], shift, S, s)
+        elif X.flags.f_contiguous:              # Fortran order: its columns, read where they are
+            accumulate_columns([X[:, j] for j in range(d)], y, shift, S, s, threads)
+            return
+        else:                                   # strided: contiguous copies, a block at a time
+            def rows(a, b, S, s):
+                for Xb, yb in array_blocks(X[a:b], y[a:b]):
+                    _summary.accumulate(np.ascontiguousarray(Xb), np.ascontiguousarray(yb), shift, S, s)
+    else:
+        def rows(a, b, S, s):                   # a fused subtract-and-copy, one syrk, one gemv per block
+            Z, ones = np.empty((min(b - a, BLOCK_ROWS), d + 1)), np.ones(min(b - a, BLOCK_ROWS))
+            for Xb, yb in array_blocks(X[a:b], y[a:b]):
+                Zb = Z[:Xb.shape[0]]
+                np.subtract(Xb, shift[:d], out=Zb[:, :d])
+                np.subtract(yb, shift[d], out=Zb[:, d])
+                S += Zb.T @ Zb
+                s += ones[:Xb.shape[0]] @ Zb
+        if _summary is not None:                # d > KERNEL_MAX_D: BLAS's syrk, on BLAS's own threads
+            threads = 1
+    in_pieces(m, rows, S, s, threads)
 
 
-def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray) -> None:
+def accumulate_columns(columns, y: np.ndarray, shift: np.ndarray, S: np.ndarray, s: np.ndarray,
+                       threads: int | None = None) -> None:
     """``accumulate`` with X given as its columns (each n values): the kernel gathers the rows of each
     tile from the columns in cache, so columns held apart (a Parquet or CSV batch, a Fortran-ordered
     array) are never copied into rows first."""
     if _summary is not None and len(columns) <= KERNEL_MAX_D:
-        _summary.accumulate_columns([np.ascontiguousarray(floats(c)) for c in columns], np.ascontiguousarray(floats(y)),
-                                    shift, S, s)
+        columns, y = [np.ascontiguousarray(floats(c)) for c in columns], np.ascontiguousarray(floats(y))
+
+        def rows(a, b, S, s):
+            _summary.accumulate_columns([c[a:b] for c in columns], y[a:b], shift, S, s)
+        in_pieces(y.shape[0], rows, S, s, threads)
         return
     for start in range(0, y.shape[0], BLOCK_ROWS):
         stop = start + BLOCK_ROWS
-        accumulate(np.column_stack([c[start:stop] for c in columns]), y[start:stop], shift, S, s)
+        accumulate(np.column_stack([c[start:stop] for c in columns]), y[start:stop], shift, S, s, threads)
+
+
+# --- the pass on every core -------------------------------------------------------------------
+
+PIECE_ROWS = 1 << 17     # rows a piece of the pass: worth a thread (~2 ms at d = 16; a thread starts in ~0.1 ms)
+THREADS_VARIABLE = "GRADFIT_THREADS"
+
+
+def thread_count(rows: int) -> int:
+    """How many threads sum ``rows`` rows: ``GRADFIT_THREADS`` if set (1: one core), else every core this
+    process may run on (its affinity mask); no more than the pass has pieces (``PIECE_ROWS`` rows each)."""
+    text = os.environ.get(THREADS_VARIABLE, "").strip()
+    if text:
+        try:
+            wanted = int(text)
+        except ValueError:
+            wanted = 0
+        if wanted < 1:
+            raise ConfigError(f"{THREADS_VARIABLE}={text!r}: expected a whole number of threads, at least 1 "
+                              "(1 sums the data on one core); unset it to use every core.")
+    else:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(wanted, rows // PIECE_ROWS))
+
+
+def row_blocks(rows: int, blocks: int) -> list[int]:
+    """The bounds of ``blocks`` runs of consecutive rows, as even as whole rows allow (none empty)."""
+    blocks = max(1, min(blocks, rows))
+    return [rows * k // blocks for k in range(blocks + 1)]
+
+
+def in_pieces(rows: int, add: Callable[[int, int, np.ndarray, np.ndarray], None], S: np.ndarray, s: np.ndarray,
+              threads: int | None = None) -> None:
+    """``add(a, b, S, s)`` over the rows ``a:b`` of each piece of the pass, on ``threads`` threads at once
+    (None: ``thread_count``'s).
+
+    The pieces are ``rows // PIECE_ROWS`` runs of consecutive rows (one below 2·PIECE_ROWS rows: the whole pass
+    as one call): they depend on the count of rows alone. Each piece is summed from zero by whichever thread is
+    free (the kernel lets go of the GIL while it sums, and a thread slowed by other work takes fewer pieces); all
+    are taken about the same shift K, so Σ(z − K)(z − K)ᵀ over the rows is the sum of the pieces' (Chan's merge
+    with δ = 0), added into ``S`` and ``s`` in the pieces' order: the same bits on every run and on any number
+    of threads.
+    """
+    workers = thread_count(rows) if threads is None else threads     # read (and checked) on every pass
+    bounds = row_blocks(rows, rows // PIECE_ROWS)
+    if len(bounds) <= 2:
+        add(0, rows, S, s)
+        return
+    pieces = list(zip(bounds[:-1], bounds[1:]))
+    sums = [(np.zeros_like(S), np.zeros_like(s)) for _ in pieces]
+    workers = min(workers, len(pieces))
+    if workers <= 1:
+        for (a, b), (piece_S, piece_s) in zip(pieces, sums):
+            add(a, b, piece_S, piece_s)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            for done in [pool.submit(add, a, b, *piece) for (a, b), piece in zip(pieces, sums)]:
+                done.result()
+    for piece_S, piece_s in sums:
+        S += piece_S
+        s += piece_s
 
 
 def array_blocks(X: np.ndarray, y: np.ndarray, rows: int = BLOCK_ROWS):
