@@ -203,9 +203,9 @@ def test_a_float32_parquet_file_fits_as_its_float64_values_and_is_read_as_float3
     seen = []
     original = stats.accumulate_columns
 
-    def recorded(columns, y, *args):
+    def recorded(columns, y, *args, **kwargs):
         seen.append((tuple(c.dtype for c in columns), y.dtype))
-        return original(columns, y, *args)
+        return original(columns, y, *args, **kwargs)
 
     monkeypatch.setattr(stats, "accumulate_columns", recorded)
     monkeypatch.setattr("gradfit.data.files.BATCH_ROWS", 2048)

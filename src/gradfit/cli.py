@@ -827,6 +827,20 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     finally:
         CTRL_C.restore()
+        if argv is None:     # the command itself: a Ctrl-C from here on would land in the interpreter's teardown
+            _done_with_ctrl_c()
+
+
+def _done_with_ctrl_c() -> None:
+    """Ignore SIGINT once the command has finished (its output written, its code decided). CPython's teardown puts
+    the default action back for a signal with a Python handler (not for an ignored one), so a Ctrl-C in its last
+    milliseconds killed the finished command by SIGINT (status −2, exit code lost) instead of leaving its code."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:       # not the main thread
+        pass
 
 
 def _stopped(text: str) -> int:
