@@ -216,3 +216,19 @@ def test_a_standardized_run_says_why_its_first_step_is_not_worked_by_hand(lang, 
     text = gradfit.explain(r, lang=lang, compare=False).text()
     assert phrase in text
     assert "w₁ =" not in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_preconditioned_run_is_taught_with_the_plain_step_on_its_hessian(lang):
+    """The default steps by λ = 1 in the metric of the Hessian; the lessons on the bound and the rates are worked
+    at the plain rule's λ = 1/h_max on the same Hessian (never "λ = 1 = 1.59 × 2/h_max", which reads as diverging)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 3)) * [1.0, 3.0, 0.5]
+    y = X @ [1.0, -2.0, 0.5] + 1.0 + rng.normal(size=60)
+    r = gradfit.fit(X, y)
+    assert r.optimizer == "preconditioned" and r.lr == 1.0
+    text = explain(r, lang=lang).text()
+    plain = 1 / r.lambda_max
+    assert f"λ = {plain:.10g} = 0.5 × 2/h_max" in text
+    assert "H⁻¹·∇Loss(θ)" in text
+    assert f"λ = 1 = " not in text

@@ -381,6 +381,9 @@ EN |= {
     "mom.this_accelerated": "This run used Nesterov's method with adaptive restart at λ = {lr}: ε = 1e-8 measured "
                             "at {measured}; plain gradient descent at the same λ would need about {plain} "
                             "iterations.",
+    "lr.preconditioned": "This run stepped in the metric of the Hessian (θ ← θ − H⁻¹·∇Loss(θ), λ = 1: there every "
+                         "curvature is 1 and the bound is 2, so its step is safe). What follows is the plain step on "
+                         "the same Hessian, at its usual λ = 1/h_max = {lr}: what preconditioning saves.",
     "mom.this_preconditioned": "This run descended in the metric of the Hessian: θ ← θ − H⁻¹·∇Loss(θ), the same "
                                "gradient step with every direction rescaled to curvature 1, so κ becomes 1 and one "
                                "step of λ = 1 lands on the optimum of a quadratic (the next steps only correct "
@@ -513,6 +516,9 @@ ZH |= {
                     "预测对 ε = 1e-8 大约需要 {predicted} 次迭代；实测：{measured}。",
     "mom.this_accelerated": "本次运行使用带自适应重启的 Nesterov 方法，λ = {lr}：实测在 {measured} 达到 ε = 1e-8；"
                             "同样 λ 下的普通梯度下降大约需要 {plain} 次迭代。",
+    "lr.preconditioned": "本次运行在 Hessian 的度量下迈步（θ ← θ − H⁻¹·∇Loss(θ)，λ = 1：在那里每个方向的曲率都是 1，"
+                         "上界是 2，所以这一步是安全的）。下面讲的是同一个 Hessian 上的普通步长，取通常的 λ = 1/h_max = {lr}："
+                         "也就是预条件省下的部分。",
     "mom.this_preconditioned": "本次运行在 Hessian 的度量下下降：θ ← θ − H⁻¹·∇Loss(θ)，即同样的梯度步，但每个方向的曲率"
                                "都被缩放为 1，于是 κ 变为 1，对二次函数取 λ = 1 一步即落在最优点（之后的步只修正舍入误差）。"
                                "实测在 {measured} 达到 ε = 1e-8；在这里普通梯度下降取 λ = 1/h_max 大约需要 {plain} 次迭代"

@@ -71,6 +71,15 @@ def plain_gradient_descent(result) -> bool:
     return getattr(result, "optimizer", "gd") == "gd"
 
 
+def lesson_lr(result) -> float:
+    """The learning rate the lessons on gradient descent (the bound, the rates, the questions) are worked with: the
+    run's own for a gradient rule; for a run in the metric of the Hessian (``optimizer="preconditioned"``, λ = 1
+    there, where every curvature is 1) the plain rule's step on the same Hessian, λ = 1/h_max."""
+    if getattr(result, "optimizer", "gd") == "preconditioned" and result.lambda_max > 0:
+        return 1.0 / result.lambda_max
+    return result.lr
+
+
 def loss_at(result, theta) -> float:
     """The run's own Loss (reduction and sample weights) at θ."""
     data = require_data(result)

@@ -182,7 +182,7 @@ def of(result) -> Conditioning:
     has_features = result.model.n_features > 0 and np.asarray(an.require_data(result).X).size > 0
     h_std = eigenvalues(hessian(result, standardized=True)) if has_features else None
     h = h_std if result.standardized and h_std is not None else h_raw
-    lr = float(result.lr)
+    lr = float(an.lesson_lr(result))
     r = rate(lr, h)
     return Conditioning(h, h_raw, h_std, lr, factors(lr, h), r, condition_number(h), condition_number(h_raw),
                         None if h_std is None else condition_number(h_std),

@@ -118,7 +118,7 @@ def derivation(result, m) -> Section:
     s.math(*lines, tex=tex)
     if result.stop_reason is Stop.EXACT:
         return s
-    s.para(m("derive.update", lr=num(result.lr), start=_vector(result.init)))
+    s.para(m("derive.update", lr=num(an.lesson_lr(result)), start=_vector(result.init)))
     lines = ["w ← w − λ·∂Loss/∂w" if one else "wⱼ ← wⱼ − λ·∂Loss/∂wⱼ"]
     tex = [rf"w{j} \leftarrow w{j} - \lambda\,\frac{{\partial \mathrm{{Loss}}}}{{\partial w{j}}}"]
     if has_b:
@@ -290,8 +290,11 @@ def learning_rate(result, m, compare: bool = True) -> Section:
     s = Section(m("lr.title"))
     stable = result.stable_lr
     s.para(m("lr.bound"))
+    lr = an.lesson_lr(result)
+    if result.optimizer == "preconditioned":
+        s.para(m("lr.preconditioned", lr=num(lr)))
     s.math(f"h_max = {num(result.lambda_max, 6)}    2/h_max ≈ {num(stable, 3)}    "
-           f"λ = {num(result.lr)} = {num(result.lr / stable, 3)} × 2/h_max")
+           f"λ = {num(lr)} = {num(lr / stable, 3)} × 2/h_max")
     from gradfit.outputs.explain import why
 
     why.bound_derivation(result, s, m)

@@ -48,7 +48,7 @@ def bound_derivation(result, s: Section, m) -> None:
     if len(H) <= 4:
         s.math(*["H = [" + ", ".join(_n(v) for v in row) + "]" if i == 0 else
                  "    [" + ", ".join(_n(v) for v in row) + "]" for i, row in enumerate(H)])
-    s.para(m("lr.eigen", lr=_n(result.lr)))
+    s.para(m("lr.eigen", lr=_n(an.lesson_lr(result))))
     rows = []
     for i, (h, f) in enumerate(zip(c.h, c.factors)):
         what = "lr.grows" if abs(f) >= 1 else ("lr.flips" if f < 0 else "lr.shrinks")
@@ -71,7 +71,7 @@ def not_converged(result, s: Section, m) -> None:
         s.para(m("cond.singular"))
         return
     if not c.converges:
-        s.para(m("result.not_converged_diverging", lr=_n(result.lr), rate=_n(c.rate)))
+        s.para(m("result.not_converged_diverging", lr=_n(an.lesson_lr(result)), rate=_n(c.rate)))
         return
     s.para(m("result.not_converged", gap=f"{gap:.2g}", kappa=_n(c.kappa, 4), rate=_n(c.rate, 8),
              needed=count(c.predicted[TARGET])))
@@ -88,13 +88,13 @@ def conditioning(result, m, compare: bool) -> Section:
         return s
     at = float(np.argmax(np.abs(c.factors)))
     s.math(f"κ = h_max/h_min = {_n(c.h[-1])}/{_n(c.h[0])} = {_n(c.kappa, 6)}",
-           f"ρ = max|1 − λ·hᵢ| = |1 − {_n(result.lr)}×{_n(c.h[int(at)])}| = {_n(c.rate, 8)}",
+           f"ρ = max|1 − λ·hᵢ| = |1 − {_n(an.lesson_lr(result))}×{_n(c.h[int(at)])}| = {_n(c.rate, 8)}",
            f"k ≈ ln(1/ε)/ln(1/ρ)        κ·ln(1/ε) = {_n(c.kappa, 6)}·ln(1/ε)",
            tex=[rf"\kappa = \frac{{h_{{\max}}}}{{h_{{\min}}}} = \frac{{{_n(c.h[-1])}}}{{{_n(c.h[0])}}} = {_n(c.kappa, 6)}",
                 rf"\rho = \max_i |1 - \lambda h_i| = {_n(c.rate, 8)}",
                 r"k \approx \frac{\ln(1/\varepsilon)}{\ln(1/\rho)}, \qquad \lambda = \frac{1}{h_{\max}}:\;"
                 r" k \approx \kappa \ln(1/\varepsilon)"])
-    s.para(m("cond.table_intro", lr=_n(result.lr)))
+    s.para(m("cond.table_intro", lr=_n(an.lesson_lr(result))))
     s.table([m("cond.error"), m("cond.predicted"), m("cond.measured")],
             [[f"{e:g}", count(c.predicted[e]) if math.isfinite(c.predicted[e]) else m("cond.never"),
               _reached(result, e, m)] for e in cd.EPSILONS])
@@ -158,21 +158,21 @@ def momentum(result, m, compare: bool) -> Section:
     options = result.options
     optimizer = result.optimizer
     mu = float(options.get("momentum") or (0.9 if optimizer in ("momentum", "nesterov") else 0.0))
-    gd_lr = cd.iterations_for(cd.rate(result.lr, c.h), TARGET)
+    gd_lr = cd.iterations_for(cd.rate(an.lesson_lr(result), c.h), TARGET)
     if optimizer == "preconditioned":
         plain_best = cd.iterations_for(cd.rate(1 / c.h[-1], c.h), TARGET)
         s.para(m("mom.this_preconditioned", measured=_reached(result, TARGET, m), plain=count(plain_best),
                  kappa=_n(c.kappa, 4)))
     elif optimizer == "accelerated":
-        s.para(m("mom.this_accelerated", lr=_n(result.lr), measured=_reached(result, TARGET, m), plain=count(gd_lr)))
+        s.para(m("mom.this_accelerated", lr=_n(an.lesson_lr(result)), measured=_reached(result, TARGET, m), plain=count(gd_lr)))
         found = cd.restarts(result)
         shown = ", ".join(map(str, found[:8])) + (", …" if len(found) > 8 else "")
         s.para(m("mom.restarts", n=len(found), at=shown or "-"))
     elif mu > 0 and optimizer != "sgd":
         nesterov = optimizer == "nesterov" or bool(options.get("nesterov"))
-        factor = cd.momentum_rate(result.lr, mu, c.h, nesterov)
-        s.para(m("mom.this_run", rule="Nesterov" if nesterov else m("mom.heavy"), mu=_n(mu), lr=_n(result.lr),
-                 rate=_n(factor, 8), plain=_n(cd.rate(result.lr, c.h), 8),
+        factor = cd.momentum_rate(an.lesson_lr(result), mu, c.h, nesterov)
+        s.para(m("mom.this_run", rule="Nesterov" if nesterov else m("mom.heavy"), mu=_n(mu), lr=_n(an.lesson_lr(result)),
+                 rate=_n(factor, 8), plain=_n(cd.rate(an.lesson_lr(result), c.h), 8),
                  predicted=count(cd.iterations_for(factor, TARGET)), measured=_reached(result, TARGET, m)))
     elif compare and result.theta_exact is not None and optimizer == "gd":
         from gradfit.outputs import compare as runs   # the comparison, run on purpose
@@ -199,9 +199,9 @@ def check_yourself(result, m) -> Section:
     if not result.standardized:
         step = an.first_step(result)
         p = names[0].split("[")[0] if len(names) <= 2 else names[0]
-        s.question(m("check.w1", lr=_n(result.lr, 10), g=_n(step.gradient0[0], 10), p=p, p0=_n(step.theta0[0], 10)),
-                   m("check.w1_answer", lr=_n(result.lr, 10), g=_n(step.gradient0[0], 10), p=p,
-                     p0=_n(step.theta0[0], 10), p1=_n(step.theta0[0] - result.lr * step.gradient0[0], 10)))
+        s.question(m("check.w1", lr=_n(an.lesson_lr(result), 10), g=_n(step.gradient0[0], 10), p=p, p0=_n(step.theta0[0], 10)),
+                   m("check.w1_answer", lr=_n(an.lesson_lr(result), 10), g=_n(step.gradient0[0], 10), p=p,
+                     p0=_n(step.theta0[0], 10), p1=_n(step.theta0[0] - an.lesson_lr(result) * step.gradient0[0], 10)))
     h_max = float(c.h[-1])
     if h_max > 0:
         bound = 2 / h_max
@@ -212,8 +212,8 @@ def check_yourself(result, m) -> Section:
         s.question(m("check.rates", rates=show(rates)),
                    m("check.rates_answer", bound=_n(bound, 4), good=show(good), bad=show(bad)))
     if c.h[0] > 0:
-        s.question(m("check.factor", lr=_n(result.lr), hmin=_n(c.h[0])),
-                   m("check.factor_answer", lr=_n(result.lr), hmin=_n(c.h[0]), factor=_n(1 - result.lr * c.h[0], 8)))
+        s.question(m("check.factor", lr=_n(an.lesson_lr(result)), hmin=_n(c.h[0])),
+                   m("check.factor_answer", lr=_n(an.lesson_lr(result)), hmin=_n(c.h[0]), factor=_n(1 - an.lesson_lr(result) * c.h[0], 8)))
         slowest = cd.slowest_feature(result)
         if slowest is not None:
             s.question(m("check.slowest"), m("check.slowest_answer", p=slowest, hmin=_n(c.h_raw[0])))
