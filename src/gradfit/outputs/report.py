@@ -113,7 +113,7 @@ def playground(result) -> dict:
     mu = float(options.get("momentum") or (0.9 if result.optimizer in ("momentum", "nesterov") else 0.0))
     return {"H": [_finite(row) for row in H], "g0": _finite(g0), "L0": quadratic.s * quadratic.yy,
             "theta0": _finite(theta0), "M": [_finite(row) for row in M], "h": _finite(cd.eigenvalues(H)),
-            "lr": float(result.lr), "momentum": mu, "standardized": bool(result.standardized),
+            "lr": float(an.lesson_lr(result)), "momentum": mu, "standardized": bool(result.standardized),
             "steps": int(min(max(result.n_iter, PLAY_STEPS[0]), PLAY_STEPS[1]))}
 
 
