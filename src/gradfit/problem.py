@@ -12,7 +12,7 @@ learning rate, the iteration budget, the penalty's scale) and gathers what every
     rule, lr, iters, stop, certificate
 
 ``fit`` runs ``descend(problem, objective, θ₀)``; ``cv`` runs the same for ``problem.with_alpha(α)``; the outputs read
-``result.problem`` (its scaler, its quadratic with the penalty included) instead of deriving them again.
+``result.problem`` (its scaler, its Hessian with the penalty included) instead of deriving them again.
 """
 
 from __future__ import annotations
@@ -118,23 +118,9 @@ class Problem:
         d = len(self.penalty_weights)
         return self.terms_original.curvature[:d] / (2 * self.loss.scale(self.n_rows))
 
-    def quadratic(self) -> np.ndarray:
-        """The Hessian of the whole loss (penalty included) in the coordinates of the given scale: T⁻ᵀ·H·T⁻¹ for
-        θ = T·θ_z (what contours of the fitted loss over the reported (w, b) are drawn from)."""
-        if self.scaler is None:
-            return self.hessian
-        inverse = np.linalg.inv(self.to_original)
-        return inverse.T @ self.hessian @ inverse
-
     def objective(self, engine_objective):
         """The engine's objective with the penalty's smooth terms added (the L1 part is the rule's prox)."""
         return engine_objective if self.terms is None else descent.Penalized(engine_objective, self.terms)
-
-    def with_lr(self, lr: float, *, iters: int | None = None, optimizer: str = "gd", momentum: float = 0.0,
-                nesterov: bool = False, tol: float | None = None) -> "Problem":
-        """The same problem descended by ``optimizer`` with the learning rate ``lr`` (a comparison run)."""
-        return replace(self, lr=float(lr), iters=self.iters if iters is None else int(iters), optimizer=optimizer,
-                       momentum=momentum, nesterov=nesterov, tol=tol)
 
     def with_alpha(self, alpha: float) -> "Problem":
         """The same data and penalty at another α (a point of a regularization path): the terms, the Hessian's
@@ -195,7 +181,7 @@ def plan(opts: dict, data, raw, objective, loss: Loss, scaler: Standardizer | No
     structural_hint = objective.n_rows < n_params
     spectrum = _spectrum(hessian, objective.n_rows, scaler, terms, structural_hint)
     if theta_star is _UNKNOWN:
-        theta_star = None if defer_reference(opts, data) else _exact_reference(opts, data, raw, loss, terms_original)
+        theta_star = None if defer_reference(opts, data) else reference(opts, data, raw, loss, terms_original)
     lr = (math.nan if opts["solver"] == "exact"
           else _learning_rate(opts, spectrum.lambda_max, objective.n_rows, loss, X_fit, objective.rescan))
     preconditioner = None
@@ -232,11 +218,6 @@ def defer_reference(opts: dict, data) -> bool:
     the Hessian on rows in memory, which certifies its own answer — the reference's QR pass would cost more than
     the fit on small data. Every other run computes it with the fit (its gaps are part of what it shows)."""
     return opts["optimizer"] == "preconditioned" and opts["solver"] != "exact" and isinstance(data, XY)
-
-
-def reference(opts: dict, data, raw, loss: Loss, terms_original):
-    """θ* of the problem (``exact``), as ``plan`` computes it where it is not deferred."""
-    return _exact_reference(opts, data, raw, loss, terms_original)
 
 
 def _spectrum(hessian, n_rows: int, scaler, terms, structural_hint: bool | None = None) -> Curvature:
@@ -292,7 +273,7 @@ def iteration_budget(iters, tol, optimizer: str, lr: float, mu: float, lambda_ma
     return int(min(max(math.ceil(steps), AUTO_ITERS_FLOOR), AUTO_ITERS_CEILING))
 
 
-def _exact_reference(opts, data, raw, loss, terms_original=None):
+def reference(opts, data, raw, loss, terms_original=None):
     """θ*, the least-squares optimum the run is measured against (None where too costly); with an L2 penalty
     ridge's closed form; with an L1 part none (there is no closed form)."""
     asked = opts["solver"] == "exact"
